@@ -1,0 +1,66 @@
+"""Argument checks shared by every public function (no torch import here)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+
+def check_density(value: Any, name: str = "density", *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float in (0, 1] (or [0, 1] with ``allow_zero``), else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    lo_ok = v >= 0.0 if allow_zero else v > 0.0
+    if not (lo_ok and v <= 1.0):
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise ValueError(f"{name} must lie in {interval} (density = fraction kept), got {v}")
+    return v
+
+
+def check_open_unit(value: Any, name: str) -> float:
+    """Return ``value`` as a float in the open interval (0, 1), else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v) or not (0.0 < v < 1.0):
+        raise ValueError(f"{name} must lie in (0, 1), got {v}")
+    return v
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if int(value) <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value}")
+    return int(value)
+
+
+def check_shape(shape: Any, name: str = "shape") -> tuple[int, ...]:
+    """A non-empty tuple of positive ints with at least two dims (out, in, ...)."""
+    if not isinstance(shape, Iterable) or isinstance(shape, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of positive ints, got {shape!r}")
+    dims = tuple(shape)
+    if len(dims) < 2:
+        raise ValueError(f"{name} must have at least 2 dims (out, in, ...), got {dims}")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or int(d) <= 0:
+            raise ValueError(f"{name} must contain positive ints only, got {dims}")
+    return tuple(int(d) for d in dims)
+
+
+def check_finite_array(arr: np.ndarray, name: str) -> np.ndarray:
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def lookup(registry: Mapping[str, Any], key: Any, what: str, name: str = "method") -> Any:
+    """Registry lookup with an error that lists the available keys."""
+    if key not in registry:
+        raise ValueError(f"unknown {what} {name}={key!r}; available: {', '.join(sorted(registry))}")
+    return registry[key]

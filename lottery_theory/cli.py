@@ -1,0 +1,154 @@
+"""``lottery-theory`` command line: bounds, verify, sweep, figure, reproduce.
+
+Errors print one line (``error: ...``) and exit 2, unless ``--debug`` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+
+def _floats(s: str) -> list[float]:
+    return [float(x) for x in s.split(",") if x.strip()]
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x) for x in s.split(",") if x.strip()]
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    from . import bounds
+
+    result = bounds.cli_evaluate(args.name, widths=args.widths, density=args.density, eps=args.eps,
+                                 delta=args.delta, width=args.width, C=args.C, d=args.d)
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+    else:
+        for k, v in result.items():
+            print(f"{k:>18}: {v}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .verdicts import format_table, repo_root, run_checks
+
+    out = Path(args.out) if args.out else repo_root() / "figures"
+    rows = run_checks(args.only, quick=args.quick, out_dir=out,
+                      progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
+    table = format_table(rows)
+    mode = "quick" if args.quick else "full"
+    (out / "verdicts.md").write_text(f"# Verdicts ({mode} run)\n\n{table}")
+    print(table)
+    print(f"wrote {out / 'verdicts.md'}")
+    bad = [r for r in rows if r.verdict == "error" or (args.strict and r.verdict == "violated")]
+    return 1 if bad else 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from .plotting import render
+    from .verdicts import repo_root
+
+    data = Path(args.data) if args.data else repo_root() / "figures" / f"{args.name}.csv"
+    print(render(args.name, data, args.out))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments import run_sweep_cli
+
+    return run_sweep_cli(args)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    args.only, args.strict = None, False
+    return cmd_verify(args)
+
+
+EXAMPLES = {
+    "bounds": """
+        lottery-theory bounds er-factor --density 0.1
+        lottery-theory bounds er-width --density 0.1 --eps 0.01 --widths 784,300,100,10
+        lottery-theory bounds lower-bound --d 784 --delta 0.01 --density 0.05 --json
+        lottery-theory bounds list""",
+    "verify": """
+        lottery-theory verify --quick
+        lottery-theory verify --quick --only subset_sum_lueker layer_ratios
+        lottery-theory verify            # full run: larger grids, may take hours""",
+    "figure": """
+        lottery-theory figure layer_ratios          # reads figures/layer_ratios.csv
+        lottery-theory figure lueker --data my.csv --out my.png""",
+    "sweep": """
+        lottery-theory sweep tickets-quick --executor local --workers 2
+        lottery-theory sweep my_sweep.json --executor dask --scheduler local
+        lottery-theory sweep my_sweep.toml --executor dask --scheduler tcp://host:8786""",
+    "reproduce": """
+        lottery-theory reproduce --quick""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lottery-theory", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, help_, fn):
+        sp = sub.add_parser(name, help=help_, description=help_,
+                            epilog="examples:" + textwrap.dedent(EXAMPLES[name]),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.set_defaults(func=fn)
+        return sp
+
+    b = add("bounds", "evaluate a bound calculator (see `bounds list`)", cmd_bounds)
+    b.add_argument("name", help="calculator name, or 'list'")
+    b.add_argument("--widths", type=_ints, help="target widths n_0,...,n_L")
+    b.add_argument("--density", type=float, help="ER density p (fraction kept)")
+    b.add_argument("--eps", type=float, help="approximation error epsilon")
+    b.add_argument("--delta", type=float, default=0.01, help="failure probability (default 0.01)")
+    b.add_argument("--width", type=int, help="given source width (inverse queries)")
+    b.add_argument("--d", type=int, help="input dimension (lower bound)")
+    b.add_argument("--C", type=float, help="override the constant C")
+    b.add_argument("--json", action="store_true", help="emit JSON")
+
+    for name, help_, fn in [("verify", "run every proofs_checks/ script and print the verdict table", cmd_verify),
+                            ("reproduce", "regenerate every figure in figures/ (runs all checks)", cmd_reproduce)]:
+        v = add(name, help_, fn)
+        v.add_argument("--quick", action="store_true", help="small grids: under 5 minutes on 2 cores")
+        v.add_argument("--out", help="output folder (default: figures/ of the checkout)")
+        if name == "verify":
+            v.add_argument("--only", nargs="+", help="run only these checks")
+            v.add_argument("--strict", action="store_true", help="exit 1 when a verdict is 'violated'")
+
+    f = add("figure", "draw one figure from stored results (never recomputes)", cmd_figure)
+    f.add_argument("name")
+    f.add_argument("--data", help="CSV to read (default figures/NAME.csv)")
+    f.add_argument("--out", help="PNG to write (default beside the CSV)")
+
+    s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
+    s.add_argument("config", help="built-in sweep name or path to .json/.toml")
+    s.add_argument("--executor", default="local", choices=["local", "dask", "serial"])
+    s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--scheduler", default="local", help="dask scheduler address, or 'local' for a LocalCluster")
+    s.add_argument("--results", default="results", help="result store root (default ./results)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # noqa: BLE001
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Dataset registry and built-in offline loaders."""
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_open_unit, check_positive_int, lookup
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class DatasetCard:
+    """What a dataset is: input shape, number of classes (0 = regression), source and licence."""
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    source: str
+    licence: str
+    sizes: tuple[int, int, int] = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: Pair
+    val: Pair
+    test: Pair
+    card: DatasetCard
+
+
+LoaderFn = Callable[..., tuple[Pair, Pair, DatasetCard]]
+_DATASETS: dict[str, LoaderFn] = {}
+
+
+def register_dataset(name: str) -> Callable[[LoaderFn], LoaderFn]:
+    """Register ``fn(root=..., generator=..., **kw) -> (train_full, test, card)``."""
+    def deco(fn: LoaderFn) -> LoaderFn:
+        _DATASETS[name] = fn
+        return fn
+    return deco
+
+
+def available_datasets() -> list[str]:
+    return sorted(_DATASETS)
+
+
+def load(name: str, *, root: str | Path | None = None, val_fraction: float = 0.1,
+         generator: torch.Generator | None = None, **kwargs) -> Splits:
+    """Load dataset ``name`` offline and split a validation set off the training data.
+
+    ``val_fraction`` in (0, 1) is the fraction of the training data held out for
+    validation (a random permutation drawn from ``generator``).
+    """
+    fn = lookup(_DATASETS, name, "dataset", "name")
+    vf = check_open_unit(val_fraction, "val_fraction")
+    (xtr, ytr), test, card = fn(root=root, generator=generator, **kwargs)
+    n = xtr.shape[0]
+    n_val = max(1, int(round(vf * n)))
+    perm = torch.randperm(n, generator=generator)
+    val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    train, val = (xtr[tr_idx], ytr[tr_idx]), (xtr[val_idx], ytr[val_idx])
+    card = DatasetCard(card.name, card.input_shape, card.num_classes, card.source, card.licence,
+                       (len(tr_idx), n_val, int(test[0].shape[0])))
+    return Splits(train, val, test, card)
+
+
+def _split_test(x: np.ndarray, y: np.ndarray, frac: float, seed: int) -> tuple[Pair, Pair]:
+    """A fixed train/test split (seeded by the dataset, not by the user's generator)."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    n_test = int(round(frac * len(x)))
+    te, tr = perm[:n_test], perm[n_test:]
+    tx = lambda a: torch.as_tensor(a)  # noqa: E731
+    return (tx(x[tr]), tx(y[tr])), (tx(x[te]), tx(y[te]))
+
+
+@register_dataset("digits")
+def _digits(root=None, generator=None, flatten: bool = True):
+    """scikit-learn's ``load_digits``: 1797 8x8 grey images, 10 classes, shipped in the wheel."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)
+    x = x.reshape(len(x), -1) if flatten else x[:, None]
+    train, test = _split_test(x, d.target.astype(np.int64), 0.2, seed=0)
+    card = DatasetCard("digits", tuple(x.shape[1:]), 10, "sklearn.datasets.load_digits (UCI optdigits test set)",
+                       "CC BY 4.0 (UCI ML repository)")
+    return train, test, card
+
+
+@register_dataset("mnist1d")
+def _mnist1d(root=None, generator=None, seed: int = 0, num_samples: int = 5000):
+    """MNIST-1D (Greydanus 2020), generated offline with ``mnist1d.data.make_dataset``."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed = int(seed)
+    args.num_samples = int(num_samples)
+    d = make_dataset(args)  # generates; get_dataset() would try the network and write a pickle
+    train = (torch.as_tensor(np.asarray(d["x"], dtype=np.float32)), torch.as_tensor(np.asarray(d["y"], dtype=np.int64)))
+    test = (torch.as_tensor(np.asarray(d["x_test"], dtype=np.float32)),
+            torch.as_tensor(np.asarray(d["y_test"], dtype=np.int64)))
+    card = DatasetCard("mnist1d", (train[0].shape[1],), 10, "mnist1d.data.make_dataset (Greydanus 2020)", "Apache-2.0")
+    return train, test, card
+
+
+@register_dataset("teacher")
+def _teacher(root=None, generator=None, target: nn.Module | None = None, n_train: int = 4000, n_test: int = 1000,
+             box: tuple[float, float] = (-1.0, 1.0)):
+    """Regression inputs uniform in ``box^d``; labels are ``target(x)`` (teacher-student)."""
+    if target is None:
+        raise ValueError("dataset 'teacher' needs target=<nn.Module>")
+    first = next(m for m in target.modules() if isinstance(m, nn.Linear))
+    d = first.in_features
+    lo, hi = float(box[0]), float(box[1])
+    if not lo < hi:
+        raise ValueError(f"box must be (low, high) with low < high, got {box}")
+    n = check_positive_int(n_train, "n_train") + check_positive_int(n_test, "n_test")
+    p = next(target.parameters())
+    x = (torch.rand(n, d, generator=generator, dtype=p.dtype) * (hi - lo) + lo)
+    with torch.no_grad():
+        y = target(x.to(p.device)).cpu()
+    card = DatasetCard("teacher", (d,), 0, "labels from a given target network", "n/a (synthetic)")
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:]), card
+
+
+def _need(root: str | Path | None, files: list[list[str]], name: str) -> list[Path]:
+    """Resolve required files under ``root`` (each entry lists accepted alternatives)."""
+    if root is None:
+        raise FileNotFoundError(f"dataset {name!r} is read from local files: pass root=<folder> holding "
+                                + ", ".join(f[0] for f in files))
+    base = Path(root)
+    out = []
+    for alts in files:
+        hit = next((base / a for a in alts if (base / a).exists()), None)
+        if hit is None:
+            raise FileNotFoundError(f"dataset {name!r}: missing {alts[0]} (or {', '.join(alts[1:])}) in {base}; "
+                                    f"put these files there: " + ", ".join(f[0] for f in files))
+        out.append(hit)
+    return out
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (LeCun's MNIST format), plain or gzipped."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: header says {dims} but holds {arr.size} bytes")
+    return arr.reshape(dims)
+
+
+def _idx_loader(name: str):
+    stems = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+    def fn(root=None, generator=None, flatten: bool = True):
+        paths = _need(root, [[s, s + ".gz"] for s in stems], name)
+        xs = [read_idx(p) for p in paths]
+        conv = lambda im: (im.reshape(len(im), -1) if flatten else im[:, None]).astype(np.float32) / 255.0  # noqa
+        train = (torch.as_tensor(conv(xs[0])), torch.as_tensor(xs[1].astype(np.int64)))
+        test = (torch.as_tensor(conv(xs[2])), torch.as_tensor(xs[3].astype(np.int64)))
+        card = DatasetCard(name, tuple(train[0].shape[1:]), 10, f"local IDX files in {root}",
+                           "as distributed by the dataset's authors")
+        return train, test, card
+
+    fn.__doc__ = f"{name} from the four IDX files (optionally .gz) in ``root``."
+    return fn
+
+
+register_dataset("mnist")(_idx_loader("mnist"))
+register_dataset("fashion-mnist")(_idx_loader("fashion-mnist"))
+
+
+@register_dataset("cifar10")
+def _cifar10(root=None, generator=None):
+    """CIFAR-10 from the python pickle batches (``data_batch_1..5``, ``test_batch``) in ``root``."""
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    if root is not None and (Path(root) / "cifar-10-batches-py").is_dir():
+        root = Path(root) / "cifar-10-batches-py"
+    paths = _need(root, [[n] for n in names], "cifar10")
+
+    def read(p):
+        with open(p, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+        return x, np.asarray(d[b"labels"], dtype=np.int64)
+
+    parts = [read(p) for p in paths[:5]]
+    xt, yt = read(paths[5])
+    train = (torch.as_tensor(np.concatenate([p[0] for p in parts])), torch.as_tensor(np.concatenate([p[1] for p in parts])))
+    card = DatasetCard("cifar10", (3, 32, 32), 10, f"local pickle batches in {root}", "see the CIFAR-10 page")
+    return train, (torch.as_tensor(xt), torch.as_tensor(yt)), card
