@@ -1,0 +1,179 @@
+"""Bound calculators: hand-computed golden values, vectorisation, inverses, validation."""
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lottery_theory.bounds as B
+
+
+def test_import_does_not_pull_torch_or_sympy():
+    code = "import sys, lottery_theory.bounds as b; b.required_width([4,5,1],0.1,0.1,0.5); " \
+           "print('torch' in sys.modules, 'sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_er_factor_hand_values():
+    assert B.ER_FACTOR(0.5) == pytest.approx(1 / math.log(2))  # 1.442695
+    assert B.ER_FACTOR(0.1) == pytest.approx(9.491221581)  # 1/ln(1/0.9) = 1/0.1053605
+    assert B.ER_FACTOR(1.0) == 0.0
+    p = np.array([0.01, 0.3, 0.9])
+    assert np.all(B.ER_FACTOR(p) <= 1 / p)  # p <= log(1/(1-p))
+
+
+def test_representation_copies_hand_value():
+    # p = 0.5, delta = 0.01, 100 target edges: 100 * 2^-k <= 0.01 <=> k >= log2(10^4) = 13.29 -> k = 14
+    assert B.representation_copies(100, 0.01, 0.5) == 14
+    assert 100 * 0.5 ** 14 <= 0.01 < 100 * 0.5 ** 13
+
+
+def test_representation_plan_hand_values():
+    # widths 4-5-3, delta 0.01, p = 0.5 everywhere. L = 2, k_2 = 1.
+    # k_1 = ceil(log(2*1*15/0.01)/log 2) = ceil(ln 3000/ln 2 = 11.55) = 12
+    # K = ceil(log(2*12*20/0.01)/log(1/(1-0.25))) = ceil(10.779/0.28768 = 37.47) = 38
+    plan = B.representation_plan([4, 5, 3], 0.01, 0.5)
+    assert plan["K"] == 38 and plan["k"] == [12] and plan["source_widths"] == [4, 152, 60, 3]
+    assert plan["union_bound"] <= 0.01
+    assert 1 - plan["exact_success"] <= plan["union_bound"]
+
+
+def test_representation_exact_tiny_by_enumeration():
+    # widths 1-1-1, K = 1, no hidden copies: success iff edge x->c (p1), c->h (p2), h->out (p3) all kept.
+    assert B.representation_success_exact([1, 1, 1], 1, [1], [0.5, 0.4, 0.3]) == pytest.approx(0.5 * 0.4 * 0.3)
+    # widths 1-2-1, K = 2, k_1 = 1: layer-1 pairs (h1, x), (h2, x); c ~ Bin(2, p1), each pair needs one of c
+    # copies to connect: sum_c Bin(c;2,.5) (1-(1-.5)^c)^2 = .25*0 + .5*.25 + .25*.5625 = .265625; output: (1-.5^1)^2
+    got = B.representation_success_exact([1, 2, 1], 2, [1], 0.5)
+    assert got == pytest.approx(0.265625 * 0.25)
+
+
+def test_lower_bound_hand_values():
+    # d-n-1 with n = 2, d = 1, p1 = p2 = 0.5: a path through a unit exists w.p. 0.25 -> 1 - 0.75^2 = 0.4375
+    assert B.lower_bound_success_prob(2, 1, 0.5, 0.5) == pytest.approx(0.4375)
+    # dense output, d = 10, delta = 0.01, p = 0.5: n* = ceil(log(1-0.99^0.1)/log 0.5) = ceil(9.959) = 10
+    assert B.lower_bound_width(10, 0.01, 0.5) == 10
+    assert (1 - 0.5 ** 10) ** 10 >= 0.99 > (1 - 0.5 ** 9) ** 10
+    # ER output needs more than dense output
+    assert B.lower_bound_width(10, 0.01, 0.5, 0.5) > 10
+
+
+def test_subset_sum_sizes_hand_values():
+    assert B.dense_subset_sum_n(0.01) == 20  # ceil(3 log2 100) = ceil(19.93)
+    # C = 2: ceil(2 ln(100) * rho(p)): p = 0.1 -> 2*4.60517*9.49122 = 87.42 -> 88; p = 0.5 -> 13.29 -> 14;
+    # p = 1 (clamped factor 1) -> 9.21 -> 10
+    assert B.er_subset_sum_n(0.01, 0.01, [0.1, 0.5, 1.0], C=2.0).tolist() == [88, 14, 10]
+    # sufficient 1/p form: max(2*2*ln 100, 8 ln 200)/0.1 = max(18.42, 42.39)/0.1 = 423.9 -> 424
+    assert B.er_subset_sum_n_sufficient(0.01, 0.01, 0.1, C=2.0) == 424
+
+
+def test_per_weight_eps_and_required_width_structure():
+    assert B.per_weight_eps([784, 300, 100, 10], 0.01) == pytest.approx(0.01 / (2 * (785 + 301 + 101)))
+    w = B.required_width([4, 3, 2], 0.1, 0.1, 1.0, C=2.0)
+    eps_w = 0.1 / (2 * (5 + 4))
+    n_inst = 2 * (12 + 6) + 5
+    N = math.ceil(2.0 * math.log(1 / min(eps_w, 0.1 / n_inst)))
+    Nb = math.ceil(2.0 * math.log(1 / min(eps_w, 0.1 / n_inst)) * B.ER_FACTOR(0.5))
+    assert w == [4, 2 * 4 * N + Nb, 3, 2 * 3 * N + Nb, 2]
+    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="pensia", C=2.0) == w
+    er = B.required_width([4, 3, 2], 0.1, 0.1, 0.2, C=2.0)
+    assert all(a >= b for a, b in zip(er, w))
+    l1 = B.required_width([4, 3, 2], 0.1, 0.1, 0.5, theorem="er-slt-L+1")
+    assert len(l1) == 4 and l1[0] == 4 and l1[-1] == 2
+
+
+@pytest.mark.parametrize("theorem", ["er-slt-2L", "er-slt-L+1", "er-representation", "pensia", "burkholz",
+                                     "orseau", "malach", "da-cunha"])
+def test_every_theorem_runs_and_is_monotone_in_eps(theorem):
+    a = B.required_width([8, 6, 4, 2], 0.1, 0.05, 0.3, theorem=theorem)
+    b = B.required_width([8, 6, 4, 2], 0.01, 0.05, 0.3, theorem=theorem)
+    assert all(x <= y for x, y in zip(a, b)) and a[0] == 8 and a[-1] == 2
+
+
+def test_vectorised_equals_elementwise():
+    eps = np.array([0.1, 0.01, 0.001])
+    p = np.array([1.0, 0.3, 0.05])
+    vec = B.er_subset_sum_n(eps, 0.01, p)
+    assert vec.tolist() == [B.er_subset_sum_n(e, 0.01, q) for e, q in zip(eps, p)]
+    assert B.ER_FACTOR(p).tolist() == [B.ER_FACTOR(q) for q in p]
+    assert B.lower_bound_width(20, 0.05, p).tolist() == [B.lower_bound_width(20, 0.05, q) for q in p]
+    ns = np.array([1, 5, 30])
+    assert B.lower_bound_success_prob(ns, 7, 0.2, 0.6).tolist() == \
+        pytest.approx([B.lower_bound_success_prob(n, 7, 0.2, 0.6) for n in ns])
+
+
+@settings(max_examples=80, deadline=None)
+@given(eps=st.floats(1e-6, 0.5), delta=st.floats(1e-6, 0.5), n=st.floats(1, 1e4))
+def test_density_inverse_roundtrip(eps, delta, n):
+    p = B.er_subset_sum_density(n, eps, delta)
+    if np.isnan(p):  # n below the dense requirement
+        assert n < B.er_subset_sum_n(eps, delta, 1.0, integer=False) * (1 + 1e-9)
+    else:
+        assert B.er_subset_sum_n(eps, delta, p, integer=False) == pytest.approx(n, rel=1e-6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.floats(1, 500), delta=st.floats(1e-3, 0.5), p=st.floats(0.01, 1.0))
+def test_eps_inverse_roundtrip(n, delta, p):
+    e = B.er_subset_sum_eps(n, delta, p)
+    if not np.isnan(e) and 1e-300 < e < 1:
+        assert B.er_subset_sum_n(e, delta, p, integer=False) == pytest.approx(n, rel=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(width=st.integers(3000, 200000), p=st.sampled_from([1.0, 0.5, 0.2]))
+def test_achievable_eps_is_generalised_inverse(width, p):
+    ws = [10, 20, 1]
+    try:
+        e = B.achievable_eps(ws, width, 0.01, p)
+    except ValueError:
+        return
+    hidden = lambda eps: max(B.required_width(ws, eps, 0.01, p)[1:-1])  # noqa: E731
+    assert hidden(e) <= width
+    if e > 2e-15:  # 1e-15 is the bottom of the search range
+        assert hidden(e * (1 - 1e-6)) > width
+
+
+def test_min_density_is_generalised_inverse():
+    ws = [10, 20, 1]
+    p = B.min_density(ws, 5000, 0.1, 0.01)
+    hidden = lambda q: max(B.required_width(ws, 0.1, 0.01, q)[1:-1])  # noqa: E731
+    assert hidden(p) <= 5000 < hidden(p * (1 - 1e-6))
+    with pytest.raises(ValueError, match="too small even for a dense"):
+        B.min_density(ws, 10, 0.1, 0.01)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: B.er_subset_sum_n(0.0, 0.1, 0.5), "eps"),
+    (lambda: B.er_subset_sum_n(0.1, 1.0, 0.5), "delta"),
+    (lambda: B.er_subset_sum_n(0.1, 0.1, 0.0), "density"),
+    (lambda: B.ER_FACTOR(1.5), "density"),
+    (lambda: B.required_width([4, 0, 2], 0.1, 0.1, 0.5), "target_widths"),
+    (lambda: B.required_width([4, 2], 0.1, 0.1, 0.5, theorem="nope"), "available"),
+    (lambda: B.required_width([4, 2], float("nan"), 0.1, 0.5), "eps"),
+    (lambda: B.lower_bound_width(10, 0.01, -0.2), "density"),
+])
+def test_invalid_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_bound_records_have_citations_and_latex():
+    for name, b in B.BOUNDS.items():
+        assert b.citation and b.latex and b.assumptions, name
+
+
+def test_cli_bounds_json(capsys):
+    import json
+
+    from lottery_theory.cli import main
+    assert main(["bounds", "er-width", "--density", "0.1", "--eps", "0.01", "--widths", "784,300,100,10",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source_widths"] == B.required_width([784, 300, 100, 10], 0.01, 0.01, 0.1)
+    assert main(["bounds", "lower-bound", "--d", "10", "--density", "0.5"]) == 0
+    assert "critical_width: 10" in capsys.readouterr().out
+    assert main(["bounds", "er-width", "--density", "0.1"]) == 2  # missing --eps: one-line error
