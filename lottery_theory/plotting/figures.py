@@ -68,3 +68,93 @@ def _layer_ratios(df: pd.DataFrame, fig: plt.Figure) -> None:
         ax.set_xticks(sorted(sub["layer"].unique() + 1))
     axes[0].set_ylabel("layer density (fraction kept, log scale)")
     axes[-1].legend(fontsize=8)
+
+
+@register_figure("lueker")
+def _lueker(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """P(present values eps-cover [-1,1]) vs n, one panel per eps, one curve per density, bound marked."""
+    eps_vals = sorted(df["eps"].unique(), reverse=True)
+    axes = fig.subplots(1, len(eps_vals), sharey=True, squeeze=False)[0]
+    for ax, eps in zip(axes, eps_vals):
+        sub = df[df["eps"] == eps]
+        for (p, g), (mk, ls, c) in zip(sub.groupby("p", sort=False), styles()):
+            ax.plot(g["n"], g["success"], ls=ls, color=c, label=f"p={p:g}", marker=mk, markevery=max(1, len(g) // 6),
+                    ms=4)
+            ax.axvline(g["bound_n"].iloc[0], ls=ls, color=c, lw=0.8, alpha=0.8)
+        ax.set_xscale("log")
+        ax.set_title(f"eps = {eps:g}", fontsize=9)
+    fig.supxlabel("n = number of U[-1,1] items, each present with probability p (log scale)", fontsize=9)
+    axes[0].set_ylabel("P(every z in [-1,1] within eps)")
+    axes[0].legend(fontsize=7, title="density p", title_fontsize=7)
+    fig.suptitle("ER random subset sum: coverage vs n; vertical lines = bound n (default C)", fontsize=9)
+
+
+@register_figure("lueker_scaling")
+def _lueker_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Empirical n (90% coverage) vs density, with the rho(p) and 1/p scalings from the p = 1 value."""
+    ax = fig.subplots()
+    for (eps, g), (mk, ls, c) in zip(df.groupby("eps"), styles()):
+        g = g.sort_values("p")
+        ax.plot(g["p"], g["n_emp"], marker=mk, ls="none", color=c, label=f"measured, eps={eps:g}")
+        n1 = float(g[g["p"] == 1.0]["n_emp"].iloc[0])
+        ps = np.linspace(g["p"].min(), 1, 100)
+        rho = np.where(ps < 1, -1 / np.log1p(-np.minimum(ps, 1 - 1e-12)), 0)
+        ax.plot(ps, n1 * np.maximum(1, rho), ls="-", color=c, lw=1)
+        ax.plot(ps, n1 / ps, ls=":", color=c, lw=1)
+    ax.plot([], [], "k-", label="n(1) max(1, 1/log(1/(1-p)))")
+    ax.plot([], [], "k:", label="n(1) / p")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p (fraction of items present; sparsity = 1 - p)")
+    ax.set_ylabel("n needed for 90% coverage")
+    ax.legend(fontsize=7)
+
+
+@register_figure("representation")
+def _representation(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Failure probability of the L+1 representation: exact, union bound and simulation, per density."""
+    ps = sorted(df["p"].unique(), reverse=True)
+    axes = fig.subplots(1, len(ps), sharey=True, squeeze=False)[0]
+    for ax, p in zip(axes, ps):
+        sub = df[df["p"] == p]
+        for (k1, g), (mk, ls, c) in zip(sub.groupby("k1"), styles()):
+            ax.plot(g["K"], g["exact_failure"], ls=ls, color=c, label=f"exact, k1={k1}")
+            ax.plot(g["K"], g["union_bound"], ls=ls, color=c, lw=0.6)
+            ax.errorbar(g["K"], g["sim_failure"], yerr=[g["sim_failure"] - g["ci_lo"], g["ci_hi"] - g["sim_failure"]],
+                        fmt=mk, color=c, ms=4, capsize=2)
+        ax.set_yscale("log")
+        ax.set_title(f"density p = {p:g} (every layer)", fontsize=9)
+        ax.set_xlabel("K = input copies")
+    axes[0].set_ylabel("P(representation fails)")
+    axes[0].plot([], [], "k-", lw=0.6, label="union bound (thin)")
+    axes[0].plot([], [], "ko", ms=4, label="simulation, 99% CI")
+    axes[0].legend(fontsize=7)
+
+
+@register_figure("lower_bound")
+def _lower_bound(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Left: P(all inputs connected) vs width, exact and simulated. Right: n* log(1/(1-p)) / log(d/delta) vs p."""
+    ax1, ax2 = fig.subplots(1, 2)
+    cur = df[df["kind"] == "curve"]
+    for ((p1, p2), g), (mk, ls, c) in zip(cur.groupby(["p1", "p2"], sort=False), styles()):
+        g = g.sort_values("n")
+        ax1.plot(g["n"], g["exact"], ls=ls, color=c, label=f"p1={p1:g}, p2={p2:g}")
+        ax1.plot(g["n"], g["sim"], mk, color=c, ms=5, mfc="none")
+        ax1.axvline(g["n_star"].iloc[0], ls=ls, color=c, lw=0.6)
+    ax1.set_xscale("log")
+    ax1.set_xlabel("hidden width n (d = 20 inputs)")
+    ax1.set_ylabel("P(every input has a kept path to the output)")
+    ax1.plot([], [], "ko", mfc="none", label="simulation")
+    ax1.legend(fontsize=7)
+    sc = df[df["kind"] == "scaling"]
+    for (p2, g), (mk, ls, c) in zip(sc.groupby("p2"), styles()):
+        g = g.sort_values("p1")
+        lab = "dense output: n* log(1/(1-p))" if p2 == 1 else f"ER output p2={p2:g}: n* log(1/(1-p p2))"
+        ax2.plot(g["p1"], g["exact"], marker=mk, ls=ls, color=c, label=lab)
+    ax2.axhline(1.0, color="0.5", lw=0.6)
+    ax2.set_xscale("log")
+    ax2.set_ylim(0, 2.2)
+    ax2.set_xlabel("first-layer density p (sparsity = 1 - p)")
+    ax2.set_ylabel("critical width x log(1/(1-p)) / log(d/delta)")
+    ax2.set_title("d = 784, delta = 0.01", fontsize=9)
+    ax2.legend(fontsize=7)
