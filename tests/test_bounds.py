@@ -73,11 +73,10 @@ def test_subset_sum_sizes_hand_values():
 def test_per_weight_eps_and_required_width_structure():
     assert B.per_weight_eps([784, 300, 100, 10], 0.01) == pytest.approx(0.01 / (2 * (785 + 301 + 101)))
     w = B.required_width([4, 3, 2], 0.1, 0.1, 1.0, C=2.0)
-    eps_w = 0.1 / (2 * (5 + 4))
-    n_inst = 2 * (12 + 6) + 5
-    N = math.ceil(2.0 * math.log(1 / min(eps_w, 0.1 / n_inst)))
-    Nb = math.ceil(2.0 * math.log(1 / min(eps_w, 0.1 / n_inst)) * B.ER_FACTOR(0.5))
-    assert w == [4, 2 * 4 * N + Nb, 3, 2 * 3 * N + Nb, 2]
+    # eps' = 0.1 / (2 (5 + 4)) = 0.005556; delta' = 0.1 / (2 (12 + 6) + 5) = 0.002439 (smaller, so it counts)
+    # items present w.p. p_a p_b / 2 = 0.5 -> factor max(1, rho(0.5)) = 1.4427
+    # k = ceil(2 ln(1/0.002439) 1.4427) = ceil(2 * 6.0162 * 1.4427 = 17.36) = 18; widths (n + 1) k
+    assert w == [4, 5 * 18, 3, 4 * 18, 2]
     assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="pensia", C=2.0) == w
     er = B.required_width([4, 3, 2], 0.1, 0.1, 0.2, C=2.0)
     assert all(a >= b for a, b in zip(er, w))

@@ -470,31 +470,51 @@ def _slt_common(ws, eps, delta, bias):
 
 @_theorem("er-slt-2L")
 def _w_2l(ws, eps, delta, density, C, bias, **_):
-    """2L (Pensia/Malach layout): block of 2 n_{l-1} N_l (+ N_l^b bias) units before target layer l."""
+    r"""2L (Pensia/Malach layout, as built by :func:`lottery_theory.tickets.construct`).
+
+    Before target layer l sits a block layer of :math:`(n_{l-1} + [\text{bias}])\,k_l` units: k_l units per
+    input j (unit u computes relu(a_u x_j)) and k_l constant units relu(c_u) for the bias. A path
+    j -> u -> i exists iff both edges survive and a_u has the sign of the part it serves, so each of the
+    k_l items of an instance is present w.p. :math:`p_a p_b / 2`:
+    :math:`k_l = n_{ss}(\varepsilon', \delta', p_a p_b/2)`.
+    """
     L, eps_w, dw = _slt_common(ws, eps, delta, bias)
-    ps = _layer_densities(density, 2 * L) if np.ndim(density) == 0 or len(density) == 2 * L else \
-        [x for p in _layer_densities(density, L) for x in (p, p)]
+    if np.ndim(density) == 0 or len(density) == 2 * L:
+        ps = _layer_densities(density, 2 * L)
+    else:
+        ps = [x for p in _layer_densities(density, L) for x in (p, p)]
     out = [ws[0]]
     for l in range(1, L + 1):
-        pa, pb = ps[2 * l - 2], ps[2 * l - 1]
-        N = subset_sum_block_size(eps_w, dw, pa * pb, C)
-        Nb = subset_sum_block_size(eps_w, dw, pb / 2, C) if bias else 0
-        out += [2 * ws[l - 1] * N + Nb, ws[l]]
+        k = subset_sum_block_size(eps_w, dw, ps[2 * l - 2] * ps[2 * l - 1] / 2, C)
+        out += [(ws[l - 1] + int(bias)) * k, ws[l]]
     return out
+
+
+def l1_plan(ws, eps, delta, density, C, bias) -> dict:
+    r"""Block sizes of the L+1 construction (Burkholz 2022 layout, as built by ``construct``).
+
+    Source layer 1: :math:`(n_0 + [b])\,k` units (univariate blocks as in 2L, items present w.p.
+    :math:`p_1 p_2/2`). Source layer l+1 (l = 1..L-1): :math:`\rho_l` copies of each target neuron of
+    layer l, plus :math:`k^b_l` constant units for the next layer's bias. Target weight :math:`w_{ij}` of
+    layer l+1 is a subset sum over the :math:`\rho_l` copies of j (each edge present w.p.
+    :math:`p_{l+2}`): :math:`\rho_l = n_{ss}(\varepsilon', \delta', p_{l+2})`,
+    :math:`k^b_l = n_{ss}(\varepsilon', \delta', p_{l+2}/2)`.
+    """
+    L, eps_w, dw = _slt_common(ws, eps, delta, bias)
+    ps = _layer_densities(density, L + 1)
+    k = subset_sum_block_size(eps_w, dw, ps[0] * ps[1] / 2, C)
+    rho = [subset_sum_block_size(eps_w, dw, ps[l + 1], C) for l in range(1, L)]
+    kb = [subset_sum_block_size(eps_w, dw, ps[l + 1] / 2, C) if bias else 0 for l in range(1, L)]
+    return dict(k=k, rho=rho, kb=kb, densities=ps, eps_w=eps_w, delta_w=dw)
 
 
 @_theorem("er-slt-L+1")
 def _w_l1(ws, eps, delta, density, C, bias, **_):
-    """L+1 (Burkholz 2022 layout): input block 2 n_0 N_1 (+bias), then rho_l copies of each neuron."""
-    L, eps_w, dw = _slt_common(ws, eps, delta, bias)
-    ps = _layer_densities(density, L + 1)
-    N1 = subset_sum_block_size(eps_w, dw, ps[0] * ps[1], C)
-    out = [ws[0], 2 * ws[0] * N1 + (subset_sum_block_size(eps_w, dw, ps[1] / 2, C) if bias else 0)]
-    for l in range(1, L):
-        rho = subset_sum_block_size(eps_w, dw, ps[l + 1], C)
-        out.append(rho * ws[l] + (subset_sum_block_size(eps_w, dw, ps[l + 1] / 2, C) if bias else 0))
-    out.append(ws[L])
-    return out
+    """L+1 (Burkholz 2022 layout): see :func:`l1_plan`."""
+    plan = l1_plan(ws, eps, delta, density, C, bias)
+    L = len(ws) - 1
+    return [ws[0], (ws[0] + int(bias)) * plan["k"]] + [plan["rho"][l - 1] * ws[l] + plan["kb"][l - 1]
+                                                      for l in range(1, L)] + [ws[L]]
 
 
 @_theorem("er-representation")
@@ -521,7 +541,7 @@ def _w_orseau(ws, eps, delta, density, C, bias, **_):
     N = math.ceil(math.log(1 / eps_w) - 1e-9)
     out = [ws[0]]
     for l in range(1, L + 1):
-        out += [2 * ws[l - 1] * N + (N if bias else 0), ws[l]]
+        out += [(ws[l - 1] + int(bias)) * 2 * N, ws[l]]
     return out
 
 

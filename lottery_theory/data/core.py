@@ -96,6 +96,22 @@ def _digits(root=None, generator=None, flatten: bool = True):
     return train, test, card
 
 
+@register_dataset("digits28")
+def _digits28(root=None, generator=None, flatten: bool = True):
+    """``digits`` upsampled bilinearly to 28x28 (784 inputs): an offline MNIST-shaped stand-in for
+    LeNet-300-100 experiments. Same images, labels and test split as ``digits``."""
+    import torch.nn.functional as F
+
+    (xtr, ytr), (xte, yte), _ = _digits(flatten=False)
+    up = lambda x: F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=True)  # noqa: E731
+    xtr, xte = up(xtr), up(xte)
+    if flatten:
+        xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)
+    card = DatasetCard("digits28", tuple(xtr.shape[1:]), 10, "sklearn load_digits, upsampled 8x8 -> 28x28",
+                       "CC BY 4.0 (UCI ML repository)")
+    return (xtr, ytr), (xte, yte), card
+
+
 @register_dataset("mnist1d")
 def _mnist1d(root=None, generator=None, seed: int = 0, num_samples: int = 5000):
     """MNIST-1D (Greydanus 2020), generated offline with ``mnist1d.data.make_dataset``."""

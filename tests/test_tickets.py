@@ -1,0 +1,125 @@
+"""Constructive strong tickets: plain modules, nested masks, certified >= measured, eps reached, failures."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lottery_theory.bounds import required_width
+from lottery_theory.nets import MaskedLinear, conv_net, masks, mlp
+from lottery_theory.tickets import construct
+
+
+def tiny(seed=0, widths=(3, 4, 2)):
+    return mlp(list(widths), init="uniform", generator=torch.Generator().manual_seed(seed))
+
+
+def box_inputs(n, d, seed=5):
+    x = torch.rand(n, d, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    x[:8] = torch.sign(torch.randn(8, d, generator=torch.Generator().manual_seed(seed)))  # corners
+    return x
+
+
+@pytest.mark.parametrize("construction", ["2L", "L+1"])
+@pytest.mark.parametrize("p", [1.0, 0.3])
+def test_bound_width_reaches_eps(construction, p):
+    t = tiny()
+    tk = construct(t, density=p, eps=0.05, construction=construction, generator=torch.Generator().manual_seed(1))
+    err = tk.measure_error(box_inputs(3000, 3))
+    assert err["max"] <= 0.05
+    assert err["max"] <= tk.certified_error + 1e-5  # float32 evaluation of the ticket adds ~1e-6
+    assert tk.certified_error <= 0.05  # the bound's width gives a certified eps-ticket here
+    if construction == "2L":  # the default width is the bound calculator's
+        sw = required_width([3, 4, 2], 0.05, 0.01, p)
+        assert [m.out_features for m in tk.source if isinstance(m, MaskedLinear)] == sw[1:]
+
+
+def test_masks_nested_in_source_and_same_names():
+    tk = construct(tiny(), density=0.5, eps=0.1, width_multiplier=30, generator=torch.Generator().manual_seed(2))
+    ms, mn = masks(tk.source), masks(tk.network)
+    assert ms.keys() == mn.keys()
+    for k in ms:
+        assert not (mn[k] & ~ms[k]).any()
+    assert tk.kept_params < tk.source_params
+    # a strong ticket only prunes: every kept weight equals the source's weight
+    src_layers = {n: m for n, m in tk.source.named_modules() if isinstance(m, MaskedLinear)}
+    for n, m in tk.network.named_modules():
+        if isinstance(m, MaskedLinear):
+            assert torch.equal(m.weight[m.mask], src_layers[n].weight[m.mask])
+            assert torch.count_nonzero(m.weight[~m.mask]) == 0
+
+
+def test_ticket_is_plain_module_independent_of_target():
+    t = tiny()
+    tk = construct(t, density=0.5, eps=0.1, width_multiplier=30, generator=torch.Generator().manual_seed(3))
+    x = box_inputs(100, 3)
+    before = tk.network(x)
+    net = copy.deepcopy(tk.network)
+    with torch.no_grad():
+        for p_ in t.parameters():
+            p_.fill_(123.0)  # destroy the target
+    assert torch.equal(net(x), before)
+    sd = tk.network.state_dict()
+    fresh = copy.deepcopy(tk.source)
+    fresh.load_state_dict(sd)  # same architecture; masks travel in the state_dict
+    assert torch.equal(fresh(x), before)
+
+
+@pytest.mark.parametrize("construction", ["2L", "L+1"])
+def test_measured_below_certified_random_inputs(construction):
+    t = tiny(4, (5, 6, 4, 2))
+    with torch.no_grad():  # scale to ||W||_inf <= 1 as the bounds assume
+        for m in t:
+            if isinstance(m, nn.Linear):
+                m.weight /= m.weight.abs().sum(1, keepdim=True).max()
+    tk = construct(t, density=0.6, eps=0.1, construction=construction, width_multiplier=12,
+                   generator=torch.Generator().manual_seed(4))
+    err = tk.measure_error(box_inputs(4000, 5))
+    assert err["max"] <= tk.certified_error * (1 + 1e-6) + 1e-5
+
+
+def test_too_narrow_reports_failures():
+    tk = construct(tiny(), density=0.2, eps=0.01, width_multiplier=2, generator=torch.Generator().manual_seed(5))
+    assert tk.failures > 0 and tk.failures <= tk.n_instances
+    assert tk.certified_error > 0.01
+    assert np.isfinite(tk.measure_error(box_inputs(50, 3))["max"])
+
+
+def test_same_seed_same_ticket():
+    a = construct(tiny(), density=0.5, eps=0.1, width_multiplier=20, generator=torch.Generator().manual_seed(6))
+    b = construct(tiny(), density=0.5, eps=0.1, width_multiplier=20, generator=torch.Generator().manual_seed(6))
+    for k, v in masks(a.network).items():
+        assert torch.equal(v, masks(b.network)[k])
+    assert a.certified_error == b.certified_error
+
+
+def test_conv_target_2L():
+    t = conv_net(1, 2, channels=(2,), image_size=4, hidden=3, init="uniform", generator=torch.Generator().manual_seed(0))
+    tk = construct(t, density=1.0, eps=0.1, width_multiplier=40, input_shape=(1, 4, 4),
+                   generator=torch.Generator().manual_seed(7))
+    x = torch.rand(300, 1, 4, 4) * 2 - 1
+    err = tk.measure_error(x)
+    assert err["max"] <= tk.certified_error + 1e-5
+    assert err["max"] < 0.05
+    with pytest.raises(ValueError, match="MLP targets only"):
+        construct(t, density=1.0, eps=0.1, construction="L+1", width_multiplier=4, input_shape=(1, 4, 4))
+
+
+def test_bad_input():
+    t = tiny()
+    with pytest.raises(ValueError, match="eps"):
+        construct(t, density=0.5, eps=0.0)
+    with pytest.raises(ValueError, match="density"):
+        construct(t, density=1.5, eps=0.1, width_multiplier=3)
+    with pytest.raises(ValueError, match="available: 2L, L\\+1"):
+        construct(t, density=0.5, eps=0.1, construction="3L")
+    bad = tiny()
+    with torch.no_grad():
+        bad[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        construct(bad, density=0.5, eps=0.1, width_multiplier=3)
+    with pytest.raises(ValueError, match="conv targets need input_shape"):
+        construct(conv_net(1, 2, channels=(2,), image_size=4, hidden=3), density=0.5, eps=0.1, width_multiplier=3)
+    with pytest.raises(TypeError, match="Sequential"):
+        construct(nn.Linear(2, 2), density=0.5, eps=0.1)
