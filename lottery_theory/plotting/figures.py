@@ -158,3 +158,55 @@ def _lower_bound(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax2.set_ylabel("critical width x log(1/(1-p)) / log(d/delta)")
     ax2.set_title("d = 784, delta = 0.01", fontsize=9)
     ax2.legend(fontsize=7)
+
+
+@register_figure("ticket_error_width")
+def _ticket_error_width(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Measured sup error of the rebuilt ticket vs width multiplier, one curve per density, bound marked."""
+    ax = fig.subplots()
+    for (p, g), (mk, ls, c) in zip(df.groupby("density", sort=True), styles()):
+        agg = g.groupby("width_multiplier")["max_error"].agg(["median", "min", "max"])
+        ax.plot(agg.index, agg["median"], marker=mk, ls=ls, color=c, label=f"p={p:g}")
+        ax.fill_between(agg.index, agg["min"], agg["max"], color=c, alpha=0.15)
+        ax.axvline(g["bound_k"].iloc[0], ls=ls, color=c, lw=0.8)
+    ax.axhline(0.01, color="0.5", lw=0.8, ls="--")
+    ax.text(2.2, 0.012, "eps = 0.01", fontsize=7, color="0.3")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("width multiplier k (units per target input in each block layer, log2)")
+    ax.set_ylabel("sup |ticket(x) - target(x)| on 2000 inputs")
+    ax.set_title("2L tickets in ER sources (target 10-20-20-1); vertical lines: bound's k for eps=0.01", fontsize=9)
+    ax.legend(title="density p (fraction kept)", fontsize=7, title_fontsize=7)
+
+
+@register_figure("ticket_width_scaling")
+def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Smallest width reaching eps, normalised by two candidate ER factors, vs density."""
+    ax1, ax2 = fig.subplots(1, 2, sharex=True)
+    for (eps, g), (mk, ls, c) in zip(df.groupby("eps"), styles()):
+        med = g.groupby("density")[["k_log", "k_logpath", "k_min"]].median()
+        ax1.plot(med.index, med["k_log"], marker=mk, ls=ls, color=c, label=f"eps={eps:g}")
+        ax2.plot(med.index, med["k_logpath"], marker=mk, ls=ls, color=c, label=f"eps={eps:g}")
+    ax1.set_ylabel("k_min x log(1/(1-p))  [paper's factor]")
+    ax2.set_ylabel("k_min x log(1/(1-p^2/2))  [2-edge path]")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("density p (fraction kept; sparsity = 1 - p)")
+        ax.legend(fontsize=7)
+    fig.suptitle("Flat = the factor explains the width; median over seeds", fontsize=9)
+
+
+@register_figure("ticket_sparsity")
+def _ticket_sparsity(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Kept and source parameters of the smallest successful ticket, relative to the target, vs density."""
+    ax = fig.subplots()
+    g = df[df["eps"] == df["eps"].min()].groupby("density")[["kept_ratio", "source_ratio"]].median()
+    ax.plot(g.index, g["kept_ratio"], "o-", color="0.0", label="kept ticket params / target params")
+    ax.plot(g.index, g["source_ratio"], "s--", color="0.5", label="ER source params / target params")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p of the ER source (fraction kept)")
+    ax.set_ylabel("parameters relative to the target")
+    ax.set_title(f"smallest width reaching eps = {df['eps'].min():g} (median over seeds)", fontsize=9)
+    ax.legend(fontsize=8)

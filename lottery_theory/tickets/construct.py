@@ -29,7 +29,7 @@ block products as in 2L. **ER mask:** the edge ``m -> q`` must be kept. The outp
 copy per neuron. Depth L+1 instead of 2L.
 
 Every subset-sum instance of a layer goes to the solver in one batch. Items per instance are
-capped at ``max_items`` (those of largest magnitude are kept), which bounds the solver's time; the
+capped at ``max_items`` (evenly spaced order statistics of the present values are kept), which bounds the solver's time; the
 resulting errors are reported, not hidden. The certified error uses the solver's *actual*
 per-weight errors (:func:`lottery_theory.bounds.composition_bound`).
 """
@@ -142,18 +142,22 @@ def _new_like(kind: type, n_in: int, n_out: int, ref: nn.Module | None, one_by_o
 
 
 def _cap_presence(present: np.ndarray, values: np.ndarray, max_items: int) -> np.ndarray:
-    """Keep at most ``max_items`` present items per row: those of largest |value| (they give the sums
-    their range; 2^max_items combinations give the resolution)."""
-    over = present.sum(1) > max_items
+    """Keep at most ``max_items`` present items per row: evenly spaced order statistics of the present
+    values (both extremes, for range, and the middle, for resolution). Keeping the largest |values|
+    instead loses resolution when many items are present; keeping the first ones can miss the range."""
+    counts = present.sum(1)
+    over = counts > max_items
     if not over.any():
         return present
     rows = np.flatnonzero(over)
-    mag = np.where(present[rows], np.abs(values[rows]), -1.0)
-    top = np.argpartition(-mag, max_items - 1, axis=1)[:, :max_items]
+    v = np.where(present[rows], values[rows], np.inf)
+    order = np.argsort(v, axis=1, kind="stable")
+    pos = np.rint(np.linspace(0.0, 1.0, max_items)[None, :] * (counts[rows, None] - 1)).astype(np.int64)
+    pick = np.take_along_axis(order, pos, axis=1)
     keep = np.zeros((len(rows), present.shape[1]), dtype=bool)
-    np.put_along_axis(keep, top, True, axis=1)
+    np.put_along_axis(keep, pick, True, axis=1)
     out = present.copy()
-    out[rows] = keep & present[rows]
+    out[rows] = keep
     return out
 
 

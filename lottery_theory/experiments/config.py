@@ -1,0 +1,81 @@
+"""Experiment configs: frozen dataclasses, hashed to result folders (as open_lth does).
+
+Hash rule: the SHA-256 of the canonical JSON of ``{"experiment": name, field: value, ...}``
+over every field whose value is not ``None``. A field added later must default to ``None``
+meaning "the old behaviour", so every old config keeps its hash and its meaning.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .._validation import lookup
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """Base class: subclasses are frozen dataclasses with defaults and set ``experiment``."""
+    experiment: ClassVar[str] = ""
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def hash(self) -> str:
+        return config_hash(self)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return v  # keep floats as floats: 1.0 and 1 hash differently on purpose
+    return v
+
+
+def config_hash(cfg: ExperimentConfig) -> str:
+    """12 hex digits of SHA-256 over the experiment name and the non-None fields (sorted keys)."""
+    payload = {"experiment": type(cfg).experiment}
+    payload.update({k: v for k, v in cfg.to_dict().items() if v is not None})
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+RunFn = Callable[[ExperimentConfig], list[dict]]
+_EXPERIMENTS: dict[str, tuple[type[ExperimentConfig], RunFn]] = {}
+
+
+def register_experiment(cls: type[ExperimentConfig]) -> Callable[[RunFn], RunFn]:
+    """Register ``run(config) -> rows`` for the config class ``cls`` (its ``experiment`` name)."""
+    if not cls.experiment:
+        raise ValueError("config class needs a non-empty `experiment` name")
+
+    def deco(fn: RunFn) -> RunFn:
+        _EXPERIMENTS[cls.experiment] = (cls, fn)
+        return fn
+
+    return deco
+
+
+def available_experiments() -> list[str]:
+    return sorted(_EXPERIMENTS)
+
+
+def get_experiment(name: str) -> tuple[type[ExperimentConfig], RunFn]:
+    return lookup(_EXPERIMENTS, name, "experiment", "experiment")
+
+
+def config_from_dict(name: str, fields: dict[str, Any]) -> ExperimentConfig:
+    """Build a config of experiment ``name``; unknown fields raise with the list of known ones."""
+    cls, _ = get_experiment(name)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    bad = sorted(set(fields) - set(known))
+    if bad:
+        raise ValueError(f"unknown field(s) {bad} for experiment {name!r}; fields: {', '.join(known)}")
+    conv = {}
+    for k, v in fields.items():
+        conv[k] = tuple(v) if isinstance(v, list) else v
+    return cls(**conv)

@@ -1,0 +1,133 @@
+"""Sweeps (grids or lists of configs) on an executor: ``serial``, ``local`` (process pool) or ``dask``.
+
+Each task runs its config and writes the result itself, so a finished result is on disk
+before the next one starts, and a rerun skips it. Pointing at a cluster: start a Dask
+scheduler with dask-jobqueue (``SLURMCluster(...).scheduler_address``) or dask-kubernetes,
+then pass ``scheduler="tcp://host:8786"``; neither package is a dependency here.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .config import ExperimentConfig, config_from_dict, get_experiment
+from .store import ResultStore, default_store
+
+BUILTIN_SWEEPS: dict[str, Any] = {}
+
+
+def grid(experiment: str, fixed: dict[str, Any] | None = None, **axes: Sequence[Any]) -> list[ExperimentConfig]:
+    """Cartesian product of ``axes`` (field -> values) with ``fixed`` fields, as configs."""
+    fixed = dict(fixed or {})
+    keys = list(axes)
+    return [config_from_dict(experiment, {**fixed, **dict(zip(keys, vals))})
+            for vals in itertools.product(*(axes[k] for k in keys))]
+
+
+def _run_one(cfg: ExperimentConfig, root: str) -> str:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+    store = ResultStore(root)
+    if store.done(cfg):
+        return "skipped"
+    _, fn = get_experiment(type(cfg).experiment)
+    store.write(cfg, fn(cfg))
+    return "done"
+
+
+def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",
+              workers: int = 2, scheduler: str = "local", progress: bool = True) -> dict[str, int]:
+    """Run every config whose result is missing; returns counts of done / skipped configs."""
+    store = store or default_store()
+    cfgs = list(dict.fromkeys(configs))  # de-duplicate, keep order
+    todo = [c for c in cfgs if not store.done(c)]
+    counts = {"total": len(cfgs), "skipped": len(cfgs) - len(todo), "done": 0}
+    if not todo:
+        return counts
+    bar = tqdm(total=len(todo), desc="sweep", unit="config", disable=not progress)
+    root = str(store.root)
+    if executor == "serial" or (executor == "local" and workers <= 1):
+        for c in todo:
+            _run_one(c, root)
+            counts["done"] += 1
+            bar.update()
+    elif executor == "local":
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futs = [pool.submit(_run_one, c, root) for c in todo]
+            for f in as_completed(futs):
+                f.result()
+                counts["done"] += 1
+                bar.update()
+    elif executor == "dask":
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+
+        cluster = None
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        try:
+            futs = client.map(_run_one, todo, [root] * len(todo), pure=False)
+            for f in dask_completed(futs):
+                f.result()
+                counts["done"] += 1
+                bar.update()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        raise ValueError(f"unknown executor={executor!r}; available: serial, local, dask")
+    bar.close()
+    return counts
+
+
+def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
+    """A sweep file (JSON or TOML): ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}``
+    or ``{"experiment": name, "configs": [{...}, ...]}``."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"sweep file {p} does not exist")
+    if p.suffix == ".toml":
+        spec = tomllib.loads(p.read_text())
+    elif p.suffix == ".json":
+        spec = json.loads(p.read_text())
+    else:
+        raise ValueError(f"sweep files are .json or .toml, got {p.suffix!r}")
+    return sweep_from_spec(spec)
+
+
+def sweep_from_spec(spec: dict) -> list[ExperimentConfig]:
+    if "experiment" not in spec:
+        raise ValueError("a sweep needs an 'experiment' name")
+    name = spec["experiment"]
+    if "configs" in spec:
+        return [config_from_dict(name, {**spec.get("fixed", {}), **c}) for c in spec["configs"]]
+    return grid(name, spec.get("fixed", {}), **spec.get("grid", {}))
+
+
+def run_sweep_cli(args) -> int:
+    if args.config in BUILTIN_SWEEPS:
+        cfgs = sweep_from_spec(BUILTIN_SWEEPS[args.config])
+    elif os.path.exists(args.config):
+        cfgs = load_sweep_file(args.config)
+    else:
+        raise ValueError(f"{args.config!r} is neither a sweep file nor a built-in sweep "
+                         f"({', '.join(sorted(BUILTIN_SWEEPS))})")
+    counts = run_sweep(cfgs, store=ResultStore(args.results), executor=args.executor, workers=args.workers,
+                       scheduler=args.scheduler)
+    print(f"{counts['done']} run, {counts['skipped']} already stored, {counts['total']} in the sweep; "
+          f"results under {args.results}")
+    return 0

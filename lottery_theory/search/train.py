@@ -1,0 +1,134 @@
+"""A plain training loop that keeps masks enforced on every step (CPU or CUDA, same code path)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm import tqdm
+
+from .._validation import check_positive_int, lookup
+from ..nets.masked import enforce_masks
+
+_OPTIMIZERS: dict[str, Callable] = {
+    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd),
+    "adam": lambda params, lr, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
+    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
+}
+_SCHEDULES: dict[str, Callable] = {
+    "constant": lambda opt, epochs: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0),
+    "cosine": lambda opt, epochs: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs)),
+    "step": lambda opt, epochs: torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.1),
+}
+
+
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA when available, else CPU."""
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator | None) -> DataLoader:
+    """A DataLoader from ``(X, y)`` tensors (or the loader itself)."""
+    if isinstance(data, DataLoader):
+        return data
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise TypeError("data must be a tuple (X, y) of tensors or a DataLoader")
+    x, y = (torch.as_tensor(t) for t in data)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {x.shape[0]} rows but y has {y.shape[0]}")
+    if x.is_floating_point() and not torch.all(torch.isfinite(x)):
+        raise ValueError("X contains NaN or inf")
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for integer targets, MSE for float targets."""
+    if y.is_floating_point():
+        return F.mse_loss(out, y.reshape(out.shape))
+    return F.cross_entropy(out, y)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data, *, batch_size: int = 1024, device=None) -> dict:
+    """Mean loss, and accuracy for classification / max abs error for regression."""
+    dev = default_device(device)
+    model.to(dev).eval()
+    total, n, correct, worst = 0.0, 0, 0, 0.0
+    for x, y in as_loader(data, batch_size, False, None):
+        x, y = x.to(dev), y.to(dev)
+        out = model(x)
+        total += float(loss_fn(out, y)) * x.shape[0]
+        n += x.shape[0]
+        if y.is_floating_point():
+            worst = max(worst, float((out - y.reshape(out.shape)).abs().max()))
+        else:
+            correct += int((out.argmax(1) == y).sum())
+    res = {"loss": total / n}
+    res.update({"max_abs_error": worst} if data_is_regression(data) else {"accuracy": correct / n})
+    return res
+
+
+def data_is_regression(data) -> bool:
+    y = data[1] if isinstance(data, (tuple, list)) else next(iter(data))[1]
+    return torch.as_tensor(y).is_floating_point()
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)
+    best_val: float = math.nan
+    best_epoch: int = -1
+
+
+def train(model: nn.Module, train_data, *, epochs: int, lr: float = 1e-3, optimizer: str = "adam",
+          weight_decay: float = 0.0, schedule: str = "constant", batch_size: int = 128, val_data=None,
+          generator: torch.Generator | None = None, device=None, progress: bool = True,
+          keep_best: bool = False, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train ``model`` in place; masks are enforced after every optimizer step.
+
+    ``val_data`` (a split of the training data) selects the best epoch when ``keep_best``; the
+    test set is never seen here. ``on_epoch`` receives each history row (e.g. to store it).
+    """
+    check_positive_int(epochs, "epochs")
+    dev = default_device(device)
+    model.to(dev)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = lookup(_OPTIMIZERS, optimizer, "optimizer", "optimizer")(params, lr, weight_decay)
+    sched = lookup(_SCHEDULES, schedule, "schedule", "schedule")(opt, epochs)
+    loader = as_loader(train_data, batch_size, True, generator)
+    res = TrainResult()
+    best_state = None
+    enforce_masks(model)
+    for epoch in tqdm(range(epochs), desc="train", unit="epoch", disable=not progress, leave=False):
+        model.train()
+        tot, n = 0.0, 0
+        for x, y in loader:
+            x, y = x.to(dev), y.to(dev)
+            loss = loss_fn(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            enforce_masks(model)
+            tot += float(loss) * x.shape[0]
+            n += x.shape[0]
+        sched.step()
+        row = {"epoch": epoch, "train_loss": tot / n, "lr": opt.param_groups[0]["lr"]}
+        if val_data is not None:
+            ev = evaluate(model, val_data, device=dev)
+            row.update({f"val_{k}": v for k, v in ev.items()})
+            score = ev.get("accuracy", -ev["loss"])
+            if keep_best and (res.best_epoch < 0 or score > res.best_val):
+                res.best_val, res.best_epoch = score, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        res.history.append(row)
+        if on_epoch:
+            on_epoch(row)
+    if keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return res
