@@ -1,0 +1,151 @@
+"""Configs, result store, resume after SIGKILL, Dask vs local, figures from stored results."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lottery_theory.experiments import (ResultStore, available_experiments, config_from_dict, config_hash, grid,
+                                        load_sweep_file, run_sweep)
+from lottery_theory.experiments.builtin import SelftestConfig, TicketConfig
+from lottery_theory.plotting import available_figures, render
+
+
+def test_hash_regression():
+    # Known hashes: if these change, every stored result folder is orphaned. Do not update casually.
+    assert config_hash(SelftestConfig()) == config_hash(SelftestConfig(x=1.0, sleep_s=0.0, seed=0))
+    # the documented rule, by hand: sha256 of the sorted, compact JSON of experiment + non-None fields
+    import hashlib
+    by_hand = hashlib.sha256(b'{"experiment":"selftest","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()[:12]
+    assert config_hash(SelftestConfig()) == by_hand == "d1c204861020"
+    assert config_hash(TicketConfig()) == "43c4c039ed40"
+    assert config_hash(SelftestConfig(seed=1)) != config_hash(SelftestConfig())
+
+
+def test_hash_ignores_none_fields_so_new_fields_keep_old_hashes():
+    import dataclasses
+    from typing import ClassVar
+
+    @dataclasses.dataclass(frozen=True)
+    class Extended(SelftestConfig):
+        experiment: ClassVar[str] = "selftest"
+        new_option: str | None = None  # a field added later: None means "old behaviour"
+
+    assert config_hash(Extended()) == config_hash(SelftestConfig())
+    assert config_hash(Extended(new_option="x")) != config_hash(SelftestConfig())
+
+
+def test_config_from_dict_validation():
+    with pytest.raises(ValueError, match="unknown field"):
+        config_from_dict("selftest", {"nope": 1})
+    with pytest.raises(ValueError, match="available: .*ticket"):
+        config_from_dict("no-such-experiment", {})
+    assert {"selftest", "ticket", "ticket_lenet"} <= set(available_experiments())
+
+
+def test_store_roundtrip_and_layout(tmp_path):
+    store = ResultStore(tmp_path)
+    cfgs = grid("selftest", {"x": 2.0}, seed=[0, 1, 2])
+    counts = run_sweep(cfgs, store=store, executor="serial", progress=False)
+    assert counts == {"total": 3, "skipped": 0, "done": 3}
+    folder = store.folder(cfgs[0])
+    assert folder == tmp_path / "selftest" / config_hash(cfgs[0])
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["config"]["x"] == 2.0 and meta["hash"] == config_hash(cfgs[0])
+    df = store.load("selftest")
+    assert len(df) == 6 and set(df["seed"]) == {0, 1, 2} and set(df["metric"]) == {"value", "x2"}
+    assert (df[df.metric == "x2"]["value"] == 4.0).all()
+    assert run_sweep(cfgs, store=store, executor="serial", progress=False)["skipped"] == 3
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_resume_after_sigkill(tmp_path):
+    code = ("from lottery_theory.experiments import grid, run_sweep, ResultStore\n"
+            f"run_sweep(grid('selftest', {{'sleep_s': 0.4}}, seed=list(range(8))), store=ResultStore({str(tmp_path)!r}),"
+            " executor='serial', progress=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(tmp_path.rglob("rows.csv"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill mid-sweep, possibly mid-write
+    proc.wait()
+    finished = len(list(tmp_path.rglob("rows.csv")))
+    assert 3 <= finished < 8
+    store = ResultStore(tmp_path)
+    counts = run_sweep(grid("selftest", {"sleep_s": 0.4}, seed=list(range(8))), store=store, executor="serial",
+                       progress=False)
+    assert counts["skipped"] == finished and counts["done"] == 8 - finished
+    df = store.load("selftest")
+    assert len(df) == 16 and df.groupby("seed").size().eq(2).all()  # nothing lost, nothing duplicated
+
+
+def test_dask_localcluster_matches_local(tmp_path):
+    cfgs = grid("selftest", {"x": 3.0}, seed=[0, 1, 2, 3])
+    run_sweep(cfgs, store=ResultStore(tmp_path / "a"), executor="local", workers=2, progress=False)
+    run_sweep(cfgs, store=ResultStore(tmp_path / "b"), executor="dask", workers=2, scheduler="local", progress=False)
+    cols = ["seed", "metric", "value"]
+    a = ResultStore(tmp_path / "a").load("selftest")[cols].sort_values(cols[:2]).reset_index(drop=True)
+    b = ResultStore(tmp_path / "b").load("selftest")[cols].sort_values(cols[:2]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_sweep_files_json_and_toml(tmp_path):
+    (tmp_path / "s.json").write_text(json.dumps({"experiment": "selftest", "fixed": {"x": 5.0},
+                                                 "grid": {"seed": [1, 2]}}))
+    (tmp_path / "s.toml").write_text('experiment = "selftest"\n[[configs]]\nseed = 7\nx = 1.5\n')
+    a = load_sweep_file(tmp_path / "s.json")
+    b = load_sweep_file(tmp_path / "s.toml")
+    assert [c.seed for c in a] == [1, 2] and a[0].x == 5.0
+    assert b == [SelftestConfig(seed=7, x=1.5)]
+    with pytest.raises(FileNotFoundError):
+        load_sweep_file(tmp_path / "missing.json")
+
+
+def test_cli_sweep(tmp_path, capsys):
+    from lottery_theory.cli import main
+    (tmp_path / "s.json").write_text(json.dumps({"experiment": "selftest", "grid": {"seed": [1, 2]}}))
+    assert main(["sweep", str(tmp_path / "s.json"), "--executor", "serial", "--results", str(tmp_path / "r")]) == 0
+    assert "2 run, 0 already stored" in capsys.readouterr().out
+    assert main(["sweep", "nope-sweep"]) == 2
+
+
+FIGURE_DATA = {
+    "layer_ratios": pd.DataFrame({"arch": ["a"] * 4, "method": ["uniform", "uniform", "er", "er"],
+                                  "layer": [0, 1, 0, 1], "density": [0.1, 0.1, 0.05, 0.2], "global_density": 0.1}),
+    "lueker": pd.DataFrame({"eps": [0.1] * 4, "p": [1, 1, 0.5, 0.5], "n": [1, 2, 1, 2],
+                            "success": [0.2, 1, 0, 0.5], "bound_n": [2, 2, 4, 4]}),
+    "lueker_scaling": pd.DataFrame({"eps": [0.1, 0.1], "p": [1.0, 0.5], "n_emp": [10, 25]}),
+    "representation": pd.DataFrame({"p": [0.5] * 2, "K": [2, 4], "k1": [2, 2], "exact_failure": [0.5, 0.1],
+                                    "union_bound": [0.9, 0.2], "sim_failure": [0.48, 0.11], "ci_lo": [0.4, 0.08],
+                                    "ci_hi": [0.55, 0.14]}),
+    "lower_bound": pd.DataFrame({"kind": ["curve", "curve", "scaling", "scaling"], "p1": [0.5, 0.5, 0.1, 0.2],
+                                 "p2": [1.0, 1.0, 1.0, 1.0], "n": [2, 4, 40, 20], "exact": [0.2, 0.8, 1.0, 1.01],
+                                 "sim": [0.21, 0.79, None, None], "n_star": [4, 4, 40, 20]}),
+    "ticket_error_width": pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [2, 4, 4],
+                                        "max_error": [0.5, 0.001, 0.2], "bound_k": [8, 8, 30]}),
+    "ticket_width_scaling": pd.DataFrame({"eps": [0.01, 0.01], "density": [1.0, 0.5], "k_min": [8, 30],
+                                          "k_log": [None, 20.0], "k_logpath": [4.0, 4.2], "kept_ratio": [10, 12],
+                                          "source_ratio": [100, 300]}),
+}
+FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"]
+
+
+@pytest.mark.parametrize("name", sorted(FIGURE_DATA))
+def test_every_figure_renders_from_stored_data(name, tmp_path):
+    path = tmp_path / f"{name}.csv"
+    FIGURE_DATA[name].to_csv(path, index=False)
+    out = render(name, path)
+    assert out.exists() and out.stat().st_size > 5000
+
+
+def test_all_registered_figures_have_a_test():
+    missing = set(available_figures()) - set(FIGURE_DATA) - set(EXTRA_FIGURES)
+    assert not missing, f"figures without a render test: {missing}"
+
+
+EXTRA_FIGURES: set = set()
