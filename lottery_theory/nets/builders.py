@@ -153,14 +153,17 @@ def _widen(target: nn.Sequential, k: Sequence[int]) -> nn.Sequential:
 
 def er_source(target_or_widths: nn.Sequential | Sequence[int], *, width_multiplier: int | Sequence[int],
               density: float | Sequence[float], ratio: str = "uniform", exact: bool = False, bias: bool = True,
-              init: str = "uniform", generator: torch.Generator | None = None, **ratio_options) -> nn.Sequential:
+              init: str = "uniform", scale_fan: float | None = None, generator: torch.Generator | None = None,
+              **ratio_options) -> nn.Sequential:
     """An ER source network: the target's depth, hidden widths times ``width_multiplier``, random masks.
 
     ``density`` (fraction kept) is either a global density, spread over layers by
     ``ratio`` via :func:`~lottery_theory.sparsity.layer_densities`, or a list with
     one density per layer. Each mask is drawn by :func:`er_mask` (Bernoulli, the
     paper's ER model, unless ``exact=True``). Weights are drawn with ``init``
-    (default U[-1, 1], the constructions' distribution).
+    (default U[-1, 1], the constructions' distribution). ``scale_fan`` (a density) divides the
+    weights by ``sqrt(scale_fan)``, so a Kaiming init has the variance of a layer whose fan-in is
+    ``scale_fan`` times smaller: hidden-networks' ``--scale-fan`` for a ticket of that density.
     """
     if isinstance(target_or_widths, nn.Module):
         target = target_or_widths
@@ -177,6 +180,11 @@ def er_source(target_or_widths: nn.Sequential | Sequence[int], *, width_multipli
             raise ValueError(f"width_multiplier has {len(k)} entries; the target has {n_layers - 1} hidden layers")
     source = _widen(target, k)
     init_params(source, init, generator=generator)
+    if scale_fan is not None:
+        factor = 1.0 / math.sqrt(check_density(scale_fan, "scale_fan"))
+        with torch.no_grad():
+            for layer in masked_layers(source).values():
+                layer.weight.mul_(factor)
     layers = list(masked_layers(source).values())
     shapes = [tuple(l.weight.shape) for l in layers]
     if isinstance(density, (int, float)) and not isinstance(density, bool):

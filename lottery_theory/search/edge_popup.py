@@ -1,0 +1,193 @@
+r"""Edge-popup (Ramanujan et al. 2020) restricted to a fixed support (an ER mask), as used by
+Gadhikar et al. 2023 to find strong tickets in ER sources.
+
+Each prunable weight ``w`` gets a score ``s``; weights are frozen. Per layer the forward pass uses
+``w * m`` with ``m`` the indicator of the top-``k_l`` entries of ``|s|`` **among the layer's support**
+(entries outside it are set to -inf before one ``torch.topk`` call), ``k_l = round(d_l N_l)``. The
+straight-through estimator passes ``dL/dm`` to ``|s|`` (restricted to the support), hence
+``sign(s) dL/dm`` to ``s``. This fixes the four
+bugs of the reference ER_SLT code: flat (not row) indices, a binary mask, k counted from the full
+layer size but chosen inside the support only, and model selection on a validation split.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from .._validation import check_density, check_positive_int
+from ..nets.masked import MaskedConv2d, MaskedLinear, apply_masks, masked_layers
+from ..sparsity import layer_densities
+from .train import as_loader, default_device, evaluate, loss_fn
+
+
+class _TopKST(torch.autograd.Function):
+    """Binary top-k mask of |scores| inside ``support``; straight-through gradient (on the support)."""
+
+    @staticmethod
+    def forward(ctx, scores: torch.Tensor, support: torch.Tensor, k: int) -> torch.Tensor:
+        ctx.save_for_backward(support)
+        return topk_mask(scores, support, k).to(scores.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (support,) = ctx.saved_tensors
+        return grad * support, None, None
+
+
+def topk_mask(scores: torch.Tensor, support: torch.Tensor, k: int) -> torch.Tensor:
+    """Boolean mask with exactly ``k`` ones: the largest |scores| among ``support`` (flat indices)."""
+    flat = scores.detach().abs().flatten().masked_fill(~support.flatten(), -math.inf)
+    out = torch.zeros(flat.numel(), dtype=torch.bool, device=scores.device)
+    if k:
+        out[torch.topk(flat, k, sorted=False).indices] = True
+    return out.view(scores.shape)
+
+
+class _ScoredLayer(nn.Module):
+    """Wraps a masked layer: frozen weight, trainable scores, top-k inside the layer's support."""
+
+    def __init__(self, layer: MaskedLinear | MaskedConv2d, k: int, generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.layer = layer
+        self.k = k
+        fan_in = math.prod(layer.weight.shape[1:])
+        bound = 1.0 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)), as hidden-networks initialises scores
+        init = (torch.rand(layer.weight.shape, generator=generator) * 2 - 1) * bound
+        self.scores = nn.Parameter(init.to(layer.weight.device))
+        layer.weight.requires_grad_(False)
+        if layer.bias is not None:
+            layer.bias.requires_grad_(False)
+
+    def current_mask(self) -> torch.Tensor:
+        return topk_mask(self.scores, self.layer.mask, self.k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = _TopKST.apply(self.scores.abs(), self.layer.mask, self.k)  # d|s|/ds = sign(s), as hidden-networks
+        w = self.layer.weight * m
+        b = self.layer.masked_bias()
+        if isinstance(self.layer, MaskedConv2d):
+            return self.layer._conv_forward(x, w, b)
+        return F.linear(x, w, b)
+
+
+@dataclass
+class EdgePopupResult:
+    network: nn.Module
+    history: list[dict] = field(default_factory=list)
+    densities: list[float] = field(default_factory=list)
+    best_val: float = math.nan
+
+
+def _swap(model: nn.Module, name: str, new: nn.Module) -> None:
+    parent = model
+    parts = name.split(".")
+    for p in parts[:-1]:
+        parent = getattr(parent, p)
+    setattr(parent, parts[-1], new)
+
+
+def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
+    """Geometric densities from ``start`` down to ``final`` over ``levels`` levels (the paper's annealing)."""
+    check_positive_int(levels, "levels")
+    if levels == 1:
+        return [final]
+    r = (final / start) ** (1.0 / (levels - 1))
+    return [start * r ** i for i in range(levels - 1)] + [final]
+
+
+def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epochs: int, lr: float = 0.1,
+               batch_size: int = 128, anneal: tuple[float, int] | None = None, ratio: str = "uniform",
+               val_data=None, val_fraction: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
+               generator: torch.Generator | None = None, device=None, progress: bool = True) -> EdgePopupResult:
+    """Find a strong ticket inside the masks of ``source`` (its support) by edge-popup.
+
+    ``density``: final kept fraction per layer, relative to the layer's **full** size (scalar, spread
+    by ``ratio`` via :func:`~lottery_theory.sparsity.layer_densities`, or one per layer). Each layer
+    keeps exactly ``round(d_l N_l)`` weights, all inside its support; a request above the support's
+    size raises ``ValueError``. ``anneal=(start_density, levels)`` runs ``epochs`` epochs per level
+    at geometrically decreasing densities. ``val_data`` (default: a ``val_fraction`` split of
+    ``data``) picks the best epoch of the last level; the test set is never used here. SGD with
+    momentum and weight decay on the scores, cosine learning rate per level.
+    Returns a plain masked network with the source's architecture and module names.
+    """
+    check_positive_int(epochs, "epochs")
+    dev = default_device(device)
+    layers = masked_layers(source)
+    if not layers:
+        raise ValueError("source has no masked layers")
+    names = list(layers)
+    shapes = [tuple(layers[n].weight.shape) for n in names]
+    if isinstance(density, (int, float)) and not isinstance(density, bool):
+        final = layer_densities(shapes, check_density(density, "density"), ratio)
+    else:
+        final = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
+        if len(final) != len(names):
+            raise ValueError(f"density has {len(final)} entries; the source has {len(names)} masked layers")
+    for n, d, s in zip(names, final, shapes):
+        k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
+        if k > sup:
+            raise ValueError(f"layer {n!r}: density {d:.4g} asks for {k} weights but its support holds only {sup} "
+                             f"(support density {sup / math.prod(s):.4g}); lower density")
+        if k == 0:
+            raise ValueError(f"layer {n!r}: density {d:.4g} keeps no weight")
+    if val_data is None:
+        x, y = data if isinstance(data, (tuple, list)) else (None, None)
+        if x is None:
+            raise ValueError("with a DataLoader as data, pass val_data explicitly")
+        perm = torch.randperm(len(x), generator=generator)
+        n_val = max(1, int(round(val_fraction * len(x))))
+        val_data, data = (x[perm[:n_val]], y[perm[:n_val]]), (x[perm[n_val:]], y[perm[n_val:]])
+    levels = [final]
+    if anneal is not None:
+        start, n_lev = anneal
+        start = check_density(start, "anneal start density")
+        sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
+        levels = [list(t) for t in zip(*sched)]
+    work = copy.deepcopy(source).to(dev)
+    wrapped = {}
+    for n in names:
+        wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator)
+        _swap(work, n, wrapped[n])
+    loader = as_loader(data, batch_size, True, generator)
+    history: list[dict] = []
+    best_val, best_masks = -math.inf, None
+    total = epochs * len(levels)
+    bar = tqdm(total=total, desc="edge-popup", unit="epoch", disable=not progress, leave=False)
+    for li, dens in enumerate(levels):
+        for n, d, s in zip(names, dens, shapes):
+            wrapped[n].k = min(round(d * math.prod(s)), int(wrapped[n].layer.mask.sum()))
+        params = [w.scores for w in wrapped.values()]
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        for ep in range(epochs):
+            work.train()
+            tot, cnt = 0.0, 0
+            for xb, yb in loader:
+                xb, yb = xb.to(dev), yb.to(dev)
+                loss = loss_fn(work(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                tot += float(loss.detach()) * xb.shape[0]
+                cnt += xb.shape[0]
+            sch.step()
+            ev = evaluate(work, val_data, device=dev)
+            row = {"level": li, "epoch": ep, "train_loss": tot / cnt, **{f"val_{k}": v for k, v in ev.items()},
+                   "density": sum(w.k for w in wrapped.values()) / sum(math.prod(s) for s in shapes)}
+            history.append(row)
+            bar.update()
+            score = ev.get("accuracy", -ev["loss"])
+            if li == len(levels) - 1 and score > best_val:
+                best_val = score
+                best_masks = {n: w.current_mask().cpu() for n, w in wrapped.items()}
+    bar.close()
+    network = copy.deepcopy(source)
+    apply_masks(network, best_masks)
+    return EdgePopupResult(network=network, history=history, densities=final, best_val=best_val)
