@@ -115,7 +115,7 @@ def train(model: nn.Module, train_data, *, epochs: int, lr: float = 1e-3, optimi
             loss.backward()
             opt.step()
             enforce_masks(model)
-            tot += float(loss) * x.shape[0]
+            tot += float(loss.detach()) * x.shape[0]
             n += x.shape[0]
         sched.step()
         row = {"epoch": epoch, "train_loss": tot / n, "lr": opt.param_groups[0]["lr"]}
