@@ -133,6 +133,11 @@ FIGURE_DATA = {
                                           "source_ratio": [100, 300]}),
 }
 FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"]
+FIGURE_DATA["edge_popup_teacher"] = pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [1, 2, 2],
+                                                  "seed": 0, "relative_mse": [0.3, 0.2, 0.5],
+                                                  "sup_error": [1.5, 1.2, 2.0]})
+FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "conv"],
+                                                "label": ["a", "b", "a", "b"], "value": [0.9, 0.95, 0.92, 0.96]})
 
 
 @pytest.mark.parametrize("name", sorted(FIGURE_DATA))

@@ -30,11 +30,11 @@ def run_selftest(cfg: SelftestConfig) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- constructive tickets
-def spectral_target(widths, seed: int) -> torch.nn.Sequential:
-    """Random MLP with U[-1,1] weights and biases, each weight matrix scaled to spectral norm <= 1."""
+def spectral_target(widths, seed: int, bias: bool = True) -> torch.nn.Sequential:
+    """Random MLP with U[-1,1] weights (and biases), each weight matrix scaled to spectral norm <= 1."""
     from ..nets import mlp
 
-    t = mlp(list(widths), init="uniform", generator=torch.Generator().manual_seed(seed))
+    t = mlp(list(widths), init="uniform", bias=bias, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         for m in t:
             if isinstance(m, torch.nn.Linear):
@@ -120,6 +120,110 @@ def ticket_grid(quick: bool) -> dict:
     return {"experiment": "ticket", "fixed": {"target_widths": [10, 20, 20, 1]}, "configs": configs}
 
 
+# ----------------------------------------------------------------------------- edge-popup
+@dataclass(frozen=True)
+class EdgePopupTeacherConfig(ExperimentConfig):
+    """Edge-popup in an ER source (exact-count masks) for a random teacher (no biases, U[-1,1] weights at
+    spectral norm 1, output rescaled to unit RMS on the box); the ticket keeps half of the support in
+    every layer (final density = density / 2). Source init ``init`` with hidden-networks' scale-fan."""
+    experiment: ClassVar[str] = "edge_popup_teacher"
+    target_widths: tuple = (20, 40, 40, 1)
+    density: float = 1.0
+    width_multiplier: int = 1
+    epochs: int = 20
+    n_train: int = 4000
+    lr: float = 0.1
+    init: str = "signed_constant"
+
+
+@register_experiment(EdgePopupTeacherConfig)
+def run_edge_popup_teacher(cfg: EdgePopupTeacherConfig) -> list[dict]:
+    from ..data import load
+    from ..nets import er_source
+    from ..search.edge_popup import edge_popup
+
+    target = spectral_target(cfg.target_widths, cfg.seed, bias=False)
+    g = torch.Generator().manual_seed(30_000 + cfg.seed)
+    with torch.no_grad():  # unit RMS output on the box (a positive rescaling of a bias-free ReLU net)
+        probe = torch.rand(4000, cfg.target_widths[0], generator=g) * 2 - 1
+        last = [m for m in target if isinstance(m, torch.nn.Linear)][-1]
+        last.weight /= target(probe).pow(2).mean().sqrt()
+    data = load("teacher", target=target, n_train=cfg.n_train, n_test=2000, generator=g)
+    src = er_source(target, width_multiplier=cfg.width_multiplier, density=cfg.density, init=cfg.init,
+                    exact=True, bias=False, scale_fan=cfg.density / 2, generator=g)
+    res = edge_popup(src, data.train, density=cfg.density / 2, epochs=cfg.epochs, lr=cfg.lr, val_data=data.val,
+                     weight_decay=0.0, generator=g, progress=False)
+    with torch.no_grad():
+        gap = (res.network(data.test[0]) - data.test[1]).abs()
+        rel = float(gap.pow(2).mean() / data.test[1].pow(2).mean())
+    return [{"metric": "sup_error", "value": float(gap.max())}, {"metric": "mean_error", "value": float(gap.mean())},
+            {"metric": "relative_mse", "value": rel}]
+
+
+@dataclass(frozen=True)
+class EdgePopupClassConfig(ExperimentConfig):
+    """Classification on digits: edge-popup inside an ER source of ``source_density`` down to
+    ``final_density`` (method "edge_popup"), or the dense network trained with Adam ("dense_train")."""
+    experiment: ClassVar[str] = "edge_popup_class"
+    arch: str = "mlp"
+    method: str = "edge_popup"
+    source_density: float = 0.5
+    final_density: float = 0.1
+    width_multiplier: int = 2
+    epochs: int = 15
+
+
+@register_experiment(EdgePopupClassConfig)
+def run_edge_popup_class(cfg: EdgePopupClassConfig) -> list[dict]:
+    from ..data import load
+    from ..nets import conv_net, er_source, mlp
+    from ..search.edge_popup import edge_popup
+    from ..search.train import evaluate, train
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    flat = cfg.arch == "mlp"
+    data = load("digits", generator=g, flatten=flat)
+    if flat:
+        target = mlp([64, 100, 100, 10], bias=False, generator=g)
+    elif cfg.arch == "conv":
+        target = conv_net(1, 10, channels=(16, 32), image_size=8, hidden=64, bias=False, generator=g)
+    else:
+        raise ValueError(f"arch must be 'mlp' or 'conv', got {cfg.arch!r}")
+    if cfg.method == "dense_train":
+        train(target, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g,
+              progress=False)
+        net, best = target, None
+    elif cfg.method == "edge_popup":
+        src = er_source(target, width_multiplier=cfg.width_multiplier, density=cfg.source_density,
+                        init="signed_constant", exact=True, bias=False, scale_fan=cfg.final_density, generator=g)
+        res = edge_popup(src, data.train, density=cfg.final_density, epochs=cfg.epochs, val_data=data.val,
+                         generator=g, progress=False)
+        net, best = res.network, res.best_val
+    else:
+        raise ValueError(f"method must be 'edge_popup' or 'dense_train', got {cfg.method!r}")
+    acc = evaluate(net, data.test)["accuracy"]  # test split: final report only
+    rows = [{"metric": "test_accuracy", "value": acc}]
+    if best is not None:
+        rows.append({"metric": "best_val_accuracy", "value": best})
+    return rows
+
+
+def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
+    seeds = [0] if quick else [0, 1, 2]
+    ks = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32, 64]
+    teacher = {"experiment": "edge_popup_teacher", "fixed": {"epochs": 20 if quick else 60},
+               "grid": {"density": [1.0, 0.5, 0.2, 0.1], "width_multiplier": ks, "seed": seeds}}
+    cls = []
+    for arch in ["mlp", "conv"]:
+        for s in seeds:
+            cls += [{"arch": arch, "method": "edge_popup", "source_density": p, "seed": s} for p in (1.0, 0.5, 0.2)]
+            cls.append({"arch": arch, "method": "dense_train", "source_density": 1.0, "seed": s})
+    classification = {"experiment": "edge_popup_class", "fixed": {"epochs": 15 if quick else 60}, "configs": cls}
+    return teacher, classification
+
+
+BUILTIN_SWEEPS["edge-popup-teacher-quick"], BUILTIN_SWEEPS["edge-popup-class-quick"] = edge_popup_grids(True)
+BUILTIN_SWEEPS["edge-popup-teacher"], BUILTIN_SWEEPS["edge-popup-class"] = edge_popup_grids(False)
 BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
 BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
 BUILTIN_SWEEPS["ticket-lenet"] = {"experiment": "ticket_lenet", "configs": [{"density": 0.5}, {"density": 1.0}]}

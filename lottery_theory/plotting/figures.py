@@ -210,3 +210,42 @@ def _ticket_sparsity(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.set_ylabel("parameters relative to the target")
     ax.set_title(f"smallest width reaching eps = {df['eps'].min():g} (median over seeds)", fontsize=9)
     ax.legend(fontsize=8)
+
+
+@register_figure("edge_popup_teacher")
+def _edge_popup_teacher(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Relative MSE and sup error of edge-popup tickets vs source width, one curve per density."""
+    ax1, ax2 = fig.subplots(1, 2)
+    for (p, g), (mk, ls, c) in zip(df.groupby("density", sort=True), styles()):
+        agg = g.groupby("width_multiplier")[["relative_mse", "sup_error"]].median()
+        ax1.plot(agg.index, agg["relative_mse"], marker=mk, ls=ls, color=c, label=f"p={p:g}")
+        ax2.plot(agg.index, agg["sup_error"], marker=mk, ls=ls, color=c, label=f"p={p:g}")
+    for ax, lab in ((ax1, "relative MSE of the ticket (held-out inputs)"), (ax2, "sup |ticket - teacher|")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width multiplier of the ER source")
+        ax.set_ylabel(lab)
+        ax.legend(title="density p (fraction kept)", fontsize=7, title_fontsize=7)
+    ax1.axhline(0.3, color="0.5", lw=0.8, ls="--")
+    fig.suptitle("Edge-popup tickets for a 20-40-40-1 teacher (ticket keeps half of the ER support)", fontsize=9)
+
+
+@register_figure("edge_popup_class")
+def _edge_popup_class(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Test accuracy on digits at final density 0.1 by method and architecture (mean and range over seeds)."""
+    ax = fig.subplots()
+    labels = sorted(df["label"].unique())
+    archs = sorted(df["arch"].unique())
+    width = 0.8 / len(archs)
+    hatches = ["", "//", "..", "xx"]
+    for i, arch in enumerate(archs):
+        sub = df[df["arch"] == arch].groupby("label")["value"].agg(["mean", "min", "max"]).reindex(labels)
+        x = np.arange(len(labels)) + i * width
+        ax.bar(x, sub["mean"], width, color=["0.3", "0.7"][i % 2], hatch=hatches[i % 4], edgecolor="k", label=arch,
+               yerr=[sub["mean"] - sub["min"], sub["max"] - sub["mean"]], capsize=3)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(archs) - 1) / 2)
+    ax.set_xticklabels(labels, fontsize=8, rotation=10)
+    ax.set_ylim(max(0.0, df["value"].min() - 0.1), 1.0)
+    ax.set_ylabel("test accuracy (digits)")
+    ax.set_title("final density 0.1 (fraction kept) for every edge-popup ticket", fontsize=9)
+    ax.legend(title="architecture", fontsize=8)
