@@ -1,0 +1,278 @@
+r"""Dense-to-sparse pruning restricted to a fixed support (Gadhikar et al. 2023: any dense-to-sparse
+method can start sparse, inside a random ER mask).
+
+``prune(model, method=..., density=...)`` computes the method's scores, lets only entries inside the
+support (default: the model's current masks) compete, and keeps exactly ``round(density * N)``
+weights: globally, or per layer with a ``ratio``. ``density`` is a fraction of the **full** weight
+count. Ties are broken deterministically (stable sort: lower flat index first), never by keeping
+extra weights (Synaptic-Flow's ``<=`` threshold keeps extra weights on ties). The new masks are
+nested in the support and applied to the model.
+
+Scores (higher = keep), each a registered function ``fn(model, data, generator, **kw) -> {name: tensor}``:
+
+* ``random``: i.i.d. uniform;
+* ``magnitude``: :math:`|w|`;
+* ``snip`` (Lee et al. 2019): :math:`|w \odot \nabla_w L|`;
+* ``grasp`` (Wang et al. 2020): :math:`w \odot Hg` (GraSP removes the largest :math:`-w \odot Hg`);
+* ``synflow`` (Tanaka et al. 2020): :math:`|w \odot \nabla_w R|`, :math:`R = 1^T |W_L| \cdots |W_1| 1`,
+  applied iteratively (``synflow_rounds``, exponential schedule), data-free;
+* ``imp``: iterative magnitude pruning with rewinding, driven by :func:`lottery_theory.search.train`.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .._validation import check_density, check_positive_int, lookup
+from ..nets.masked import apply_masks, masked_layers, masks as get_masks
+from ..sparsity import layer_densities
+from .train import as_loader, loss_fn, train
+
+ScoreFn = Callable[..., dict[str, torch.Tensor]]
+_PRUNERS: dict[str, ScoreFn] = {}
+
+
+def register_pruner(name: str) -> Callable[[ScoreFn], ScoreFn]:
+    """Register ``fn(model, data, generator, **options) -> {layer name: score tensor}`` (higher = keep)."""
+    def deco(fn: ScoreFn) -> ScoreFn:
+        _PRUNERS[name] = fn
+        return fn
+    return deco
+
+
+def available_pruners() -> list[str]:
+    return sorted(_PRUNERS) + ["imp"]
+
+
+def _first_batch(data, n: int = 256):
+    if data is None:
+        raise ValueError("this pruning method needs data=(X, y) or a DataLoader")
+    x, y = next(iter(as_loader(data, n, False, None)))
+    return x, y
+
+
+@register_pruner("random")
+def _random(model, data, generator, **_):
+    return {n: torch.rand(l.weight.shape, generator=generator) for n, l in masked_layers(model).items()}
+
+
+@register_pruner("magnitude")
+def _magnitude(model, data, generator, **_):
+    return {n: l.weight.detach().abs().cpu() for n, l in masked_layers(model).items()}
+
+
+def _grads(model, x, y, create_graph=False):
+    layers = masked_layers(model)
+    ws = [l.weight for l in layers.values()]
+    for w in ws:
+        w.requires_grad_(True)
+    loss = loss_fn(model(x), y)
+    return layers, ws, torch.autograd.grad(loss, ws, create_graph=create_graph)
+
+
+@register_pruner("snip")
+def _snip(model, data, generator, batch_size: int = 256, **_):
+    x, y = _first_batch(data, batch_size)
+    dev = next(model.parameters()).device
+    layers, ws, gs = _grads(model, x.to(dev), y.to(dev))
+    return {n: (w.detach() * g).abs().cpu() for n, w, g in zip(layers, ws, gs)}
+
+
+@register_pruner("grasp")
+def _grasp(model, data, generator, batch_size: int = 256, **_):
+    """GraSP: Hg by double backprop: g = dL/dw (held fixed), Hg = d(g_fixed . dL/dw)/dw."""
+    x, y = _first_batch(data, batch_size)
+    dev = next(model.parameters()).device
+    x, y = x.to(dev), y.to(dev)
+    layers, ws, g = _grads(model, x, y)
+    g = [t.detach() for t in g]
+    _, ws, g2 = _grads(model, x, y, create_graph=True)
+    z = sum((a * b).sum() for a, b in zip(g, g2))
+    hg = torch.autograd.grad(z, ws)
+    return {n: (w.detach() * h).cpu() for n, w, h in zip(layers, ws, hg)}
+
+
+def synflow_scores(model: nn.Module, input_shape: Sequence[int]) -> dict[str, torch.Tensor]:
+    """SynFlow scores :math:`|w \\odot \\partial R/\\partial w|` with all weights replaced by |w| (masks
+    applied), biases off, all-ones input (float64 to avoid overflow)."""
+    net = copy.deepcopy(model).double()
+    layers = masked_layers(net)
+    with torch.no_grad():
+        for l in layers.values():
+            l.weight.abs_()
+            if l.bias is not None:
+                l.bias.zero_()
+    ws = [l.weight for l in layers.values()]
+    for w in ws:
+        w.requires_grad_(True)
+    r = net(torch.ones((1,) + tuple(input_shape), dtype=torch.float64, device=ws[0].device)).sum()
+    gs = torch.autograd.grad(r, ws)
+    return {n: (w.detach() * g).abs().float().cpu() for n, w, g in zip(layers, ws, gs)}
+
+
+@register_pruner("synflow")
+def _synflow(model, data, generator, input_shape=None, **_):
+    if input_shape is None:
+        input_shape = tuple(_first_batch(data, 1)[0].shape[1:])
+    return synflow_scores(model, input_shape)
+
+
+def select(scores: dict[str, torch.Tensor], support: dict[str, torch.Tensor], counts: dict[str, int] | int
+           ) -> dict[str, torch.Tensor]:
+    """Keep exactly ``counts`` entries (an int: globally; a dict: per layer) of highest score inside the
+    support; ties go to the lower flat index (stable descending sort)."""
+    names = list(scores)
+    if isinstance(counts, int):
+        flat = torch.cat([torch.where(support[n].flatten().cpu(), scores[n].flatten().double().cpu(),
+                                      torch.tensor(-math.inf, dtype=torch.float64)) for n in names])
+        if torch.isnan(flat).any():
+            raise ValueError("pruning scores contain NaN")
+        order = torch.sort(flat, descending=True, stable=True).indices[:counts]
+        keep = torch.zeros(flat.numel(), dtype=torch.bool)
+        keep[order] = True
+        out, off = {}, 0
+        for n in names:
+            m = support[n].numel()
+            out[n] = keep[off:off + m].view(support[n].shape)
+            off += m
+        return out
+    out = {}
+    for n in names:
+        flat = torch.where(support[n].flatten().cpu(), scores[n].flatten().double().cpu(),
+                           torch.tensor(-math.inf, dtype=torch.float64))
+        order = torch.sort(flat, descending=True, stable=True).indices[:counts[n]]
+        keep = torch.zeros(flat.numel(), dtype=torch.bool)
+        keep[order] = True
+        out[n] = keep.view(support[n].shape)
+    return out
+
+
+def _targets(model, density, support, ratio, scope, clamp: bool = False):
+    """Kept counts: an int (global) or per layer (ratio). ``clamp`` caps per-layer counts at the support
+    (used for the intermediate rounds of iterative methods, whose densities exceed the final one)."""
+    layers = masked_layers(model)
+    if not layers:
+        raise ValueError("model has no masked layers")
+    names = list(layers)
+    sizes = {n: layers[n].weight.numel() for n in names}
+    n_total = sum(sizes.values())
+    sup_total = sum(int(support[n].sum()) for n in names)
+    if scope == "global" and ratio is None:
+        k = int(round(density * n_total))
+        if k > sup_total:
+            raise ValueError(f"density={density} keeps {k} weights but the support holds only {sup_total} "
+                             f"(support density {sup_total / n_total:.4g}); density must not exceed it")
+        return k
+    if scope not in ("global", "layer"):
+        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
+    dens = layer_densities([tuple(layers[n].weight.shape) for n in names], density, ratio or "uniform")
+    counts = {n: int(round(d * sizes[n])) for n, d in zip(names, dens)}
+    if clamp:
+        return {n: min(c, int(support[n].sum())) for n, c in counts.items()}
+    for n in names:
+        if counts[n] > int(support[n].sum()):
+            raise ValueError(f"layer {n!r}: density {counts[n] / sizes[n]:.4g} exceeds its support density "
+                             f"{int(support[n].sum()) / sizes[n]:.4g}")
+    return counts
+
+
+def prune(model: nn.Module, *, method: str, density: float, support: dict[str, torch.Tensor] | None = None,
+          ratio: str | None = None, scope: str = "global", data=None, generator: torch.Generator | None = None,
+          **options) -> dict[str, torch.Tensor]:
+    """Prune ``model`` to ``density`` (fraction of all weights) inside ``support``; returns and applies masks.
+
+    ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``) fixes per-layer
+    densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``method="imp"`` runs
+    :func:`imp` (options: ``rounds``, ``epochs``, ``rewind``, ``lr``, ...). Options of the score
+    functions: ``batch_size``, ``input_shape``, ``synflow_rounds`` (default 100).
+    """
+    density = check_density(density, "density")
+    support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
+    layers = masked_layers(model)
+    if set(support) != set(layers):
+        raise ValueError(f"support keys {sorted(support)} do not match the masked layers {sorted(layers)}")
+    for n, l in layers.items():
+        if tuple(support[n].shape) != tuple(l.weight.shape):
+            raise ValueError(f"support[{n!r}] has shape {tuple(support[n].shape)}, weight {tuple(l.weight.shape)}")
+    if method == "imp":
+        return imp(model, density=density, support=support, ratio=ratio, scope=scope, data=data,
+                   generator=generator, **options)
+    fn = lookup(_PRUNERS, method, "pruning", "method")
+    targets = _targets(model, density, support, ratio, scope)
+    apply_masks(model, support)
+    if method == "synflow":
+        rounds = check_positive_int(options.pop("synflow_rounds", 100), "synflow_rounds")
+        sup_d = sum(int(v.sum()) for v in support.values()) / sum(v.numel() for v in support.values())
+        current = support
+        for i in range(1, rounds + 1):
+            d_i = sup_d * (density / sup_d) ** (i / rounds)
+            t_i = _targets(model, d_i, current, ratio, scope, clamp=True) if i < rounds else targets
+            current = select(fn(model, data, generator, **options), current, t_i)
+            apply_masks(model, current)
+        return {k: v.clone() for k, v in current.items()}
+    new = select(fn(model, data, generator, **options), support, targets)
+    apply_masks(model, new)
+    return new
+
+
+def imp_schedule(start: float, density: float, prune_fraction: float = 0.2, rounds: int | None = None
+                 ) -> list[float]:
+    """Densities after each IMP round: remove ``prune_fraction`` of the live weights per round until
+    ``density`` (the last round lands exactly on it), or ``rounds`` geometric steps if given."""
+    if rounds is not None:
+        check_positive_int(rounds, "rounds")
+        return [start * (density / start) ** (i / rounds) for i in range(1, rounds + 1)]
+    if not 0 < prune_fraction < 1:
+        raise ValueError(f"prune_fraction must lie in (0, 1), got {prune_fraction}")
+    out, d = [], start
+    while d * (1 - prune_fraction) > density * (1 + 1e-12):
+        d *= 1 - prune_fraction
+        out.append(d)
+    return out + [density]
+
+
+def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tensor] | None = None,
+        ratio: str | None = None, scope: str = "global", rounds: int | None = None, prune_fraction: float = 0.2,
+        epochs: int = 10, lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init",
+        generator: torch.Generator | None = None, val_data=None, on_round: Callable[[dict], None] | None = None,
+        progress: bool = False) -> dict[str, torch.Tensor]:
+    """Iterative magnitude pruning with rewinding (Frankle & Carbin 2019), inside ``support``.
+
+    Each round trains ``epochs`` epochs, keeps the largest-magnitude live weights, and rewinds the
+    weights to their values at initialisation (``rewind="init"``) or after ``rewind`` training
+    epochs. Per round the kept fraction of the live weights is ``1 - prune_fraction`` (20% removed,
+    as open_lth), except the last, which lands exactly on ``density``; ``rounds`` overrides with a
+    geometric schedule. ``on_round`` receives a row per round (density, validation metrics). After
+    the last prune the weights are rewound; training the final ticket is the caller's job.
+    """
+    if data is None:
+        raise ValueError("imp needs data=(X, y) or a DataLoader")
+    support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
+    apply_masks(model, support)
+    n_total = sum(v.numel() for v in support.values())
+    d0 = sum(int(v.sum()) for v in support.values()) / n_total
+    if density > d0 + 1e-12:
+        raise ValueError(f"density={density} exceeds the support density {d0:.4g}")
+    schedule = imp_schedule(d0, density, prune_fraction, rounds)
+    if isinstance(rewind, int) and not isinstance(rewind, bool):
+        if rewind > 0:
+            train(model, data, epochs=rewind, lr=lr, optimizer=optimizer, generator=generator, progress=False)
+    elif rewind != "init":
+        raise ValueError(f"rewind must be 'init' or a number of epochs, got {rewind!r}")
+    saved = copy.deepcopy({k: v for k, v in model.state_dict().items() if not k.endswith("mask")})
+    current = support
+    for r, d in enumerate(schedule):
+        res = train(model, data, epochs=epochs, lr=lr, optimizer=optimizer, generator=generator, val_data=val_data,
+                    progress=progress)
+        last = r == len(schedule) - 1
+        targets = _targets(model, d, current, ratio, scope, clamp=not last)
+        current = select(_magnitude(model, None, None), current, targets)
+        model.load_state_dict({**model.state_dict(), **saved})  # rewind weights, keep the new masks below
+        apply_masks(model, current)
+        if on_round:
+            on_round({"round": r, "density": d, **(res.history[-1] if res.history else {})})
+    return {k: v.clone() for k, v in current.items()}
