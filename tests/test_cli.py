@@ -41,7 +41,7 @@ def test_full_quick_verify_exits_zero(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "**error**" not in r.stdout
     for check in ["layer_ratios", "subset_sum_lueker", "representation_er", "lower_bound_3layer", "symbolic_checks",
-                  "tickets_er", "edge_popup_er"]:
+                  "tickets_er", "edge_popup_er", "prune_er"]:
         assert f"| {check} |" in r.stdout
     assert (tmp_path / "verdicts.md").read_text().count("**holds**") >= 15
-    assert len(list(tmp_path.glob("*.png"))) >= 10
+    assert len(list(tmp_path.glob("*.png"))) >= 12

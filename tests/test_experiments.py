@@ -136,6 +136,11 @@ FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"]
 FIGURE_DATA["edge_popup_teacher"] = pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [1, 2, 2],
                                                   "seed": 0, "relative_mse": [0.3, 0.2, 0.5],
                                                   "sup_error": [1.5, 1.2, 2.0]})
+FIGURE_DATA["ratio_comparison"] = pd.DataFrame({"arch": ["mlp"] * 4, "ratio": ["erk", "erk", "balanced", "balanced"],
+                                                "density": [0.1, 0.5, 0.1, 0.5], "value": [0.8, 0.9, 0.85, 0.9]})
+FIGURE_DATA["sparse_to_sparse"] = pd.DataFrame({"arch": ["mlp"] * 4, "method": ["imp"] * 4,
+                                                "start_density": [1.0, 1.0, 0.5, 0.5],
+                                                "density_point": [1.0, 0.1, 0.5, 0.1], "value": [0.9, 0.8, 0.9, 0.8]})
 FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "conv"],
                                                 "label": ["a", "b", "a", "b"], "value": [0.9, 0.95, 0.92, 0.96]})
 

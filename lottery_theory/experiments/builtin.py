@@ -224,6 +224,117 @@ def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
 
 BUILTIN_SWEEPS["edge-popup-teacher-quick"], BUILTIN_SWEEPS["edge-popup-class-quick"] = edge_popup_grids(True)
 BUILTIN_SWEEPS["edge-popup-teacher"], BUILTIN_SWEEPS["edge-popup-class"] = edge_popup_grids(False)
+# ----------------------------------------------------------------------------- training inside random masks
+def _arch_and_data(arch: str, g: torch.Generator):
+    from ..data import load
+    from ..nets import conv_net
+
+    if arch == "mlp":
+        return [784, 300, 100, 10], load("digits28", generator=g)
+    if arch == "conv":
+        return conv_net(1, 10, channels=(16, 32), image_size=8, hidden=64, generator=g), load("digits", generator=g,
+                                                                                               flatten=False)
+    raise ValueError(f"arch must be 'mlp' (LeNet-300-100 on digits28) or 'conv' (digits 8x8), got {arch!r}")
+
+
+@dataclass(frozen=True)
+class RatioTrainConfig(ExperimentConfig):
+    """Train a network inside an ER mask of global ``density`` distributed by layer-wise ``ratio``."""
+    experiment: ClassVar[str] = "ratio_train"
+    arch: str = "mlp"
+    density: float = 0.1
+    ratio: str = "erk"
+    epochs: int = 10
+
+
+@register_experiment(RatioTrainConfig)
+def run_ratio_train(cfg: RatioTrainConfig) -> list[dict]:
+    from ..nets import er_source
+    from ..search.train import evaluate, train
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    target, data = _arch_and_data(cfg.arch, g)
+    net = er_source(target, width_multiplier=1, density=cfg.density, ratio=cfg.ratio, exact=True,
+                    init="kaiming_uniform", generator=g)
+    train(net, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g, progress=False)
+    return [{"metric": "test_accuracy", "value": evaluate(net, data.test)["accuracy"]}]
+
+
+@dataclass(frozen=True)
+class SparseToSparseConfig(ExperimentConfig):
+    """Dense-to-sparse methods from a dense start (start_density 1) or inside an ER mask (start_density < 1,
+    ``start_ratio``). ``imp``: rounds of 20% magnitude pruning with rewinding to init, one row per round;
+    other methods: one-shot prune to each of ``densities`` from the start support, then train."""
+    experiment: ClassVar[str] = "sparse_to_sparse"
+    arch: str = "mlp"
+    method: str = "imp"
+    start_density: float = 1.0
+    start_ratio: str = "balanced"
+    densities: tuple = (0.2, 0.1, 0.05, 0.02)
+    epochs: int = 10
+
+
+@register_experiment(SparseToSparseConfig)
+def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
+    import copy
+
+    from ..nets import er_source, masks
+    from ..search.prune import imp_schedule, prune
+    from ..search.train import evaluate, train
+    from ..sparsity import density as density_of
+
+    g = torch.Generator().manual_seed(cfg.seed)
+    target, data = _arch_and_data(cfg.arch, g)
+    base = er_source(target, width_multiplier=1, density=cfg.start_density, ratio=cfg.start_ratio, exact=True,
+                     init="kaiming_uniform", generator=g)
+    n_weights = sum(v.numel() for v in masks(base).values())
+    rows = []
+
+    def fit_and_score(net, d, cost):
+        train(net, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g,
+              progress=False)
+        rows.append({"metric": "test_accuracy", "density_point": d, "value": evaluate(net, data.test)["accuracy"],
+                     "trained_param_epochs": cost + density_of(net) * n_weights * cfg.epochs})
+        return rows[-1]["trained_param_epochs"]
+
+    if cfg.method == "imp":
+        net = copy.deepcopy(base)
+        init = {k: v.clone() for k, v in net.state_dict().items() if not k.endswith("mask")}
+        cost = fit_and_score(net, cfg.start_density, 0.0)
+        for d in imp_schedule(cfg.start_density, min(cfg.densities)):
+            prune(net, method="magnitude", density=d)  # inside the current masks
+            net.load_state_dict({**net.state_dict(), **init})  # rewind to init, keep the masks
+            from ..nets.masked import enforce_masks
+            enforce_masks(net)
+            cost = fit_and_score(net, d, cost)
+    else:
+        for d in cfg.densities:
+            if d > cfg.start_density:
+                continue
+            net = copy.deepcopy(base)
+            prune(net, method=cfg.method, density=d, data=data.train, generator=g)
+            fit_and_score(net, d, 0.0)
+    return rows
+
+
+def prune_grids(quick: bool) -> tuple[dict, dict]:
+    seeds = [0] if quick else [0, 1, 2]
+    epochs = 8 if quick else 20
+    ratio = {"experiment": "ratio_train", "fixed": {"epochs": epochs},
+             "grid": {"arch": ["mlp", "conv"], "density": [0.5, 0.2, 0.1, 0.05, 0.01],
+                      "ratio": ["uniform", "er", "erk", "balanced", "pyramidal"], "seed": seeds}}
+    dens = [0.1, 0.02] if quick else [0.2, 0.1, 0.05, 0.02]
+    s2s = []
+    for arch in ["mlp", "conv"]:
+        for method in ["imp", "snip", "synflow", "magnitude"]:
+            for start in (1.0, 0.5):
+                s2s += [{"arch": arch, "method": method, "start_density": start, "seed": s, "densities": dens}
+                        for s in seeds]
+    return ratio, {"experiment": "sparse_to_sparse", "fixed": {"epochs": epochs}, "configs": s2s}
+
+
+BUILTIN_SWEEPS["ratios-quick"], BUILTIN_SWEEPS["sparse-to-sparse-quick"] = prune_grids(True)
+BUILTIN_SWEEPS["ratios"], BUILTIN_SWEEPS["sparse-to-sparse"] = prune_grids(False)
 BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
 BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
 BUILTIN_SWEEPS["ticket-lenet"] = {"experiment": "ticket_lenet", "configs": [{"density": 0.5}, {"density": 1.0}]}
