@@ -14,10 +14,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, sweep_from_spec
+from lottery_theory.experiments.sweep import run_named
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import Verdict, script_main
 
@@ -26,10 +24,8 @@ LEVEL = 0.3  # relative MSE level whose required width we compare across densiti
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
-    store = default_store()
     sfx = "-quick" if quick else ""
-    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["edge-popup-teacher" + sfx]), store=store, executor="local", workers=2)
-    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["edge-popup-class" + sfx]), store=store, executor="local", workers=2)
+    store = run_named(["edge-popup-teacher" + sfx, "edge-popup-class" + sfx])
     epochs_t = 20 if quick else 60
     t = store.load("edge_popup_teacher")
     t = t[t["epochs"] == epochs_t]

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, sweep_from_spec
+from lottery_theory.experiments.sweep import run_named
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import Verdict, script_main
 
@@ -23,10 +22,8 @@ STATEMENT = __doc__
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
-    store = default_store()
     sfx = "-quick" if quick else ""
-    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["ratios" + sfx]), store=store, executor="local", workers=2)
-    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["sparse-to-sparse" + sfx]), store=store, executor="local", workers=2)
+    store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
     epochs = 8 if quick else 20
     r = store.load("ratio_train")
     r = r[r["epochs"] == epochs]

@@ -1,7 +1,6 @@
 """Layer-wise ratios: hand-derived golden values, exact global targets, properties."""
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st

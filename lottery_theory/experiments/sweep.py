@@ -94,6 +94,17 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
     return counts
 
 
+def run_named(names: Sequence[str], *, store: ResultStore | None = None, executor: str = "local",
+              workers: int = 2) -> ResultStore:
+    """Run built-in sweeps by name (resuming); returns the store that holds their results."""
+    store = store or default_store()
+    for name in names:
+        if name not in BUILTIN_SWEEPS:
+            raise ValueError(f"unknown built-in sweep {name!r}; available: {', '.join(sorted(BUILTIN_SWEEPS))}")
+        run_sweep(sweep_from_spec(BUILTIN_SWEEPS[name]), store=store, executor=executor, workers=workers)
+    return store
+
+
 def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
     """A sweep file (JSON or TOML): ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}``
     or ``{"experiment": name, "configs": [{...}, ...]}``."""

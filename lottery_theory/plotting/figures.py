@@ -251,39 +251,42 @@ def _edge_popup_class(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.legend(title="architecture", fontsize=8)
 
 
-@register_figure("ratio_comparison")
-def _ratio_comparison(df: pd.DataFrame, fig: plt.Figure) -> None:
-    """Test accuracy vs global density for each layer-wise ratio (mean and range over seeds), per architecture."""
+ARCH_TITLES = {"mlp": "LeNet-300-100 on digits28", "conv": "conv net on digits"}
+
+
+def arch_panels(df: pd.DataFrame, fig: plt.Figure):
+    """One panel per architecture (shared y); yields (axis, sub-frame) and labels the panels."""
     archs = sorted(df["arch"].unique())
     axes = fig.subplots(1, len(archs), sharey=True, squeeze=False)[0]
     for ax, arch in zip(axes, archs):
-        sub = df[df["arch"] == arch]
+        ax.set_title(ARCH_TITLES.get(arch, arch), fontsize=9)
+        ax.set_xscale("log")
+        yield ax, df[df["arch"] == arch]
+    axes[0].set_ylabel("test accuracy")
+
+
+@register_figure("ratio_comparison")
+def _ratio_comparison(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Test accuracy vs global density for each layer-wise ratio (mean and range over seeds), per architecture."""
+    for i, (ax, sub) in enumerate(arch_panels(df, fig)):
         for (ratio, g), (mk, ls, c) in zip(sub.groupby("ratio"), styles()):
             agg = g.groupby("density")["value"].agg(["mean", "min", "max"])
             ax.errorbar(agg.index, agg["mean"], yerr=[agg["mean"] - agg["min"], agg["max"] - agg["mean"]],
                         marker=mk, ls=ls, color=c, label=ratio, capsize=2)
-        ax.set_xscale("log")
         ax.set_xlabel("global density (fraction kept; sparsity = 1 - density)")
-        ax.set_title({"mlp": "LeNet-300-100 on digits28", "conv": "conv net on digits"}.get(arch, arch), fontsize=9)
-    axes[0].set_ylabel("test accuracy")
-    axes[0].legend(title="layer-wise ratio", fontsize=7, title_fontsize=7)
+        if i == 0:
+            ax.legend(title="layer-wise ratio", fontsize=7, title_fontsize=7)
 
 
 @register_figure("sparse_to_sparse")
 def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
     """Accuracy vs density per method: solid = dense start, dashed = inside an ER mask of density 0.5."""
-    archs = sorted(df["arch"].unique())
-    axes = fig.subplots(1, len(archs), sharey=True, squeeze=False)[0]
-    for ax, arch in zip(axes, archs):
-        sub = df[df["arch"] == arch]
+    for ax, sub in arch_panels(df, fig):
         for (method, g), (mk, _, c) in zip(sub.groupby("method"), styles()):
             for start, ls in ((1.0, "-"), (0.5, "--")):
                 h = g[g["start_density"] == start].groupby("density_point")["value"].mean()
                 if len(h):
                     ax.plot(h.index, h.values, marker=mk, ls=ls, color=c, ms=4,
                             label=f"{method}, {'dense' if start == 1.0 else 'ER 0.5'} start")
-        ax.set_xscale("log")
         ax.set_xlabel("density (fraction kept)")
-        ax.set_title({"mlp": "LeNet-300-100 on digits28", "conv": "conv net on digits"}.get(arch, arch), fontsize=9)
-    axes[0].set_ylabel("test accuracy")
-    axes[-1].legend(fontsize=6, ncol=1, loc="lower right")
+    ax.legend(fontsize=6, ncol=1, loc="lower right")

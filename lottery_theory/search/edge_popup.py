@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .._validation import check_density, check_positive_int
 from ..nets.masked import MaskedConv2d, MaskedLinear, apply_masks, masked_layers
 from ..sparsity import layer_densities
-from .train import as_loader, default_device, evaluate, loss_fn
+from .train import as_loader, default_device, evaluate, run_epoch
 
 
 class _TopKST(torch.autograd.Function):
@@ -195,19 +195,10 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
         sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         for ep in range(epochs):
-            work.train()
-            tot, cnt = 0.0, 0
-            for xb, yb in loader:
-                xb, yb = xb.to(dev), yb.to(dev)
-                loss = loss_fn(work(xb), yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                tot += float(loss.detach()) * xb.shape[0]
-                cnt += xb.shape[0]
+            train_loss = run_epoch(work, loader, opt, dev)
             sch.step()
             ev = evaluate(work, val_data, device=dev)
-            row = {"level": li, "epoch": ep, "train_loss": tot / cnt, **{f"val_{k}": v for k, v in ev.items()},
+            row = {"level": li, "epoch": ep, "train_loss": train_loss, **{f"val_{k}": v for k, v in ev.items()},
                    "density": sum(w.k for w in wrapped.values()) / sum(math.prod(s) for s in shapes)}
             history.append(row)
             bar.update()

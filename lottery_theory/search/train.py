@@ -79,6 +79,25 @@ def data_is_regression(data) -> bool:
     return torch.as_tensor(y).is_floating_point()
 
 
+def run_epoch(model: nn.Module, loader, opt: torch.optim.Optimizer, dev: torch.device,
+              after_step: Callable[[], None] | None = None) -> float:
+    """One pass over ``loader`` (train mode); returns the mean training loss. ``after_step`` runs after
+    every optimizer step (e.g. re-enforcing masks)."""
+    model.train()
+    tot, n = 0.0, 0
+    for x, y in loader:
+        x, y = x.to(dev), y.to(dev)
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if after_step is not None:
+            after_step()
+        tot += float(loss.detach()) * x.shape[0]
+        n += x.shape[0]
+    return tot / n
+
+
 @dataclass
 class TrainResult:
     history: list[dict] = field(default_factory=list)
@@ -106,19 +125,9 @@ def train(model: nn.Module, train_data, *, epochs: int, lr: float = 1e-3, optimi
     best_state = None
     enforce_masks(model)
     for epoch in tqdm(range(epochs), desc="train", unit="epoch", disable=not progress, leave=False):
-        model.train()
-        tot, n = 0.0, 0
-        for x, y in loader:
-            x, y = x.to(dev), y.to(dev)
-            loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            enforce_masks(model)
-            tot += float(loss.detach()) * x.shape[0]
-            n += x.shape[0]
+        train_loss = run_epoch(model, loader, opt, dev, after_step=lambda: enforce_masks(model))
         sched.step()
-        row = {"epoch": epoch, "train_loss": tot / n, "lr": opt.param_groups[0]["lr"]}
+        row = {"epoch": epoch, "train_loss": train_loss, "lr": opt.param_groups[0]["lr"]}
         if val_data is not None:
             ev = evaluate(model, val_data, device=dev)
             row.update({f"val_{k}": v for k, v in ev.items()})
