@@ -26,7 +26,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
     store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
     epochs = 8 if quick else 20
     r = store.load("ratio_train")
-    r = r[r["epochs"] == epochs]
+    r = r[(r["epochs"] == epochs) & (r["metric"] == "test_accuracy")]
     r.to_csv(out_dir / "ratio_comparison.csv", index=False)
     render("ratio_comparison", out_dir / "ratio_comparison.csv")
     s = store.load("sparse_to_sparse")

@@ -176,3 +176,21 @@ def test_cli_bounds_json(capsys):
     assert main(["bounds", "lower-bound", "--d", "10", "--density", "0.5"]) == 0
     assert "critical_width: 10" in capsys.readouterr().out
     assert main(["bounds", "er-width", "--density", "0.1"]) == 2  # missing --eps: one-line error
+
+
+def test_sympy_expressions_agree_with_numeric_calculators():
+    import sympy as sp
+    e, (C, m) = B.dense_subset_sum_n_expr()
+    assert math.ceil(float(e.subs({C: 3, m: 0.01})) - 1e-12) == B.dense_subset_sum_n(0.01)
+    e, (C, m, p) = B.er_subset_sum_n_expr()
+    assert math.ceil(float(e.subs({C: 2, m: 0.01, p: 0.1})) - 1e-9) == B.er_subset_sum_n(0.01, 0.01, 0.1, C=2.0)
+    e, (n, d, p) = B.representation_copies_expr()
+    assert math.ceil(float(e.subs({n: 100, d: 0.01, p: 0.5}))) == B.representation_copies(100, 0.01, 0.5)
+    e, (n, d, p) = B.lower_bound_success_expr()
+    assert float(e.subs({n: 10, d: 10, p: 0.5})) == pytest.approx(B.lower_bound_success_prob(10, 10, 0.5))
+    e, (C, ep, de, p) = B.er_subset_sum_n_sufficient_expr()
+    assert math.ceil(float(e.subs({C: 2, ep: 0.01, de: 0.01, p: 0.1}))) == B.er_subset_sum_n_sufficient(
+        0.01, 0.01, 0.1, C=2.0)
+    rho, p = B.er_factor_expr()
+    assert float(rho.subs(p, 0.1)) == pytest.approx(B.ER_FACTOR(0.1))
+    assert sp.limit(rho * p, p, 0, "+") == 1

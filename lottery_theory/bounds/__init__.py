@@ -5,7 +5,9 @@ function is called), so a notebook gets a bound in milliseconds.
 Density ``p`` = probability that an edge is kept (sparsity = 1 - p).
 """
 from .core import (BOUNDS, DEFAULT_C, ER_FACTOR, Bound, achievable_eps, activation_bounds, available_theorems,
-                   cli_evaluate, composition_bound, composition_expr, representation_copies,
+                   cli_evaluate, composition_bound, composition_expr, dense_subset_sum_n_expr,
+                   er_subset_sum_n_sufficient_expr, lower_bound_success_expr, representation_copies,
+                   representation_copies_expr,
                    dense_subset_sum_n, er_factor_expr, er_subset_sum_density, er_subset_sum_eps,
                    er_subset_sum_n, er_subset_sum_n_expr, er_subset_sum_n_sufficient, lower_bound_expr,
                    lower_bound_success_prob, lower_bound_width, min_density, per_weight_eps,
@@ -13,7 +15,9 @@ from .core import (BOUNDS, DEFAULT_C, ER_FACTOR, Bound, achievable_eps, activati
                    required_width, subset_sum_block_size)
 
 __all__ = ["BOUNDS", "Bound", "DEFAULT_C", "ER_FACTOR", "achievable_eps", "activation_bounds", "available_theorems",
-           "cli_evaluate", "composition_bound", "composition_expr", "representation_copies",
+           "cli_evaluate", "composition_bound", "composition_expr", "dense_subset_sum_n_expr",
+           "er_subset_sum_n_sufficient_expr", "lower_bound_success_expr", "representation_copies",
+           "representation_copies_expr",
            "dense_subset_sum_n", "er_factor_expr", "er_subset_sum_density", "er_subset_sum_eps", "er_subset_sum_n",
            "er_subset_sum_n_expr", "er_subset_sum_n_sufficient", "lower_bound_expr", "lower_bound_success_prob",
            "lower_bound_width", "min_density", "per_weight_eps", "representation_failure_union",

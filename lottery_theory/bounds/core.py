@@ -150,6 +150,34 @@ def er_subset_sum_n(eps, delta, density, C: float = DEFAULT_C, integer: bool = T
     return _out(np.ceil(n - 1e-9).astype(np.int64) if integer else n)
 
 
+def dense_subset_sum_n_expr():
+    """sympy: ``C log2(1/m)`` for m = min(eps, delta) (before rounding up)."""
+    import sympy as sp
+    C, m = sp.symbols("C m", positive=True)
+    return C * sp.log(1 / m, 2), (C, m)
+
+
+def er_subset_sum_n_sufficient_expr():
+    """sympy: ``max(2 C log(1/eps), 8 log(2/delta)) / p``."""
+    import sympy as sp
+    C, e, d, p = sp.symbols("C epsilon delta p", positive=True)
+    return sp.Max(2 * C * sp.log(1 / e), 8 * sp.log(2 / d)) / p, (C, e, d, p)
+
+
+def representation_copies_expr():
+    """sympy: ``log(n_pairs / delta) / log(1/(1-p))`` (before rounding up)."""
+    import sympy as sp
+    n, d, p = sp.symbols("n_pairs delta p", positive=True)
+    return sp.log(n / d) / sp.log(1 / (1 - p)), (n, d, p)
+
+
+def lower_bound_success_expr():
+    """sympy: dense-output success probability ``(1 - (1-p)^n)^d``."""
+    import sympy as sp
+    n, d, p = sp.symbols("n d p", positive=True)
+    return (1 - (1 - p) ** n) ** d, (n, d, p)
+
+
 def er_subset_sum_n_expr():
     """sympy: ``C log(1/m) / log(1/(1-p))`` for m = min(eps, delta) (the unclamped paper form)."""
     import sympy as sp

@@ -256,8 +256,11 @@ def run_ratio_train(cfg: RatioTrainConfig) -> list[dict]:
     target, data = _arch_and_data(cfg.arch, g)
     net = er_source(target, width_multiplier=1, density=cfg.density, ratio=cfg.ratio, exact=True,
                     init="kaiming_uniform", generator=g)
-    train(net, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g, progress=False)
-    return [{"metric": "test_accuracy", "value": evaluate(net, data.test)["accuracy"]}]
+    res = train(net, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g,
+                progress=False)
+    history = [{"metric": f"history_{k}", "epoch": h["epoch"], "value": v} for h in res.history
+               for k, v in h.items() if k != "epoch"]
+    return history + [{"metric": "test_accuracy", "value": evaluate(net, data.test)["accuracy"]}]
 
 
 @dataclass(frozen=True)
