@@ -16,7 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import representation_failure_union, representation_plan, representation_success_exact
+from lottery_theory.bounds import (
+    representation_failure_union,
+    representation_plan,
+    representation_success_exact,
+)
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import Verdict, script_main
 

@@ -16,8 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lottery_theory.bounds import activation_bounds, composition_bound, composition_expr, er_factor_expr
-from lottery_theory.bounds import er_subset_sum_n_expr
+from lottery_theory.bounds import (
+    activation_bounds,
+    composition_bound,
+    composition_expr,
+    er_factor_expr,
+    er_subset_sum_n_expr,
+)
 from lottery_theory.verdicts import Verdict, script_main
 
 STATEMENT = __doc__

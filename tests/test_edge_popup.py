@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from lottery_theory.nets import MaskedLinear, er_source, masks
-from lottery_theory.sparsity import er_mask
 from lottery_theory.search.edge_popup import anneal_schedule, edge_popup, topk_mask
 from lottery_theory.search.train import evaluate
+from lottery_theory.sparsity import er_mask
 
 
 def _digits_like(n=600, d=16, classes=4, seed=0):

@@ -9,8 +9,15 @@ import time
 import pandas as pd
 import pytest
 
-from lottery_theory.experiments import (ResultStore, available_experiments, config_from_dict, config_hash, grid,
-                                        load_sweep_file, run_sweep)
+from lottery_theory.experiments import (
+    ResultStore,
+    available_experiments,
+    config_from_dict,
+    config_hash,
+    grid,
+    load_sweep_file,
+    run_sweep,
+)
 from lottery_theory.experiments.builtin import SelftestConfig, TicketConfig
 from lottery_theory.plotting import available_figures, render
 

@@ -7,8 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from lottery_theory.nets import (MaskedConv2d, MaskedLinear, apply_masks, conv_net, enforce_masks, er_source, masks,
-                                 mlp)
+from lottery_theory.nets import (
+    MaskedConv2d,
+    MaskedLinear,
+    apply_masks,
+    conv_net,
+    enforce_masks,
+    er_source,
+    masks,
+    mlp,
+)
 from lottery_theory.sparsity import density, er_mask, layer_densities
 
 

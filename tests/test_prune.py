@@ -6,7 +6,15 @@ import torch
 from torch import nn
 
 from lottery_theory.nets import MaskedLinear, er_source, masks, mlp
-from lottery_theory.search.prune import _grasp, _snip, imp, imp_schedule, prune, select, synflow_scores
+from lottery_theory.search.prune import (
+    _grasp,
+    _snip,
+    imp,
+    imp_schedule,
+    prune,
+    select,
+    synflow_scores,
+)
 from lottery_theory.sparsity import density
 
 

@@ -2,13 +2,19 @@
 
 Flow: a frozen dataclass config -> ``config_hash`` -> ``results/<experiment>/<hash>/``
 (``config.json`` + ``rows.csv``, written atomically) -> ``run_sweep`` skips finished
-configs, so a killed sweep resumes -> ``load_rows`` gives one tidy table -> plotting.
+configs, so a killed sweep resumes -> ``ResultStore.load`` gives one tidy table -> plotting.
 """
-from .config import ExperimentConfig, available_experiments, config_from_dict, config_hash, get_experiment, register_experiment
+from . import builtin  # noqa: E402,F401  (registers the built-in experiments and sweeps)
+from .config import (
+           ExperimentConfig,
+           available_experiments,
+           config_from_dict,
+           config_hash,
+           get_experiment,
+           register_experiment,
+)
 from .store import ResultStore, default_store
 from .sweep import grid, load_sweep_file, run_sweep, run_sweep_cli
-
-from . import builtin  # noqa: E402,F401  (registers the built-in experiments and sweeps)
 
 __all__ = ["ExperimentConfig", "ResultStore", "available_experiments", "config_from_dict", "config_hash",
            "default_store", "get_experiment", "grid", "load_sweep_file", "register_experiment", "run_sweep",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import tomllib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from tqdm import tqdm
 
 from .config import ExperimentConfig, config_from_dict, get_experiment
@@ -70,7 +70,8 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
                 counts["done"] += 1
                 bar.update()
     elif executor == "dask":
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
 
         cluster = None
         if scheduler == "local":

@@ -1,6 +1,21 @@
 """Target and ER source networks; masked layers whose masks are buffers."""
-from .builders import available_inits, conv_net, er_source, init_params, mlp, register_init, widths_of
-from .masked import MaskedConv2d, MaskedLinear, apply_masks, enforce_masks, masked_layers, masks
+from .builders import (
+           available_inits,
+           conv_net,
+           er_source,
+           init_params,
+           mlp,
+           register_init,
+           widths_of,
+)
+from .masked import (
+           MaskedConv2d,
+           MaskedLinear,
+           apply_masks,
+           enforce_masks,
+           masked_layers,
+           masks,
+)
 
 __all__ = ["MaskedConv2d", "MaskedLinear", "apply_masks", "available_inits", "conv_net", "enforce_masks",
            "er_source", "init_params", "masked_layers", "masks", "mlp", "register_init", "widths_of"]

@@ -28,7 +28,8 @@ import torch
 from torch import nn
 
 from .._validation import check_density, check_positive_int, lookup
-from ..nets.masked import apply_masks, masked_layers, masks as get_masks
+from ..nets.masked import apply_masks, masked_layers
+from ..nets.masked import masks as get_masks
 from ..sparsity import layer_densities
 from .train import as_loader, loss_fn, train
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .._validation import lookup
 
@@ -181,7 +182,8 @@ def _mitm(v, t, p, max_size, memory_mb: float = 16.0, device: str | torch.device
     out = np.zeros((B, m), dtype=bool)
     vt = torch.as_tensor(vals, dtype=torch.float64, device=dev)
     tt = torch.as_tensor(t, dtype=torch.float64, device=dev)
-    for s in range(0, B, rows):
+    for s in tqdm(range(0, B, rows), desc=f"subset sums (n<={m})", unit="chunk", leave=False,
+                  disable=B < 100_000):
         x = vt[s:s + rows]
         z = tt[s:s + rows, None]
         left = x[:, :h1] @ bl_t.T  # [b, 2^h1]

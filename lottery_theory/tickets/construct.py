@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from .._validation import check_density, check_positive_int, lookup
 from ..bounds.core import _w_2l, l1_plan, per_weight_eps
@@ -326,7 +327,8 @@ def _build_2L(target, mods, k_list, dens_arg, ratio, g, solver, max_items, box, 
     e = np.zeros_like(H)
     signed = True
     errs, li = [], 0
-    for pos, m in enumerate(mods):
+    big = sum(p.numel() for p in source.parameters()) > 10_000_000
+    for pos, m in enumerate(tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big)):
         if not isinstance(m, (nn.Linear, nn.Conv2d)):
             H, e = _propagate_passthrough(m, H, e, in_shapes[pos])
             if isinstance(m, nn.ReLU):
