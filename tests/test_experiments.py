@@ -165,3 +165,12 @@ def test_all_registered_figures_have_a_test():
 
 
 EXTRA_FIGURES: set = set()
+
+
+def test_every_builtin_sweep_builds_valid_configs():
+    """Full-size sweeps are not run in CI; at least every config they name must be valid."""
+    from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, sweep_from_spec
+    for name, spec in BUILTIN_SWEEPS.items():
+        cfgs = sweep_from_spec(spec)
+        assert cfgs, name
+        assert len({config_hash(c) for c in cfgs}) == len(cfgs), f"{name}: duplicate configs"
