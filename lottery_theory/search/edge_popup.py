@@ -64,7 +64,7 @@ def topk_in_support(scores: torch.Tensor, support_idx: torch.Tensor, k: int) -> 
     if int(keep.sum()) != k:  # ties at the threshold
         keep = torch.zeros_like(keep)
         keep[torch.topk(vals, k, sorted=False).indices] = True
-    out[support_idx[keep]] = True
+    out.scatter_(0, support_idx, keep)  # no boolean indexing (nonzero) on the hot path
     return out.view(scores.shape)
 
 
