@@ -55,6 +55,20 @@ def test_result_masks_nested_exact_and_weights_frozen(init):
         assert torch.equal(p2[layer.mask], p1[layer.mask])  # kept weights are the source's own
 
 
+def test_bias_scores_keep_exactly_k_biases_inside_bias_support():
+    g = torch.Generator().manual_seed(7)
+    x, y = _digits_like()
+    src = er_source([16, 20, 4], width_multiplier=2, density=0.5, exact=True, bias=True, generator=g)
+    src[0].set_mask(src[0].mask, torch.arange(40) % 2 == 0)  # half of the biases available
+    r = edge_popup(src, (x, y), density=0.25, epochs=3, bias_scores=True, generator=g, progress=False)
+    b0, b2 = r.network[0].bias_mask, r.network[2].bias_mask
+    assert int(b0.sum()) == 10 and not (b0 & ~src[0].bias_mask).any()  # round(0.25 * 40) = 10
+    assert int(b2.sum()) == 1  # round(0.25 * 4)
+    assert torch.count_nonzero(r.network[0].bias[~b0]) == 0
+    without = edge_popup(src, (x, y), density=0.25, epochs=1, generator=g, progress=False)
+    assert torch.equal(without.network[0].bias_mask, src[0].bias_mask)  # frozen and kept by default
+
+
 def test_k_above_support_raises():
     src = er_source([6, 8, 2], width_multiplier=1, density=0.2, exact=True, bias=False,
                     generator=torch.Generator().manual_seed(0))

@@ -23,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import check_density, check_positive_int
-from ..nets.masked import MaskedConv2d, MaskedLinear, apply_masks, masked_layers
+from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import layer_densities
 from .train import as_loader, default_device, evaluate, run_epoch
 
@@ -76,19 +76,35 @@ def topk_mask(scores: torch.Tensor, support: torch.Tensor, k: int) -> torch.Tens
 class _ScoredLayer(nn.Module):
     """Wraps a masked layer: frozen weight, trainable scores, top-k inside the layer's support."""
 
-    def __init__(self, layer: MaskedLinear | MaskedConv2d, k: int, generator: torch.Generator | None) -> None:
+    def __init__(self, layer: MaskedLinear | MaskedConv2d, k: int, generator: torch.Generator | None,
+                 bias_scores: bool = False) -> None:
         super().__init__()
         self.layer = layer
         self.k = k
+        self.kb = 0
         fan_in = math.prod(layer.weight.shape[1:])
         bound = 1.0 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)), as hidden-networks initialises scores
         init = (torch.rand(layer.weight.shape, generator=generator) * 2 - 1) * bound
         self.scores = nn.Parameter(init.to(layer.weight.device))
         self.register_buffer("support_idx", layer.mask.flatten().nonzero().flatten(), persistent=False)
         self._cache: tuple | None = None  # (scores version, k, mask): the mask changes only when scores do
+        self.bias_scores = None
+        if bias_scores and layer.bias is not None:
+            binit = (torch.rand(layer.bias.shape, generator=generator) * 2 - 1) * bound
+            self.bias_scores = nn.Parameter(binit.to(layer.bias.device))
+            self.register_buffer("bias_support_idx", layer.bias_mask.nonzero().flatten(), persistent=False)
+        self._bcache: tuple | None = None
         layer.weight.requires_grad_(False)
         if layer.bias is not None:
             layer.bias.requires_grad_(False)
+
+    def current_bias_mask(self) -> torch.Tensor | None:
+        if self.bias_scores is None:
+            return None
+        key = (self.bias_scores._version, self.kb)
+        if self._bcache is None or self._bcache[0] != key:
+            self._bcache = (key, topk_in_support(self.bias_scores, self.bias_support_idx, self.kb))
+        return self._bcache[1]
 
     def current_mask(self) -> torch.Tensor:
         key = (self.scores._version, self.k)
@@ -99,7 +115,10 @@ class _ScoredLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = _TopKST.apply(self.scores, self.current_mask())
         w = self.layer.weight * m
-        b = self.layer.masked_bias()
+        if self.bias_scores is not None:
+            b = self.layer.bias * _TopKST.apply(self.bias_scores, self.current_bias_mask())
+        else:
+            b = self.layer.masked_bias()
         if isinstance(self.layer, MaskedConv2d):
             return self.layer._conv_forward(x, w, b)
         return F.linear(x, w, b)
@@ -133,7 +152,8 @@ def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
 def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epochs: int, lr: float = 0.1,
                batch_size: int = 128, anneal: tuple[float, int] | None = None, ratio: str = "uniform",
                val_data=None, val_fraction: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
-               generator: torch.Generator | None = None, device=None, progress: bool = True) -> EdgePopupResult:
+               bias_scores: bool = False, generator: torch.Generator | None = None, device=None,
+               progress: bool = True) -> EdgePopupResult:
     """Find a strong ticket inside the masks of ``source`` (its support) by edge-popup.
 
     ``density``: final kept fraction per layer, relative to the layer's **full** size (scalar, spread
@@ -142,7 +162,9 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     size raises ``ValueError``. ``anneal=(start_density, levels)`` runs ``epochs`` epochs per level
     at geometrically decreasing densities. ``val_data`` (default: a ``val_fraction`` split of
     ``data``) picks the best epoch of the last level; the test set is never used here. SGD with
-    momentum and weight decay on the scores, cosine learning rate per level.
+    momentum and weight decay on the scores, cosine learning rate per level. ``bias_scores=True`` also
+    scores the biases: each layer keeps ``round(d_l n_out)`` biases inside its ``bias_mask`` (else the
+    biases stay frozen as in the source).
     Returns a plain masked network with the source's architecture and module names.
     """
     check_positive_int(epochs, "epochs")
@@ -181,7 +203,7 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     work = copy.deepcopy(source).to(dev)
     wrapped = {}
     for n in names:
-        wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator)
+        wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator, bias_scores)
         _swap(work, n, wrapped[n])
     loader = as_loader(data, batch_size, True, generator)
     history: list[dict] = []
@@ -190,8 +212,12 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     bar = tqdm(total=total, desc="edge-popup", unit="epoch", disable=not progress, leave=False)
     for li, dens in enumerate(levels):
         for n, d, s in zip(names, dens, shapes):
-            wrapped[n].k = min(round(d * math.prod(s)), int(wrapped[n].layer.mask.sum()))
-        params = [w.scores for w in wrapped.values()]
+            w = wrapped[n]
+            w.k = min(round(d * math.prod(s)), int(w.layer.mask.sum()))
+            if w.bias_scores is not None:
+                w.kb = min(round(d * w.layer.bias.numel()), int(w.layer.bias_mask.sum()))
+        params = [w.scores for w in wrapped.values()] + [w.bias_scores for w in wrapped.values()
+                                                         if w.bias_scores is not None]
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
         sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         for ep in range(epochs):
@@ -205,8 +231,10 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
             score = ev.get("accuracy", -ev["loss"])
             if li == len(levels) - 1 and score > best_val:
                 best_val = score
-                best_masks = {n: w.current_mask().cpu() for n, w in wrapped.items()}
+                best_masks = {n: (w.current_mask().cpu(), w.current_bias_mask()) for n, w in wrapped.items()}
     bar.close()
     network = copy.deepcopy(source)
-    apply_masks(network, best_masks)
+    layers_out = masked_layers(network)
+    for n, (m, bm) in best_masks.items():
+        layers_out[n].set_mask(m, None if bm is None else bm.cpu())
     return EdgePopupResult(network=network, history=history, densities=final, best_val=best_val)
