@@ -64,3 +64,29 @@ def lookup(registry: Mapping[str, Any], key: Any, what: str, name: str = "method
     if key not in registry:
         raise ValueError(f"unknown {what} {name}={key!r}; available: {', '.join(sorted(registry))}")
     return registry[key]
+
+
+class Registry(dict):
+    """Name -> implementation, with a decorator to add entries and lookups whose error lists the names.
+
+    Every extension point of the package (ratios, inits, datasets, figures, pruners, solvers) is one.
+    """
+
+    def __init__(self, what: str, argname: str = "method") -> None:
+        super().__init__()
+        self.what, self.argname = what, argname
+
+    def register(self, name: str, wrap: Any = None):
+        """Decorator storing ``fn`` (or ``wrap(fn)``) under ``name``; a name can be registered once."""
+        def deco(fn):
+            if name in self:
+                raise ValueError(f"{self.what} {name!r} is already registered")
+            self[name] = fn if wrap is None else wrap(fn)
+            return fn
+        return deco
+
+    def names(self) -> list[str]:
+        return sorted(self)
+
+    def get_checked(self, key: Any) -> Any:
+        return lookup(self, key, self.what, self.argname)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_open_unit, check_positive_int, lookup
+from .._validation import Registry, check_open_unit, check_positive_int
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -37,19 +37,16 @@ class Splits:
 
 
 LoaderFn = Callable[..., tuple[Pair, Pair, DatasetCard]]
-_DATASETS: dict[str, LoaderFn] = {}
+_DATASETS = Registry("dataset", "name")
 
 
 def register_dataset(name: str) -> Callable[[LoaderFn], LoaderFn]:
     """Register ``fn(root=..., generator=..., **kw) -> (train_full, test, card)``."""
-    def deco(fn: LoaderFn) -> LoaderFn:
-        _DATASETS[name] = fn
-        return fn
-    return deco
+    return _DATASETS.register(name)
 
 
 def available_datasets() -> list[str]:
-    return sorted(_DATASETS)
+    return _DATASETS.names()
 
 
 def load(name: str, *, root: str | Path | None = None, val_fraction: float = 0.1,
@@ -59,7 +56,7 @@ def load(name: str, *, root: str | Path | None = None, val_fraction: float = 0.1
     ``val_fraction`` in (0, 1) is the fraction of the training data held out for
     validation (a random permutation drawn from ``generator``).
     """
-    fn = lookup(_DATASETS, name, "dataset", "name")
+    fn = _DATASETS.get_checked(name)
     vf = check_open_unit(val_fraction, "val_fraction")
     (xtr, ytr), test, card = fn(root=root, generator=generator, **kwargs)
     n = xtr.shape[0]

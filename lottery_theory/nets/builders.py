@@ -8,25 +8,22 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .._validation import check_density, check_positive_int, lookup
+from .._validation import Registry, check_density, check_positive_int, lookup
 from ..sparsity import er_mask, layer_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear, masked_layers
 
 InitFn = Callable[[torch.Tensor, torch.Generator | None], None]
-_INITS: dict[str, InitFn] = {}
+_INITS = Registry("init", "init")
 _ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "identity": nn.Identity, "tanh": nn.Tanh}
 
 
 def register_init(name: str) -> Callable[[InitFn], InitFn]:
     """Register ``fn(weight, generator)`` that fills ``weight`` in place."""
-    def deco(fn: InitFn) -> InitFn:
-        _INITS[name] = fn
-        return fn
-    return deco
+    return _INITS.register(name)
 
 
 def available_inits() -> list[str]:
-    return sorted(_INITS)
+    return _INITS.names()
 
 
 def _fan_in(w: torch.Tensor) -> int:
@@ -63,7 +60,7 @@ def _init_kaiming_uniform(w: torch.Tensor, g: torch.Generator | None) -> None:
 def init_params(model: nn.Module, init: str = "kaiming_uniform", *, generator: torch.Generator | None = None,
                 bias: str | None = "same") -> None:
     """Re-initialise every Linear/Conv2d of ``model`` with ``init``; biases use the same rule or zero."""
-    fn = lookup(_INITS, init, "init", "init")
+    fn = _INITS.get_checked(init)
     for mod in model.modules():
         if isinstance(mod, (nn.Linear, nn.Conv2d)):
             fn(mod.weight, generator)

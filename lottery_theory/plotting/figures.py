@@ -13,23 +13,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .._validation import lookup  # noqa: E402
+from .._validation import Registry  # noqa: E402
 
 FigureFn = Callable[[pd.DataFrame, plt.Figure], None]
-_FIGURES: dict[str, FigureFn] = {}
+_FIGURES = Registry("figure", "name")
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", ":", "-."]
 
 
 def register_figure(name: str) -> Callable[[FigureFn], FigureFn]:
-    def deco(fn: FigureFn) -> FigureFn:
-        _FIGURES[name] = fn
-        return fn
-    return deco
+    return _FIGURES.register(name)
 
 
 def available_figures() -> list[str]:
-    return sorted(_FIGURES)
+    return _FIGURES.names()
 
 
 def styles():
@@ -40,7 +37,7 @@ def styles():
 
 def render(name: str, data_path: str | Path, out_png: str | Path | None = None) -> Path:
     """Draw figure ``name`` from the CSV at ``data_path``; write ``out_png`` (default: same stem, .png)."""
-    fn = lookup(_FIGURES, name, "figure", "name")
+    fn = _FIGURES.get_checked(name)
     data_path = Path(data_path)
     if not data_path.exists():
         raise FileNotFoundError(f"figure {name!r} needs its data file {data_path}; run the check or sweep that writes it")

@@ -27,26 +27,23 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .._validation import check_density, check_positive_int, lookup
+from .._validation import Registry, check_density, check_positive_int
 from ..nets.masked import apply_masks, masked_layers
 from ..nets.masked import masks as get_masks
 from ..sparsity import layer_densities
 from .train import as_loader, loss_fn, train
 
 ScoreFn = Callable[..., dict[str, torch.Tensor]]
-_PRUNERS: dict[str, ScoreFn] = {}
+_PRUNERS = Registry("pruning")
 
 
 def register_pruner(name: str) -> Callable[[ScoreFn], ScoreFn]:
     """Register ``fn(model, data, generator, **options) -> {layer name: score tensor}`` (higher = keep)."""
-    def deco(fn: ScoreFn) -> ScoreFn:
-        _PRUNERS[name] = fn
-        return fn
-    return deco
+    return _PRUNERS.register(name)
 
 
 def available_pruners() -> list[str]:
-    return sorted(_PRUNERS) + ["imp"]
+    return sorted(_PRUNERS.names() + ["imp"])
 
 
 def _first_batch(data, n: int = 256):
@@ -202,7 +199,7 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
     if method == "imp":
         return imp(model, density=density, support=support, ratio=ratio, scope=scope, data=data,
                    generator=generator, **options)
-    fn = lookup(_PRUNERS, method, "pruning", "method")
+    fn = _PRUNERS.get_checked(method)
     targets = _targets(model, density, support, ratio, scope)
     apply_masks(model, support)
     if method == "synflow":

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from .._validation import check_density, check_shape, lookup
+from .._validation import Registry, check_density, check_shape
 
 RatioFn = Callable[..., list[float]]
-_RATIOS: dict[str, RatioFn] = {}
+_RATIOS = Registry("layer-wise ratio")
 
 
 def register_ratio(name: str) -> Callable[[RatioFn], RatioFn]:
@@ -35,18 +35,12 @@ def register_ratio(name: str) -> Callable[[RatioFn], RatioFn]:
     must return densities that hit the global target exactly.
     """
 
-    def deco(fn: RatioFn) -> RatioFn:
-        if name in _RATIOS:
-            raise ValueError(f"ratio {name!r} is already registered")
-        _RATIOS[name] = fn
-        return fn
-
-    return deco
+    return _RATIOS.register(name)
 
 
 def available_ratios() -> list[str]:
     """Names of the registered layer-wise ratio methods."""
-    return sorted(_RATIOS)
+    return _RATIOS.names()
 
 
 def _counts(shapes: Sequence[tuple[int, ...]]) -> np.ndarray:
@@ -209,7 +203,7 @@ def layer_densities(shapes: Sequence[Sequence[int]], density: float, method: str
     shapes, unknown methods (listing the available ones), and infeasible
     requests (naming the feasible range).
     """
-    fn = lookup(_RATIOS, method, "layer-wise ratio")
+    fn = _RATIOS.get_checked(method)
     density = check_density(density, "density")
     if isinstance(shapes, (str, bytes)) or len(shapes) == 0:
         raise ValueError("shapes must be a non-empty list of weight shapes")

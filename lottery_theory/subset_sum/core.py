@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .._validation import lookup
+from .._validation import Registry
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class SubsetSumResult:
 
 
 SolverFn = Callable[[np.ndarray, np.ndarray, np.ndarray, int | None], np.ndarray]
-_SOLVERS: dict[str, tuple[SolverFn, int]] = {}
+_SOLVERS = Registry("subset-sum solver")
 
 
 def register_solver(name: str, *, max_n: int) -> Callable[[SolverFn], SolverFn]:
@@ -40,14 +40,11 @@ def register_solver(name: str, *, max_n: int) -> Callable[[SolverFn], SolverFn]:
 
     ``max_n`` is the largest number of *present* items per instance the solver accepts.
     """
-    def deco(fn: SolverFn) -> SolverFn:
-        _SOLVERS[name] = (fn, max_n)
-        return fn
-    return deco
+    return _SOLVERS.register(name, wrap=lambda fn: (fn, max_n))
 
 
 def available_solvers() -> list[str]:
-    return sorted(_SOLVERS)
+    return _SOLVERS.names()
 
 
 def _as_np(x, name: str, dtype) -> np.ndarray:
@@ -69,7 +66,7 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
     empty sum. Raises ``ValueError`` for NaN/inf, bad shapes, an unknown method,
     or more present items than the method supports.
     """
-    fn, max_n = lookup(_SOLVERS, method, "subset-sum solver")
+    fn, max_n = _SOLVERS.get_checked(method)
     t = np.atleast_1d(_as_np(targets, "targets", np.float64))
     v = _as_np(values, "values", np.float64)
     if t.ndim != 1:
