@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._validation import Registry, check_density, check_positive_int, lookup
-from ..sparsity import er_mask, layer_densities
+from ..sparsity import er_mask, resolve_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear, masked_layers
 
 InitFn = Callable[[torch.Tensor, torch.Generator | None], None]
@@ -184,12 +184,7 @@ def er_source(target_or_widths: nn.Sequential | Sequence[int], *, width_multipli
                 layer.weight.mul_(factor)
     layers = list(masked_layers(source).values())
     shapes = [tuple(l.weight.shape) for l in layers]
-    if isinstance(density, (int, float)) and not isinstance(density, bool):
-        dens = layer_densities(shapes, check_density(density, "density"), ratio, **ratio_options)
-    else:
-        dens = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
-        if len(dens) != len(layers):
-            raise ValueError(f"density has {len(dens)} entries; the network has {len(layers)} prunable layers")
+    dens = resolve_densities(shapes, density, ratio, **ratio_options)
     for layer, d in zip(layers, dens):
         layer.set_mask(er_mask(layer.weight.shape, d, generator=generator, exact=exact))
     return source

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .._validation import check_density, check_positive_int
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
-from ..sparsity import layer_densities
+from ..sparsity import resolve_densities
 from .train import as_loader, default_device, evaluate, run_epoch
 
 
@@ -174,12 +174,7 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
         raise ValueError("source has no masked layers")
     names = list(layers)
     shapes = [tuple(layers[n].weight.shape) for n in names]
-    if isinstance(density, (int, float)) and not isinstance(density, bool):
-        final = layer_densities(shapes, check_density(density, "density"), ratio)
-    else:
-        final = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
-        if len(final) != len(names):
-            raise ValueError(f"density has {len(final)} entries; the source has {len(names)} masked layers")
+    final = resolve_densities(shapes, density, ratio)
     for n, d, s in zip(names, final, shapes):
         k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
         if k > sup:

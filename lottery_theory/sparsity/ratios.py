@@ -191,6 +191,18 @@ def _custom(shapes, density, dense_idx, densities: Sequence[float] | Mapping[int
     return out
 
 
+def resolve_densities(shapes: Sequence[Sequence[int]], density: float | Sequence[float], ratio: str = "uniform",
+                      **options: Any) -> list[float]:
+    """Per-layer densities from a global ``density`` (spread by ``ratio``, see :func:`layer_densities`) or
+    from an explicit list with one density per layer (each checked to lie in (0, 1])."""
+    if isinstance(density, (int, float, np.integer, np.floating)) and not isinstance(density, bool):
+        return layer_densities(shapes, check_density(density, "density"), ratio, **options)
+    dens = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
+    if len(dens) != len(shapes):
+        raise ValueError(f"density has {len(dens)} entries; expected one per prunable layer ({len(shapes)})")
+    return dens
+
+
 def layer_densities(shapes: Sequence[Sequence[int]], density: float, method: str = "erk", *,
                     dense: Sequence[int] = (), **options: Any) -> list[float]:
     """Per-layer densities (fraction kept) for weight ``shapes`` at global ``density``.

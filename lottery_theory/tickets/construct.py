@@ -46,10 +46,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import check_density, check_positive_int, lookup
+from .._validation import check_positive_int, lookup
 from ..bounds.core import _w_2l, l1_plan, per_weight_eps
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
-from ..sparsity import er_mask, layer_densities
+from ..sparsity import er_mask, resolve_densities
 from ..subset_sum import solve
 
 PASSTHROUGH = (nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
@@ -257,14 +257,9 @@ def _block_EG(out, signed):
 
 # ----------------------------------------------------------------------------- constructions
 def _densities(density, n_layers: int, shapes, ratio: str) -> list[float]:
-    if isinstance(density, (int, float)) and not isinstance(density, bool):
-        return layer_densities(shapes, check_density(density, "density"), ratio)
-    ds = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
-    if len(ds) == n_layers:
-        return ds
-    if len(ds) * 2 == n_layers:
-        return [x for d in ds for x in (d, d)]
-    raise ValueError(f"density needs 1, {n_layers // 2} or {n_layers} entries, got {len(ds)}")
+    if not isinstance(density, (int, float)) and len(density) * 2 == n_layers:  # one per 2L block
+        density = [x for d in density for x in (d, d)]
+    return resolve_densities(shapes, density, ratio)
 
 
 def _draw(layers: list[nn.Module], dens: list[float], g: torch.Generator | None) -> None:
