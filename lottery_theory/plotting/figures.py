@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -51,6 +52,19 @@ def render(name: str, data_path: str | Path, out_png: str | Path | None = None) 
     return out
 
 
+def panels(df: pd.DataFrame, fig: plt.Figure, by: str, title: Callable[[Any], str], *, reverse: bool = False
+           ) -> list[tuple[plt.Axes, pd.DataFrame]]:
+    """One panel per value of column ``by`` (sorted, shared y axis), titled ``title(value)``;
+    returns (axis, rows of that value) pairs, the first axis being the one that carries the y label."""
+    values = sorted(df[by].unique(), reverse=reverse)
+    axes = fig.subplots(1, len(values), sharey=True, squeeze=False)[0]
+    out = []
+    for ax, v in zip(axes, values):
+        ax.set_title(title(v), fontsize=9)
+        out.append((ax, df[df[by] == v]))
+    return out
+
+
 @register_figure("layer_ratios")
 def _layer_ratios(df: pd.DataFrame, fig: plt.Figure) -> None:
     archs = list(dict.fromkeys(df["arch"]))
@@ -70,19 +84,17 @@ def _layer_ratios(df: pd.DataFrame, fig: plt.Figure) -> None:
 @register_figure("lueker")
 def _lueker(df: pd.DataFrame, fig: plt.Figure) -> None:
     """P(present values eps-cover [-1,1]) vs n, one panel per eps, one curve per density, bound marked."""
-    eps_vals = sorted(df["eps"].unique(), reverse=True)
-    axes = fig.subplots(1, len(eps_vals), sharey=True, squeeze=False)[0]
-    for ax, eps in zip(axes, eps_vals):
-        sub = df[df["eps"] == eps]
+    pairs = panels(df, fig, "eps", lambda eps: f"eps = {eps:g}", reverse=True)
+    for ax, sub in pairs:
         for (p, g), (mk, ls, c) in zip(sub.groupby("p", sort=False), styles()):
             ax.plot(g["n"], g["success"], ls=ls, color=c, label=f"p={p:g}", marker=mk, markevery=max(1, len(g) // 6),
                     ms=4)
             ax.axvline(g["bound_n"].iloc[0], ls=ls, color=c, lw=0.8, alpha=0.8)
         ax.set_xscale("log")
-        ax.set_title(f"eps = {eps:g}", fontsize=9)
     fig.supxlabel("n = number of U[-1,1] items, each present with probability p (log scale)", fontsize=9)
-    axes[0].set_ylabel("P(every z in [-1,1] within eps)")
-    axes[0].legend(fontsize=7, title="density p", title_fontsize=7)
+    ax0 = pairs[0][0]
+    ax0.set_ylabel("P(every z in [-1,1] within eps)")
+    ax0.legend(fontsize=7, title="density p", title_fontsize=7)
     fig.suptitle("ER random subset sum: coverage vs n; vertical lines = bound n (default C)", fontsize=9)
 
 
@@ -110,22 +122,20 @@ def _lueker_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
 @register_figure("representation")
 def _representation(df: pd.DataFrame, fig: plt.Figure) -> None:
     """Failure probability of the L+1 representation: exact, union bound and simulation, per density."""
-    ps = sorted(df["p"].unique(), reverse=True)
-    axes = fig.subplots(1, len(ps), sharey=True, squeeze=False)[0]
-    for ax, p in zip(axes, ps):
-        sub = df[df["p"] == p]
+    pairs = panels(df, fig, "p", lambda p: f"density p = {p:g} (every layer)", reverse=True)
+    for ax, sub in pairs:
         for (k1, g), (mk, ls, c) in zip(sub.groupby("k1"), styles()):
             ax.plot(g["K"], g["exact_failure"], ls=ls, color=c, label=f"exact, k1={k1}")
             ax.plot(g["K"], g["union_bound"], ls=ls, color=c, lw=0.6)
             ax.errorbar(g["K"], g["sim_failure"], yerr=[g["sim_failure"] - g["ci_lo"], g["ci_hi"] - g["sim_failure"]],
                         fmt=mk, color=c, ms=4, capsize=2)
         ax.set_yscale("log")
-        ax.set_title(f"density p = {p:g} (every layer)", fontsize=9)
         ax.set_xlabel("K = input copies")
-    axes[0].set_ylabel("P(representation fails)")
-    axes[0].plot([], [], "k-", lw=0.6, label="union bound (thin)")
-    axes[0].plot([], [], "ko", ms=4, label="simulation, 99% CI")
-    axes[0].legend(fontsize=7)
+    ax0 = pairs[0][0]
+    ax0.set_ylabel("P(representation fails)")
+    ax0.plot([], [], "k-", lw=0.6, label="union bound (thin)")
+    ax0.plot([], [], "ko", ms=4, label="simulation, 99% CI")
+    ax0.legend(fontsize=7)
 
 
 @register_figure("lower_bound")
@@ -251,15 +261,13 @@ def _edge_popup_class(df: pd.DataFrame, fig: plt.Figure) -> None:
 ARCH_TITLES = {"mlp": "LeNet-300-100 on digits28", "conv": "conv net on digits"}
 
 
-def arch_panels(df: pd.DataFrame, fig: plt.Figure):
-    """One panel per architecture (shared y); yields (axis, sub-frame) and labels the panels."""
-    archs = sorted(df["arch"].unique())
-    axes = fig.subplots(1, len(archs), sharey=True, squeeze=False)[0]
-    for ax, arch in zip(axes, archs):
-        ax.set_title(ARCH_TITLES.get(arch, arch), fontsize=9)
+def arch_panels(df: pd.DataFrame, fig: plt.Figure) -> list[tuple[plt.Axes, pd.DataFrame]]:
+    """:func:`panels` per architecture, log x axis, accuracy on the y axis."""
+    pairs = panels(df, fig, "arch", lambda arch: ARCH_TITLES.get(arch, arch))
+    for ax, _ in pairs:
         ax.set_xscale("log")
-        yield ax, df[df["arch"] == arch]
-    axes[0].set_ylabel("test accuracy")
+    pairs[0][0].set_ylabel("test accuracy")
+    return pairs
 
 
 @register_figure("ratio_comparison")
