@@ -47,7 +47,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import check_positive_int, lookup
-from ..bounds.core import _w_2l, l1_plan, per_weight_eps
+from ..bounds.core import DEFAULT_C, _w_2l, l1_plan, per_weight_eps
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import er_mask, resolve_densities
 from ..subset_sum import solve
@@ -269,7 +269,7 @@ def _draw(layers: list[nn.Module], dens: list[float], g: torch.Generator | None)
         lay.set_mask(er_mask(tuple(lay.weight.shape), d, generator=g, exact=False))
 
 
-def _shape_probe(target, mods, input_shape):
+def _shape_probe(mods, input_shape):
     """Input shape of every module (for Flatten's spatial size and conv bounds)."""
     shapes = []
     x = torch.zeros((1,) + tuple(input_shape))
@@ -287,7 +287,7 @@ def _propagate_passthrough(m, H, e, in_shape):
     return H, e  # ReLU, pooling, identity: 1-Lipschitz and |relu(h)| <= |h|
 
 
-def _build_2L(target, mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_shape, timer):
+def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_shape, timer):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     L = len(lins)
     src_mods, pairs, specs = [], [], []
@@ -303,22 +303,21 @@ def _build_2L(target, mods, k_list, dens_arg, ratio, g, solver, max_items, box, 
             cin = m.in_channels if kind is nn.Conv2d else n_in
             A = _new_like(kind, cin, units, m)
             Bm = _new_like(kind, units, n, m, one_by_one=True)
+            pairs.append((len(src_mods), len(src_mods) + 2))  # positions of A and B in the Sequential
             src_mods += [A, nn.ReLU(), Bm]
-            pairs.append((A, Bm))
             specs.append((W, b, k))
         else:
             src_mods.append(copy.deepcopy(m))
     source = nn.Sequential(*src_mods)
-    flat = [x for pr in pairs for x in pr]
+    flat = [source[i] for pr in pairs for i in pr]
     shapes = [tuple(x.weight.shape) for x in flat]
     dens = _densities(dens_arg, 2 * L, shapes, ratio)
     t0 = time.perf_counter()
     _draw(flat, dens, g)
     network = copy.deepcopy(source)
     timer["t_draw_source_s"] = time.perf_counter() - t0
-    net_pairs = [(network[source_idx(source, A)], network[source_idx(source, Bm)]) for A, Bm in pairs]
-    in_shapes = _shape_probe(target, mods, input_shape)
-    H = np.full(int(np.prod(in_shapes[0][:1])) if len(in_shapes[0]) > 1 else in_shapes[0][0], float(box))
+    in_shapes = _shape_probe(mods, input_shape)
+    H = np.full(in_shapes[0][0], float(box))  # input features, or channels of a conv input
     e = np.zeros_like(H)
     signed = True
     errs, li = [], 0
@@ -330,14 +329,14 @@ def _build_2L(target, mods, k_list, dens_arg, ratio, g, solver, max_items, box, 
                 signed = False
             continue
         W, b, k = specs[li]
-        A, Bm = pairs[li]
+        A, Bm = (source[i] for i in pairs[li])
         n, n_in = W.shape
         hb = b is not None
         wb = Bm.weight.detach().reshape(n, -1).double().numpy()
         mb = Bm.mask.reshape(n, -1).numpy()
         out = _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer)
         mA, mB, biasA = _block_masks(out, n_in, k, hb, A.weight.shape[0], n)
-        tA, tB = net_pairs[li]
+        tA, tB = (network[i] for i in pairs[li])
         tA.set_mask(torch.as_tensor(mA).reshape(tA.weight.shape), torch.as_tensor(biasA))
         tB.set_mask(torch.as_tensor(mB).reshape(tB.weight.shape), torch.zeros(n, dtype=torch.bool))
         E, G = _block_EG(out, signed)
@@ -351,14 +350,7 @@ def _build_2L(target, mods, k_list, dens_arg, ratio, g, solver, max_items, box, 
     return source, network, float(e.max()), errs, dens
 
 
-def source_idx(seq: nn.Sequential, mod: nn.Module) -> int:
-    for i, m in enumerate(seq):
-        if m is mod:
-            return i
-    raise KeyError("module not in sequence")
-
-
-def _build_L1(target, mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer):
+def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if any(isinstance(m, nn.Conv2d) for m in lins) or any(isinstance(m, (nn.Flatten, nn.MaxPool2d, nn.AvgPool2d))
                                                         for m in mods):
@@ -504,11 +496,9 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         input_shape = (lins[0].in_features,)
     widths = [specs[0][0].shape[1]] + [W.shape[0] for W, _ in specs]  # virtual widths (conv: c k_h k_w)
     has_bias = any(b is not None for _, b in specs)
-    from ..bounds import DEFAULT_C
     C = DEFAULT_C if C is None else C
     L = len(lins)
-    dens_scalar = density if isinstance(density, (int, float)) else None
-    p_bound = dens_scalar if dens_scalar is not None else list(density)
+    p_bound = density if isinstance(density, (int, float)) else list(density)  # what the bound calculators take
     eps_w = per_weight_eps(widths, eps, has_bias)
 
     def per_layer(x, name):
@@ -527,7 +517,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             bw = _w_2l(widths, eps, delta, p_bound, C, has_bias)
             ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens = build(target, mods, ks, density, ratio, generator, solver, max_items,
+        source, network, cert, errs, dens = build(mods, ks, density, ratio, generator, solver, max_items,
                                                   box, input_shape, timer)
         blocks = ks
     else:
@@ -540,7 +530,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             plan = l1_plan(widths, eps, delta, p_bound, C, has_bias)
             k1, rho, kb = plan["k"], plan["rho"], plan["kb"]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens = build(target, mods, k1, rho, kb, density, ratio, generator, solver,
+        source, network, cert, errs, dens = build(mods, k1, rho, kb, density, ratio, generator, solver,
                                                   max_items, box, timer)
         blocks = [k1] + list(rho)
     t2 = time.perf_counter()
