@@ -101,16 +101,19 @@ class _ScoredLayer(nn.Module):
     def current_bias_mask(self) -> torch.Tensor | None:
         if self.bias_scores is None:
             return None
-        key = (self.bias_scores._version, self.kb)
-        if self._bcache is None or self._bcache[0] != key:
-            self._bcache = (key, topk_in_support(self.bias_scores, self.bias_support_idx, self.kb))
-        return self._bcache[1]
+        return self._cached_topk("_bcache", self.bias_scores, self.bias_support_idx, self.kb)
 
     def current_mask(self) -> torch.Tensor:
-        key = (self.scores._version, self.k)
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, topk_in_support(self.scores, self.support_idx, self.k))
-        return self._cache[1]
+        return self._cached_topk("_cache", self.scores, self.support_idx, self.k)
+
+    def _cached_topk(self, slot: str, scores: torch.Tensor, idx: torch.Tensor, k: int) -> torch.Tensor:
+        """Top-k mask, recomputed only when the scores changed (their version counter) or k did."""
+        key = (scores._version, k)
+        cached = getattr(self, slot)
+        if cached is None or cached[0] != key:
+            cached = (key, topk_in_support(scores, idx, k))
+            setattr(self, slot, cached)
+        return cached[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = _TopKST.apply(self.scores, self.current_mask())

@@ -29,8 +29,8 @@ block products as in 2L. **ER mask:** the edge ``m -> q`` must be kept. The outp
 copy per neuron. Depth L+1 instead of 2L.
 
 Every subset-sum instance of a layer goes to the solver in one batch. Items per instance are
-capped at ``max_items`` (evenly spaced order statistics of the present values are kept), which bounds the solver's time; the
-resulting errors are reported, not hidden. The certified error uses the solver's *actual*
+capped at ``max_items`` (evenly spaced order statistics of the present values are kept), which
+bounds the solver's time; the resulting errors are reported, not hidden. The certified error uses the solver's *actual*
 per-weight errors (:func:`lottery_theory.bounds.composition_bound`).
 """
 from __future__ import annotations
