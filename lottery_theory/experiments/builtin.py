@@ -281,7 +281,7 @@ class SparseToSparseConfig(ExperimentConfig):
 def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
     import copy
 
-    from ..nets import er_source, masks
+    from ..nets import enforce_masks, er_source, masks
     from ..search.prune import imp_schedule, prune
     from ..search.train import evaluate, train
     from ..sparsity import density as density_of
@@ -307,7 +307,6 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
         for d in imp_schedule(cfg.start_density, min(cfg.densities)):
             prune(net, method="magnitude", density=d)  # inside the current masks
             net.load_state_dict({**net.state_dict(), **init})  # rewind to init, keep the masks
-            from ..nets.masked import enforce_masks
             enforce_masks(net)
             cost = fit_and_score(net, d, cost)
     else:
