@@ -35,16 +35,21 @@ def cmd_bounds(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .verdicts import format_table, repo_root, run_checks
+    from .verdicts import format_table, repo_root, run_checks, self_test, write_outputs
 
+    if getattr(args, "self_test", False):
+        results = self_test(args.only)
+        for check, row, v1, v2, ok, alt in results:
+            print(f"{'ok  ' if ok else 'FAIL'} {check} / {row}: {v1} under claim, {v2} under {alt}")
+        bad = [r for r in results if not r[4]]
+        print(f"{len(results) - len(bad)} of {len(results)} rows separate claim from alternative")
+        return 1 if bad or not results else 0
     out = Path(args.out) if args.out else repo_root() / "figures"
     rows = run_checks(args.only, quick=args.quick, out_dir=out,
                       progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
-    table = format_table(rows)
-    mode = "quick" if args.quick else "full"
-    (out / "verdicts.md").write_text(f"# Verdicts ({mode} run)\n\n{table}")
-    print(table)
-    print(f"wrote {out / 'verdicts.md'}")
+    write_outputs(rows, out, "quick" if args.quick else "full", args.only)
+    print(format_table(rows))
+    print(f"wrote {out / 'verdicts.md'} and {out / 'verdicts.json'}")
     bad = [r for r in rows if r.verdict == "error" or (args.strict and r.verdict == "violated")]
     return 1 if bad else 0
 
@@ -65,7 +70,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    args.only, args.strict = None, False
+    args.only, args.strict, args.self_test = None, False, False
     return cmd_verify(args)
 
 
@@ -78,6 +83,7 @@ EXAMPLES = {
     "verify": """
         lottery-theory verify --quick
         lottery-theory verify --quick --only subset_sum_lueker layer_ratios
+        lottery-theory verify --self-test   # can every row fail? (seconds, no measurement)
         lottery-theory verify            # full run: larger grids, may take hours""",
     "figure": """
         lottery-theory figure layer_ratios          # reads figures/layer_ratios.csv
@@ -121,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--quick", action="store_true", help="small grids: under 5 minutes on 2 cores")
         v.add_argument("--out", help="output folder (default: figures/ of the checkout)")
         if name == "verify":
-            v.add_argument("--only", nargs="+", help="run only these checks")
+            v.add_argument("--only", nargs="+", help="run only these checks (their rows replace theirs in "
+                           "verdicts.json; the other checks' rows are kept)")
+            v.add_argument("--self-test", action="store_true", help="feed every row synthetic tables made under "
+                           "its claim and under a named alternative; exit 1 unless each row separates them")
             v.add_argument("--strict", action="store_true", help="exit 1 when a verdict is 'violated'")
 
     f = add("figure", "draw one figure from stored results (never recomputes)", cmd_figure)

@@ -1,8 +1,13 @@
-"""Verdict records and discovery of the scripts in ``proofs_checks/``.
+"""Verdict records, decision rows and discovery of the scripts in ``proofs_checks/``.
 
-Each script in ``proofs_checks/`` defines ``STATEMENT`` (a string) and
-``check(quick: bool, out_dir: Path) -> list[Verdict]``; run as a script it
-prints its statement and verdicts and exits 1 when any verdict is "violated".
+Each script in ``proofs_checks/`` defines ``STATEMENT`` (a string), ``ROWS`` (a list of :class:`Row`: the
+row's claim, its threshold with the rationale, a **pure** decision function of a results table, and
+synthetic tables made under the claim and under a named alternative that breaks it) and
+``check(quick: bool, out_dir: Path) -> list[Verdict]``, which measures, builds each row's table and
+calls :meth:`Row.judge`. ``verify --self-test`` feeds every row both synthetic tables and fails unless
+the row says "holds" under the claim and "violated" under the alternative: a row that cannot fail is a
+defect. Descriptive results without a decision are :func:`finding` rows, listed apart from verdicts.
+Run as a script, a check prints its statement and verdicts and exits 1 when any verdict is "violated".
 """
 from __future__ import annotations
 
@@ -10,24 +15,91 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-VERDICTS = ("holds", "violated", "inconclusive", "error")
+VERDICTS = ("holds", "violated", "inconclusive", "error", "finding")
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One row of the verdict table: a claim, what was measured, the bound it is held to, the verdict."""
+    """One row of the verdict table: a claim, what was measured, the bound it is held to, the verdict;
+    ``row`` a stable id, ``seeds`` the seeds it rests on, ``interval`` a 95% interval where one applies.
+    ``verdict == "finding"`` marks a descriptive row (no decision; listed apart)."""
     claim: str
     measured: str
     bound: str
     verdict: str
     check: str = ""
+    row: str = ""
+    seeds: str = ""
+    interval: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+def finding(row: str, claim: str, measured: str, note: str = "-", seeds: str = "") -> Verdict:
+    """A descriptive result (no threshold, cannot fail): reported under "Findings", never as a verdict."""
+    return Verdict(claim, measured, note, "finding", row=row, seeds=seeds)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A decision row. ``decide(table) -> (verdict, measured, extras)`` is pure (extras: optional ``seeds``,
+    ``interval``); ``claim_table(rng)`` / ``alt_table(rng)`` make synthetic tables under the claim and under
+    ``alternative``; ``bound`` states the fixed threshold and its rationale."""
+    id: str
+    claim: str
+    bound: str
+    decide: Callable
+    claim_table: Callable
+    alt_table: Callable
+    alternative: str
+
+    def judge(self, table, check: str = "") -> Verdict:
+        verdict, measured, extra = self.decide(table)
+        return Verdict(self.claim, measured, self.bound, verdict, check, self.id, str(extra.get("seeds", "")),
+                       str(extra.get("interval", "")))
+
+
+def mean_interval(x, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval of ``x`` (needs >= 2 values)."""
+    import numpy as np
+    from scipy import stats
+
+    x = np.asarray(x, float)
+    if x.size < 2:
+        raise ValueError(f"an interval needs >= 2 seeds, got {x.size}")
+    m = float(x.mean())
+    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return m, m - h, m + h
+
+
+def margin_verdict(lo: float, hi: float, margin: float) -> str:
+    """Claim ``value >= margin``: "holds" when the whole interval is at or above it, "violated" when it is
+    wholly below, "inconclusive" when it straddles."""
+    if lo >= margin:
+        return "holds"
+    if hi < margin:
+        return "violated"
+    return "inconclusive"
+
+
+def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[str, str, str, str, bool]]:
+    """Feed every row its synthetic tables: ``(check, row, verdict under claim, verdict under alternative, ok)``."""
+    import numpy as np
+
+    out = []
+    for name, path in discover_checks().items():
+        if names and name not in names:
+            continue
+        for row in getattr(load_check(path), "ROWS", []):
+            v1 = row.decide(row.claim_table(np.random.default_rng(seed)))[0]
+            v2 = row.decide(row.alt_table(np.random.default_rng(seed + 1)))[0]
+            out.append((name, row.id, v1, v2, v1 == "holds" and v2 == "violated", row.alternative))
+    return out
 
 
 def repo_root() -> Path:
@@ -70,19 +142,26 @@ def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_di
         try:
             mod = load_check(path)
             for v in mod.check(quick=quick, out_dir=out):
-                rows.append(Verdict(v.claim, v.measured, v.bound, v.verdict, v.check or name))
+                rows.append(replace(v, check=v.check or name))
         except Exception as exc:  # noqa: BLE001 - reported as a row
-            rows.append(Verdict(f"{name} ran", f"{type(exc).__name__}: {exc}", "-", "error", name))
+            rows.append(Verdict(f"{name} ran", f"{type(exc).__name__}: {exc}", "-", "error", name, "ran"))
             traceback.print_exc(file=sys.stderr)
     return rows
 
 
 def format_table(rows: Sequence[Verdict]) -> str:
-    """A Markdown table: check | claim | measured | bound | verdict."""
-    head = "| check | claim | measured | bound | verdict |\n|---|---|---|---|---|\n"
+    """Markdown: the verdict table (check | row | claim | measured | bound | seeds | verdict), then findings."""
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    return head + "\n".join(f"| {esc(r.check)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} | **{r.verdict}** |"
-                            for r in rows) + "\n"
+    ver = [r for r in rows if r.verdict != "finding"]
+    fin = [r for r in rows if r.verdict == "finding"]
+    out = "| check | row | claim | measured | bound (fixed in advance) | seeds | verdict |\n|---|---|---|---|---|---|---|\n"
+    out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} | "
+                   f"{esc(r.seeds)} | **{r.verdict}** |\n" for r in ver)
+    if fin:
+        out += "\n### Findings (descriptive, no decision)\n\n| check | row | what | measured | note |\n|---|---|---|---|---|\n"
+        out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} |\n"
+                       for r in fin)
+    return out
 
 
 def script_main(module_globals: dict) -> None:
@@ -98,3 +177,22 @@ def script_main(module_globals: dict) -> None:
 
 def as_dicts(rows: Sequence[Verdict]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+def write_outputs(rows: Sequence[Verdict], out: Path, mode: str, only: Sequence[str] | None = None) -> list[Verdict]:
+    """Write ``verdicts.json`` and ``verdicts.md`` under ``out``. With ``only``, rows of those checks replace
+    their old rows in an existing ``verdicts.json`` and every other check's rows are kept. Returns all rows."""
+    import json
+
+    path = Path(out) / "verdicts.json"
+    rows = list(rows)
+    if only and path.exists():
+        old = json.loads(path.read_text())
+        keep = [Verdict(**{k: r[k] for k in Verdict.__dataclass_fields__ if k in r})
+                for r in old.get("rows", []) if r.get("check") not in set(only)]
+        order = {n: i for i, n in enumerate(discover_checks())}
+        rows = sorted(keep + rows, key=lambda r: order.get(r.check, len(order)))
+        mode = old.get("mode", mode) if old.get("mode") == mode else "mixed"
+    path.write_text(json.dumps({"mode": mode, "rows": as_dicts(rows)}, indent=1) + "\n")
+    (Path(out) / "verdicts.md").write_text(f"# Verdicts ({mode} run)\n\n{format_table(rows)}")
+    return rows

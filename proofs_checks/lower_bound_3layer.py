@@ -4,11 +4,11 @@ A d-n-1 network whose first layer is ER(p1) (output layer dense or ER(p2)) can o
 represent a target whose output depends on all d inputs if every input has a kept path
 to the output (event E). Exactly,
     P(E) = sum_m Bin(m; n, p2) (1 - (1-p1)^m)^d.
-Claims: (a) the closed form matches a simulation over real ER masks; (b) the critical
-width n* (smallest n with P(E) >= 1 - delta) times log(1/(1-p)) is flat in p and close
-to log(d/delta); every width below n* fails with probability > delta, whatever the
-weights. (c) With an ER output layer the critical width grows further: we report
-n* log(1/(1-p1 p2)) as well.
+Verdict: the closed form matches a simulation over real ER masks. The critical width
+n* (smallest n with P(E) >= 1 - delta) follows from the closed form by algebra:
+n* log(1/(1-p)) lies in [L, L + log(1/(1-p))) with L = log(1/(1-(1-delta)^(1/d))) -> log(d/delta);
+that is an identity, checked symbolically in symbolic_checks, not measured here. The
+figure and the findings report n* over p, and what an ER output layer changes.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from lottery_theory.bounds import lower_bound_success_prob, lower_bound_width
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Verdict, script_main
+from lottery_theory.verdicts import Row, finding, script_main
 
 STATEMENT = __doc__
 
@@ -36,18 +36,49 @@ def simulate(n: int, d: int, p1: float, p2: float, trials: int, rng) -> float:
     return float(ok.mean())
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
+Z_MAX = 4.0  # 25 points: P(|z| > 4) = 6e-5 per point under the claim, < 0.2% for the family
+
+
+def decide_sim(t: pd.DataFrame):
+    """Table: n, d, p1, p2, exact, sim, trials (one row per simulated point)."""
+    se = np.sqrt(t["exact"] * (1 - t["exact"]) / t["trials"]).clip(lower=1e-12)
+    z = ((t["sim"] - t["exact"]).abs() / se).where((t["exact"] > 0) & (t["exact"] < 1), 0.0)
+    zmax = float(z.max())
+    return ("holds" if zmax <= Z_MAX else "violated"), \
+        f"max |z| = {zmax:.2f} over {len(t)} points ({int(t['trials'].iloc[0])} trials each)", {}
+
+
+def _sim_table(rng, law) -> pd.DataFrame:
+    rows, d, trials = [], 20, 4000
+    for p1, p2 in PAIRS:
+        n_star = int(lower_bound_width(d, 0.05, p1, p2))
+        for n in sorted({max(1, n_star // 3), n_star - 1, n_star, int(n_star * 1.5)}):
+            exact = float(lower_bound_success_prob(n, d, p1, p2))
+            rows.append(dict(n=n, d=d, p1=p1, p2=p2, exact=exact, trials=trials,
+                             sim=rng.binomial(trials, law(n, d, p1, p2)) / trials))
+    return pd.DataFrame(rows)
+
+
+PAIRS = [(0.5, 1.0), (0.2, 1.0), (0.1, 1.0), (0.2, 0.5), (0.1, 0.5)]
+ROWS = [
+    Row("closed-form", "closed form P(E) matches simulation over ER masks (d = 20, 5 density pairs, 5 widths each)",
+        f"|z| <= {Z_MAX:g} at every point (family-wise false alarm < 0.2%)", decide_sim,
+        lambda rng: _sim_table(rng, lambda n, d, p1, p2: float(lower_bound_success_prob(n, d, p1, p2))),
+        lambda rng: _sim_table(rng, lambda n, d, p1, p2: (1 - (1 - p1 * p2) ** n) ** d),
+        "paths independent across inputs, P = (1 - (1 - p1 p2)^n)^d"),
+]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     rng = np.random.default_rng(11)
     trials = 4000 if quick else 40000
     d, delta = 20, 0.05
-    rows, max_z = [], 0.0
-    for p1, p2 in [(0.5, 1.0), (0.2, 1.0), (0.1, 1.0), (0.2, 0.5), (0.1, 0.5)]:
+    rows = []
+    for p1, p2 in PAIRS:
         n_star = int(lower_bound_width(d, delta, p1, p2))
         for n in sorted({max(1, n_star // 3), max(1, n_star // 2), n_star - 1, n_star, int(n_star * 1.5)}):
             exact = float(lower_bound_success_prob(n, d, p1, p2))
             sim = simulate(n, d, p1, p2, trials, rng)
-            z = abs(sim - exact) / max(math.sqrt(exact * (1 - exact) / trials), 1e-12)
-            max_z = max(max_z, z if 0 < exact < 1 else 0.0)
             rows.append(dict(kind="curve", p1=p1, p2=p2, n=n, exact=exact, sim=sim, n_star=n_star))
     ps = [0.5, 0.2, 0.1, 0.05, 0.02, 0.01]
     flat = []
@@ -64,18 +95,17 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
     df = pd.DataFrame(rows)
     df.to_csv(out_dir / "lower_bound.csv", index=False)
     render("lower_bound", out_dir / "lower_bound.csv")
-    er_out = df[(df.kind == "scaling") & (df.p2 == 0.5)]["exact"]
+    curve = df[df.kind == "curve"].assign(d=d, trials=trials)
+    sc = df[df.kind == "scaling"]
+    dense, er_out = sc[sc.p2 == 1.0]["exact"], sc[sc.p2 == 0.5]["exact"]
     return [
-        Verdict("closed form P(E) matches simulation over ER masks (d = 20, 5 density pairs, 5 widths each)",
-                f"max |z| = {max_z:.2f} ({trials} trials per point)", "|z| <= 4",
-                "holds" if max_z <= 4 else "violated"),
-        Verdict("critical width n* x log(1/(1-p)) / log(d/delta) is flat in p (d = 784, delta = 0.01, dense output)",
-                f"{min(flat):.3f} .. {max(flat):.3f} over p = {ps}", "max/min <= 1.1, and ~1",
-                "holds" if max(flat) / min(flat) <= 1.1 else "violated"),
-        Verdict("ER output (p2 = 0.5): n* x log(1/(1-p1 p2)) / log(d/delta)",
-                f"{er_out.min():.3f} .. {er_out.max():.3f}", "finding: the factor becomes ~1/log(1/(1-p1 p2)) "
-                "for small p1, ~1/p2 times the dense one", "holds" if er_out.max() / er_out.min() <= 1.3 else
-                "inconclusive"),
+        ROWS[0].judge(curve),
+        finding("critical-width", "critical width n* x log(1/(1-p)) / log(d/delta), d = 784, delta = 0.01, dense output",
+                f"{dense.min():.3f} .. {dense.max():.3f} over p = {ps}",
+                "within [L, L + log(1/(1-p))) / log(d/delta) by algebra (identity row in symbolic_checks)"),
+        finding("er-output", "ER output (p2 = 0.5): n* x log(1/(1-p1 p2)) / log(d/delta)",
+                f"{er_out.min():.3f} .. {er_out.max():.3f}",
+                "the factor becomes ~1/log(1/(1-p1 p2)) for small p1, ~1/p2 times the dense one"),
     ]
 
 

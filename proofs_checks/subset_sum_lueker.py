@@ -27,7 +27,7 @@ import pandas as pd
 from lottery_theory.bounds import DEFAULT_C, ER_FACTOR, er_subset_sum_n
 from lottery_theory.plotting import render
 from lottery_theory.subset_sum import solve
-from lottery_theory.verdicts import Verdict, script_main
+from lottery_theory.verdicts import Row, script_main
 
 STATEMENT = __doc__
 DELTA = 0.1
@@ -50,80 +50,173 @@ def min_cover_count(values: np.ndarray, eps: float, m_max: int = 24) -> int:
     return m_max + 1
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
-    rng = np.random.default_rng(2023)
-    eps_grid = [1e-1, 1e-2, 1e-3, 1e-4]
-    trials = 200 if quick else 1000
+EPS_GRID = [1e-1, 1e-2, 1e-3, 1e-4]
+# Seeds: DEFAULT_C (lottery_theory.bounds) was fitted with `python proofs_checks/subset_sum_lueker.py --calibrate`
+# on CALIBRATION_SEEDS; the verdicts use JUDGE_SEED, disjoint from them.
+CALIBRATION_SEEDS = range(100, 105)
+CALIBRATION_TRIALS = 400
+JUDGE_SEED = {True: 2023, False: 2024}  # quick, full
+# Thresholds, fixed in advance.
+INCREMENT_RATIO = 3.0  # n is an integer 90% quantile; per decade of eps it grows by ~4 (C ~ 1.7): rounding and
+#                        sampling move each increment by <= 2, so a linear law gives max/min <= (4+2)/(4-2) = 3
+FLAT = 1.25  # a 90% quantile of 200 trials has relative standard error <= ~6% per cell; the ratio of two cells
+#              then stays within 1 +- 4 x 6% (about 1.25) unless the law differs
+
+
+def measure(seed: int, trials: int) -> pd.DataFrame:
+    """The smallest n whose present values eps-cover [-1, 1] with probability >= 1 - DELTA, per (eps, p):
+    columns eps, p, n_emp, bound_n (default C), plus the per-trial curves for the figure (attrs["curves"])."""
+    rng = np.random.default_rng(seed)
     curves, scaling = [], []
-    n_emp = {}
-    for eps in eps_grid:
+    for eps in EPS_GRID:
         vals = rng.uniform(-1, 1, (trials, 24))
         m_star = np.array([min_cover_count(v, eps) for v in vals])
         censored = float((m_star > 24).mean())  # such trials count as "needs more than 24"; the 90% quantile
         if censored >= DELTA:  # is exact as long as fewer than 10% are censored
             raise RuntimeError(f"eps={eps}: {censored:.0%} of trials need more than 24 present items")
-        # cross-check a few trials with the exact solver: the m* present values reach a fine grid within eps
-        for t in range(3):
-            grid = np.linspace(-1, 1, 401)
-            r = solve(vals[t, :min(m_star[t], 24)], grid)
+        for t in range(3):  # cross-check: the m* present values reach a fine grid within eps (exact solver)
+            r = solve(vals[t, :min(m_star[t], 24)], np.linspace(-1, 1, 401))
             assert m_star[t] > 24 or r.error.max() <= eps + 1e-12, "solver disagrees with the coverage check"
         for p in PS:
             n_star = m_star + (rng.negative_binomial(m_star, p) if p < 1 else 0)
             n_q = int(np.ceil(np.quantile(n_star, 1 - DELTA)))
-            n_emp[eps, p] = n_q
             bound = int(er_subset_sum_n(eps, DELTA, p))
             grid_n = np.arange(1, int(n_star.max()) + 2)
             prob = (n_star[None, :] <= grid_n[:, None]).mean(1)
             curves += [dict(eps=eps, p=p, n=int(n), success=float(q), bound_n=bound) for n, q in zip(grid_n, prob)]
-            scaling.append(dict(eps=eps, p=p, n_emp=n_q, bound_n=bound, er_factor=ER_FACTOR(p),
-                                n_times_log=n_q * (-np.log1p(-p)) if p < 1 else np.nan))
-    pd.DataFrame(curves).to_csv(out_dir / "lueker.csv", index=False)
-    sc = pd.DataFrame(scaling)
+            scaling.append(dict(eps=eps, p=p, n_emp=n_q, bound_n=bound, er_factor=ER_FACTOR(p), seed=seed,
+                                trials=trials, n_times_log=n_q * (-np.log1p(-p)) if p < 1 else np.nan,
+                                n_times_p=n_q * p))
+    out = pd.DataFrame(scaling)
+    out.attrs["curves"] = pd.DataFrame(curves)
+    return out
+
+
+def covering_C(t: pd.DataFrame) -> float:
+    """The smallest C with n_emp <= C log(1/min(eps, delta)) max(1, rho(p)) in every cell."""
+    return float(max(r.n_emp / (np.log(1 / min(r.eps, DELTA)) * max(1.0, ER_FACTOR(r.p))) for r in t.itertuples()))
+
+
+def calibrate() -> float:
+    """Fit C on the calibration seeds only (the verdicts never see them)."""
+    return max(covering_C(measure(s, CALIBRATION_TRIALS)) for s in CALIBRATION_SEEDS)
+
+
+# ---------------------------------------------------------------------------- decisions (pure)
+def _increments(y: np.ndarray) -> float:
+    d = np.diff(y)
+    return float(d.max() / d.min()) if d.min() > 0 else np.inf
+
+
+def decide_dense_linear(t: pd.DataFrame):
+    y = t[t.p == 1.0].sort_values("eps", ascending=False)["n_emp"].to_numpy(float)
+    r = _increments(y)
+    return ("holds" if r <= INCREMENT_RATIO else "violated"), f"n = {', '.join(f'{v:g}' for v in y)} (eps 1e-1..1e-4); " \
+        f"increments max/min = {r:.2f}", {"seeds": _seeds(t)}
+
+
+def decide_er_linear(t: pd.DataFrame):
+    rs = {}
+    for p, g in t[t.p < 1].groupby("p"):
+        y = g.sort_values("eps", ascending=False)["n_emp"].to_numpy(float) * -np.log1p(-p)
+        rs[p] = _increments(y)
+    worst = max(rs.values())
+    return ("holds" if worst <= INCREMENT_RATIO else "violated"), \
+        "increments max/min per p: " + ", ".join(f"p={p:g}: {v:.2f}" for p, v in sorted(rs.items(), reverse=True)), \
+        {"seeds": _seeds(t)}
+
+
+def _spread(t: pd.DataFrame, factor) -> tuple[float, float]:
+    worst, worst_eps = 0.0, None
+    for eps, g in t[t.p < 1].groupby("eps"):
+        v = g["n_emp"].to_numpy(float) * factor(g["p"].to_numpy(float))
+        if v.max() / v.min() > worst:
+            worst, worst_eps = float(v.max() / v.min()), eps
+    return worst, worst_eps
+
+
+def decide_inverse_p(t: pd.DataFrame):
+    s, e = _spread(t, lambda p: p)
+    return ("holds" if s <= FLAT else "violated"), f"max/min of n(p) p over p, worst eps ({e:g}): {s:.2f}", \
+        {"seeds": _seeds(t)}
+
+
+def decide_er_factor(t: pd.DataFrame):
+    s, e = _spread(t, lambda p: -np.log1p(-p))
+    return ("holds" if s <= FLAT else "violated"), f"max/min of n(p) log(1/(1-p)) over p, worst eps ({e:g}): {s:.2f}", \
+        {"seeds": _seeds(t)}
+
+
+def decide_cover(t: pd.DataFrame):
+    over = t[t["n_emp"] > t["bound_n"]]
+    c = covering_C(t)
+    return ("holds" if over.empty else "violated"), f"{len(t) - len(over)}/{len(t)} cells below the bound; " \
+        f"smallest covering C on these seeds {c:.2f} (default C = {DEFAULT_C:g})", \
+        {"seeds": f"judged on {_seeds(t)}; C fitted on {CALIBRATION_SEEDS.start}-{CALIBRATION_SEEDS.stop - 1}"}
+
+
+def _seeds(t: pd.DataFrame) -> str:
+    return ",".join(str(s) for s in sorted(t["seed"].unique())) if "seed" in t else ""
+
+
+# ---------------------------------------------------------------------------- synthetic tables (self-test)
+def _law(n_of, rng, jitter: bool = True) -> pd.DataFrame:
+    rows = []
+    for eps in EPS_GRID:
+        for p in PS:
+            n = n_of(eps, p)
+            n = int(np.ceil(n * (1 + (rng.uniform(-0.03, 0.03) if jitter else 0))))
+            rows.append(dict(eps=eps, p=p, n_emp=n, bound_n=int(er_subset_sum_n(eps, DELTA, p)), seed=0))
+    return pd.DataFrame(rows)
+
+
+def _lin(eps, p):
+    return (1.7 * np.log(1 / eps) + 6.5) / p
+
+
+ROWS = [
+    Row("dense-log-eps", "dense (p = 1): the n needed grows linearly in log(1/eps)",
+        f"increments per decade of eps: max/min <= {INCREMENT_RATIO:g} (integer quantiles: (4+2)/(4-2))",
+        decide_dense_linear, lambda rng: _law(_lin, rng), lambda rng: _law(lambda e, p: 3 * e ** -0.5 / p, rng),
+        "n ~ eps^(-1/2) (polynomial in 1/eps)"),
+    Row("er-log-eps", "ER: n log(1/(1-p)) grows linearly in log(1/eps), for each p in {0.5, 0.2, 0.1, 0.05}",
+        f"increments per decade: max/min <= {INCREMENT_RATIO:g} for every p", decide_er_linear,
+        lambda rng: _law(_lin, rng), lambda rng: _law(lambda e, p: 3 * e ** -0.5 / p, rng),
+        "n ~ eps^(-1/2) / p"),
+    Row("n-times-p-flat", "ER: n(p) grows like 1/p (the present count is Bin(n, p)): n(p) p flat over all p < 1",
+        f"max/min over p <= {FLAT:g} at every eps (quantile noise)", decide_inverse_p,
+        lambda rng: _law(_lin, rng), lambda rng: _law(lambda e, p: _lin(e, 1.0) * max(1.0, ER_FACTOR(p)), rng),
+        "n ~ max(1, 1/log(1/(1-p))) (the ER factor as an exact law)"),
+    Row("er-factor-flat", "ER: n(p) grows exactly like 1/log(1/(1-p)): n(p) log(1/(1-p)) flat over all p < 1, "
+        "p = 0.5 included (the paper states the factor up to constants; this row asks for it exactly)",
+        f"max/min over p <= {FLAT:g} at every eps (quantile noise)", decide_er_factor,
+        lambda rng: _law(lambda e, p: _lin(e, 1.0) * ER_FACTOR(p) if p < 1 else _lin(e, 1.0), rng),
+        lambda rng: _law(_lin, rng), "n ~ 1/p"),
+    Row("held-out-C", f"one constant covers the grid: n_emp <= C log(1/min(eps, delta)) max(1, rho(p)) with "
+        f"C = {DEFAULT_C:g} fitted on held-out seeds",
+        "every cell below the bound", decide_cover,
+        lambda rng: _law(lambda e, p: 0.8 * er_subset_sum_n(e, DELTA, p), rng, jitter=False),
+        lambda rng: pd.concat([_law(lambda e, p: 0.8 * er_subset_sum_n(e, DELTA, p), rng, jitter=False).iloc[:-1],
+                               _law(lambda e, p: 1.2 * er_subset_sum_n(e, DELTA, p), rng, jitter=False).iloc[-1:]]),
+        "a grid with one cell above the bound"),
+]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    trials = 200 if quick else 1000
+    sc = measure(JUDGE_SEED[quick], trials)
+    sc.attrs["curves"].to_csv(out_dir / "lueker.csv", index=False)
     sc.to_csv(out_dir / "lueker_scaling.csv", index=False)
     render("lueker", out_dir / "lueker.csv")
     render("lueker_scaling", out_dir / "lueker_scaling.csv")
-
-    # 1. linear in log(1/eps) (dense)
-    x = np.log(1 / np.array(eps_grid))
-    y = np.array([n_emp[e, 1.0] for e in eps_grid], float)
-    slope, icpt = np.polyfit(x, y, 1)
-    r2 = 1 - ((y - (slope * x + icpt)) ** 2).sum() / ((y - y.mean()) ** 2).sum()
-    # paper's form: n log(1/(1-p)) linear in log(1/eps), for each p < 1 (worst R^2 reported)
-    r2_er, slopes = 1.0, []
-    for p in PS[1:]:
-        ys = np.array([n_emp[e, p] * -np.log1p(-p) for e in eps_grid])
-        s2, i2 = np.polyfit(x, ys, 1)
-        slopes.append(s2)
-        r2_er = min(r2_er, 1 - ((ys - (s2 * x + i2)) ** 2).sum() / ((ys - ys.mean()) ** 2).sum())
-    # 2. growth as p falls: ratio n(p)/n(1) against max(1, rho(p)) and 1/p (mean log error)
-    ratios = {p: np.mean([n_emp[e, p] / n_emp[e, 1.0] for e in eps_grid]) for p in PS[1:]}
-    err_rho = np.mean([abs(np.log(ratios[p] / max(1.0, ER_FACTOR(p)))) for p in PS[1:]])
-    err_inv = np.mean([abs(np.log(ratios[p] * p)) for p in PS[1:]])
-    small_p = [p for p in PS if p <= 0.2]
-    spread = max(max(n_emp[e, p] * -np.log1p(-p) for p in small_p) / min(n_emp[e, p] * -np.log1p(-p) for p in small_p)
-                 for e in eps_grid)
-    # 3. the constant that covers the grid, and the bound with the default C
-    c_needed = max(n_emp[e, p] / (np.log(1 / min(e, DELTA)) * max(1.0, ER_FACTOR(p))) for e in eps_grid for p in PS)
-    below = all(n_emp[e, p] <= er_subset_sum_n(e, DELTA, p) for e in eps_grid for p in PS)
-    ratio_txt = ", ".join(f"p={p}: {ratios[p]:.2f} (rho {max(1, ER_FACTOR(p)):.2f}, 1/p {1 / p:.0f})" for p in PS[1:])
-    return [
-        Verdict("dense: the n needed grows linearly in log(1/eps)",
-                f"n = {slope:.2f} log(1/eps) + {icpt:.1f}, R^2 = {r2:.3f} (eps 1e-1..1e-4, {trials} trials)",
-                "R^2 >= 0.95", "holds" if r2 >= 0.95 else "violated"),
-        Verdict("ER: n log(1/(1-p)) is linear in log(1/eps), for each p in {0.5, 0.2, 0.1, 0.05}",
-                f"slopes {', '.join(f'{v:.2f}' for v in slopes)}; worst R^2 = {r2_er:.3f}", "R^2 >= 0.9",
-                "holds" if r2_er >= 0.9 else "violated"),
-        Verdict("ER: n grows like 1/log(1/(1-p)) as p falls: n(p) log(1/(1-p)) flat over p in {0.2, 0.1, 0.05}",
-                f"max/min over p, worst eps: {spread:.2f}", "<= 1.25", "holds" if spread <= 1.25 else "violated"),
-        Verdict("which factor fits n(p)/n(1): max(1, rho(p)) or 1/p",
-                f"{ratio_txt}; mean |log error| rho {err_rho:.2f}, 1/p {err_inv:.2f}",
-                "finding: the present count is Bin(n, p), so 1/p is the exact mean factor",
-                "holds" if err_inv <= err_rho else "inconclusive"),
-        Verdict(f"one constant C covers the grid; n_emp <= bound with default C = {DEFAULT_C}",
-                f"smallest covering C = {c_needed:.2f}", f"n = C log(1/min(eps,delta)) max(1, rho(p)), C = {DEFAULT_C}",
-                "holds" if below else "violated"),
-    ]
+    return [row.judge(sc) for row in ROWS]
 
 
 if __name__ == "__main__":
+    import sys
+
+    if "--calibrate" in sys.argv[1:]:
+        print(f"covering C on calibration seeds {list(CALIBRATION_SEEDS)} ({CALIBRATION_TRIALS} trials each): "
+              f"{calibrate():.3f}")
+        sys.exit(0)
     script_main(globals())

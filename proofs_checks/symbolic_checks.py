@@ -9,6 +9,12 @@
     sum_l Delta_l prod_{m>l} G_m (checked symbolically), and the vector recursion is
     checked numerically against randomly perturbed networks on sampled inputs.
 (c) The inverse queries are true inverses: n(p(n)) = n and n(eps(n)) = n symbolically.
+(d) Lower bound (statement 5): n* = ceil(L / log(1/(1-p))) with L = log(1/(1-(1-delta)^(1/d))), so
+    n* log(1/(1-p)) lies in [L, L + log(1/(1-p))), and L - log(d/delta) -> 0 as delta -> 0: the critical
+    width is rho(p) log(d/delta) up to one factor's rounding. An identity, so checked here, not measured.
+
+Each identity row's decision takes the two sides as sympy strings and asks sympy whether their difference
+simplifies to 0 (limits are evaluated first); the self-test feeds it a perturbed side.
 """
 from __future__ import annotations
 
@@ -23,7 +29,9 @@ from lottery_theory.bounds import (
     er_factor_expr,
     er_subset_sum_n_expr,
 )
-from lottery_theory.verdicts import Verdict, script_main
+import pandas as pd
+
+from lottery_theory.verdicts import Row, script_main
 
 STATEMENT = __doc__
 
@@ -37,22 +45,62 @@ def _relu_net(Ws, bs, x):
     return h
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
+def decide_identity(t: pd.DataFrame):
+    """Table: one row per identity with ``lhs`` and ``rhs`` (sympy strings). Holds iff every difference is 0."""
     import sympy as sp
 
+    ok = []
+    for r in t.itertuples():
+        lhs, rhs = sp.sympify(r.lhs).doit(), sp.sympify(r.rhs).doit()
+        ok.append(sp.simplify(sp.expand_log(lhs - rhs, force=True)) == 0)
+    return ("holds" if all(ok) else "violated"), f"{sum(ok)}/{len(ok)} differences simplify to 0", {}
+
+
+def decide_cover(t: pd.DataFrame):
+    """Table: ``ratio`` = measured gap / composition bound, per trial."""
+    worst = float(t["ratio"].max())
+    return ("holds" if worst <= 1 + 1e-12 else "violated"), f"max measured/bound = {worst:.3f} over {len(t)} nets", {}
+
+
+def _ident(*pairs) -> pd.DataFrame:
+    return pd.DataFrame([dict(lhs=str(a), rhs=str(b)) for a, b in pairs])
+
+
+def er_factor_pairs(perturb: bool = False):
     rho, p = er_factor_expr()
-    lim = sp.limit(p * rho, p, 0, "+")
-    diff_sign = sp.simplify(sp.diff(sp.log(1 / (1 - p)) - p, p))  # = p/(1-p) >= 0, so log(1/(1-p)) >= p
-    grid = np.linspace(1e-6, 1 - 1e-6, 10001)
-    ineq = bool(np.all(grid <= np.log(1 / (1 - grid)) + 1e-15))
+    return [(f"Limit({p} * ({rho}), {p}, 0, '+')", "1" if not perturb else "1/2"),
+            (f"diff(log(1/(1 - {p})) - {p}, {p})", f"{p}/(1 - {p})" if not perturb else f"{p}**2/(1 - {p})")]
 
+
+def composition_pairs(perturb: bool = False):
     rec, closed, _ = composition_expr(4)
-    comp_ok = sp.simplify(sp.expand(rec - closed)) == 0
+    import sympy as sp
 
-    # numeric: the recursion bounds actual perturbed networks
+    if perturb:  # drop the propagation through later layers of the first layer's error
+        closed = closed.subs({s: 1 for s in closed.free_symbols if str(s).startswith("G")})
+    return [(rec, closed)]
+
+
+def inverse_pairs(perturb: bool = False):
+    import sympy as sp
+
+    n_expr, (C, m, pp) = er_subset_sum_n_expr()
+    nsym = sp.symbols("n", positive=True)
+    p_of_n = 1 - sp.exp(-C * sp.log(1 / m) / nsym)  # er_subset_sum_density, unclamped branch
+    m_of_n = sp.exp(-nsym * sp.log(1 / (1 - pp)) / (C if not perturb else 2 * C))  # er_subset_sum_eps
+    return [(n_expr.subs(pp, p_of_n), nsym), (n_expr.subs(m, m_of_n), nsym)]
+
+
+def critical_width_pairs(perturb: bool = False):
+    """lim_{delta -> 0} delta / (d (1 - (1-delta)^(1/d))) = 1, i.e. L - log(d/delta) -> 0."""
+    return [("Limit(delta / (d * (1 - (1 - delta)**(1/d))), delta, 0, '+')", "1" if not perturb else "1/d")]
+
+
+def _covers_table(trials: int, drop_propagation: bool = False) -> pd.DataFrame:
+    """Random perturbed ReLU nets: measured sup gap (samples + box corners) / composition bound."""
     rng = np.random.default_rng(0)
-    worst = 0.0
-    for trial in range(30 if quick else 300):
+    out = []
+    for _ in range(trials):
         widths = [int(w) for w in rng.integers(2, 7, size=rng.integers(3, 5))]
         Ws = [rng.uniform(-1, 1, (widths[i + 1], widths[i])) for i in range(len(widths) - 1)]
         bs = [rng.uniform(-0.5, 0.5, widths[i + 1]) for i in range(len(widths) - 1)]
@@ -61,30 +109,41 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
         beta = [rng.uniform(0, 0.01, b.shape) for b in bs]
         bt = [b + rng.choice([-1, 1], b.shape) * be for b, be in zip(bs, beta)]
         H = activation_bounds(Ws, bs, box=1.0)
-        errs = composition_bound([dict(E=e, G=np.abs(w), H=h, beta=be) for e, w, h, be in zip(E, Wt, H, beta)])
+        G = [np.abs(w) * (0 if drop_propagation else 1) for w in Wt]
+        errs = composition_bound([dict(E=e, G=g, H=h, beta=be) for e, g, h, be in zip(E, G, H, beta)])
         x = rng.uniform(-1, 1, (4000, widths[0]))
         x[:16] = rng.choice([-1.0, 1.0], (16, widths[0]))  # box corners
         gap = np.abs(_relu_net(Wt, bt, x) - _relu_net(Ws, bs, x)).max(0)
-        worst = max(worst, float((gap / errs[-1]).max()))
+        out.append(dict(ratio=float((gap / errs[-1]).max())))
+    return pd.DataFrame(out)
 
-    n_expr, (C, m, pp) = er_subset_sum_n_expr()
-    nsym = sp.symbols("n", positive=True)
-    p_of_n = 1 - sp.exp(-C * sp.log(1 / m) / nsym)  # er_subset_sum_density, unclamped branch
-    inv_p = sp.simplify(n_expr.subs(pp, p_of_n) - nsym) == 0
-    m_of_n = sp.exp(-nsym * sp.log(1 / (1 - pp)) / C)  # er_subset_sum_eps, unclamped branch
-    inv_e = sp.simplify(sp.expand_log(n_expr.subs(m, m_of_n), force=True) - nsym) == 0
-    return [
-        Verdict("1/log(1/(1-p)) ~ 1/p as p -> 0; rho(p) <= 1/p", f"lim p rho(p) = {lim}; d/dp(log(1/(1-p)) - p) = "
-                f"{diff_sign}; grid check {ineq}", "limit 1, derivative >= 0",
-                "holds" if lim == 1 and ineq else "violated"),
-        Verdict("error composition: recursion unrolls to sum_l Delta_l prod_{m>l} G_m (L = 4, sympy)",
-                f"difference simplifies to 0: {comp_ok}", "identity", "holds" if comp_ok else "violated"),
-        Verdict("composition bound covers randomly perturbed ReLU networks (sampled inputs + box corners)",
-                f"max measured/bound = {worst:.3f}", "<= 1", "holds" if worst <= 1 + 1e-12 else "violated"),
-        Verdict("inverse queries are true inverses (density and eps inverses of the ER subset-sum size)",
-                f"n(p(n)) - n = 0: {inv_p}; n(eps(n)) - n = 0: {inv_e}", "identity",
-                "holds" if inv_p and inv_e else "violated"),
-    ]
+
+ROWS = [
+    Row("er-factor", "rho(p) = 1/log(1/(1-p)) ~ 1/p as p -> 0 (lim p rho(p) = 1), and rho(p) <= 1/p "
+        "(d/dp [log(1/(1-p)) - p] = p/(1-p) >= 0)", "identity (sympy)", decide_identity,
+        lambda rng: _ident(*er_factor_pairs()), lambda rng: _ident(*er_factor_pairs(True)),
+        "a perturbed limit (1/2) and derivative (p^2/(1-p))"),
+    Row("composition-identity", "error composition: the recursion unrolls to sum_l Delta_l prod_{m>l} G_m (L = 4)",
+        "identity (sympy)", decide_identity, lambda rng: _ident(*composition_pairs()),
+        lambda rng: _ident(*composition_pairs(True)), "a closed form without the later layers' gains G"),
+    Row("composition-covers", "the composition bound covers randomly perturbed ReLU networks (sampled inputs + "
+        "box corners)", "measured/bound <= 1 in every net", decide_cover,
+        lambda rng: _covers_table(20), lambda rng: _covers_table(20, drop_propagation=True),
+        "a bound that drops the propagation term G e"),
+    Row("inverses", "inverse queries are true inverses: n(p(n)) = n and n(eps(n)) = n", "identity (sympy)",
+        decide_identity, lambda rng: _ident(*inverse_pairs()), lambda rng: _ident(*inverse_pairs(True)),
+        "an eps inverse off by a factor 2 in C"),
+    Row("critical-width", "lower bound: L = log(1/(1-(1-delta)^(1/d))) -> log(d/delta) as delta -> 0, so the "
+        "critical width is rho(p) log(d/delta) up to one rounding step", "identity (sympy limit)", decide_identity,
+        lambda rng: _ident(*critical_width_pairs()), lambda rng: _ident(*critical_width_pairs(True)),
+        "a limit of 1/d (a width that does not grow with log d)"),
+]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    tables = [_ident(*er_factor_pairs()), _ident(*composition_pairs()), _covers_table(30 if quick else 300),
+              _ident(*inverse_pairs()), _ident(*critical_width_pairs())]
+    return [row.judge(t) for row, t in zip(ROWS, tables)]
 
 
 if __name__ == "__main__":

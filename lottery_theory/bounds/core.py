@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)). proofs_checks/subset_sum_lueker.py
-# measured the smallest C covering eps in 1e-1..1e-4, p in 1..0.05, delta = 0.1 at 7.53 (200 trials per cell;
-# the worst cell is eps = 0.1, p = 0.5, where the additive part of n = 1.7 log(1/eps) + 6.5 dominates).
+# Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)), fitted on held-out seeds:
+# `python proofs_checks/subset_sum_lueker.py --calibrate` (seeds 100-104, 400 trials each; eps 1e-1..1e-4,
+# p 1..0.05, delta = 0.1) gives a smallest covering C of 7.23, rounded up to 8. The verdict that C covers the
+# grid is judged on other seeds (2023 quick, 2024 full). The worst cell is eps = 0.1, p = 0.5, where the
+# additive part of n = 1.7 log(1/eps) + 6.5 dominates.
 DEFAULT_C = 8.0
 
 

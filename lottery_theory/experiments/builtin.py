@@ -53,6 +53,9 @@ class TicketConfig(ExperimentConfig):
     construction: str = "2L"
     max_items: int = 20
     n_eval: int = 2000
+    eps: float = 0.01
+    attack_restarts: int = 8
+    attack_steps: int = 60
 
 
 @register_experiment(TicketConfig)
@@ -60,13 +63,16 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     from ..tickets import construct
 
     target = spectral_target(cfg.target_widths, cfg.seed)
-    tk = construct(target, density=cfg.density, eps=0.01, construction=cfg.construction,
+    tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
                    width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
                    generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
+    br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
+                      samples=cfg.n_eval)
     x = torch.rand(cfg.n_eval, cfg.target_widths[0], generator=g) * 2 - 1
     err = tk.measure_error(x)
-    vals = {"max_error": err["max"], "mean_error": err["mean"], "certified_error": tk.certified_error,
+    vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max,
+            "max_error": err["max"], "mean_error": err["mean"], "certified_error": tk.certified_error,
             "failures": tk.failures, "n_instances": tk.n_instances, "source_params": tk.source_params,
             "kept_params": tk.kept_params, "target_params": tk.target_params, "t_total_s": tk.timings["t_total_s"],
             "median_instance_error": float(np.median(tk.instance_errors))}
@@ -99,7 +105,9 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
     acc_t = evaluate(target, data.test)["accuracy"]
     acc_k = evaluate(tk.network, data.test)["accuracy"]  # the rebuilt ticket, evaluated on its own
     err = tk.measure_error(data.test[0])
+    br = tk.sup_error((0.0, 1.0), generator=torch.Generator().manual_seed(20_000 + cfg.seed), restarts=8, steps=60)
     vals = {"target_test_accuracy": acc_t, "ticket_test_accuracy": acc_k, "max_output_gap": err["max"],
+            "lower_01": br.lower, "upper_01": br.upper, "random_max_01": br.random_max,
             "mean_output_gap": err["mean"], "certified_error": tk.certified_error, "kept_params": tk.kept_params,
             "source_params": tk.source_params, "target_params": tk.target_params,
             "t_total_s": tk.timings["t_total_s"], "failures": tk.failures, "n_instances": tk.n_instances}

@@ -74,6 +74,8 @@ class Ticket:
     timings: dict = field(default_factory=dict)
     block_sizes: list = field(default_factory=list)
     densities: list = field(default_factory=list)
+    input_shape: tuple = ()
+    layout: dict = field(default_factory=dict)
 
     @property
     def kept_ratio(self) -> float:
@@ -93,6 +95,47 @@ class Ticket:
             gaps.append((self.network(xb).double() - self.target.to(dev)(xb).double()).abs().cpu())
         gap = torch.cat(gaps)
         return {"max": float(gap.max()), "mean": float(gap.mean()), "n": int(x.shape[0])}
+
+    def realise(self) -> list:
+        """What the rebuilt network realises per target layer, read from its masked weights
+        (:class:`lottery_theory.bounds.RealisedLayer`, one per target Linear/Conv2d)."""
+        from .bracket import realise_block, realise_merge
+
+        if self.construction == "2L":
+            return [realise_block(self.network[a], self.network[b]) for a, b in self.layout["pairs"]]
+        tl = [m for m in self.network if isinstance(m, MaskedLinear)]
+        outs, rho = self.layout["outs"], self.layout["rho"]
+        L = len(outs)
+        R0 = rho[0] if L > 1 else 1
+        first = realise_block(tl[0], tl[1])
+        n = outs[0] * R0
+        out = [type(first)(first.s_pos[:n], first.s_neg[:n], first.bias[:n], np.repeat(np.arange(outs[0]), R0))]
+        for l in range(1, L):
+            Rq = rho[l] if l < L - 1 else 1
+            r_in = rho[l - 1]
+            prev = tl[l]
+            n_prev = prev.weight.shape[0]
+            copy_of = np.full(n_prev, -1)
+            copy_of[: outs[l - 1] * r_in] = np.repeat(np.arange(outs[l - 1]), r_in)
+            pb = prev.bias.detach().double() * (prev.bias_mask if prev.bias_mask is not None else 1)
+            fan = (prev.mask != 0).sum(1)
+            r = realise_merge(tl[l + 1], copy_of, outs[l - 1], pb, fan, np.repeat(np.arange(outs[l]), Rq))
+            m = outs[l] * Rq
+            out.append(type(r)(r.s_pos[:m], r.s_neg[:m], r.bias[:m], r.rows, r.lip[:m]))
+        return out
+
+    def box_symmetric(self, lo, hi) -> bool:
+        """Is ``(lo, hi)`` the box ``[-box, box]`` the construction certified with ``certified_error``?"""
+        b = self.layout.get("box")
+        return b is not None and np.all(np.asarray(lo) == -b) and np.all(np.asarray(hi) == b)
+
+    def sup_error(self, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
+                  steps: int = 100, samples: int = 2000):
+        """Bracket ``[lower, upper]`` of :math:`\\sup_{x \\in box} |ticket(x) - target(x)|` with the maximiser
+        ``argmax`` (:func:`lottery_theory.tickets.bracket.sup_error`)."""
+        from .bracket import sup_error
+
+        return sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)
 
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,
@@ -347,7 +390,7 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_sh
         H = np.abs(W) @ Hv + (np.abs(b) if hb else 0.0)
         errs.append(out["all_err"])
         signed, li = True, li + 1
-    return source, network, float(e.max()), errs, dens
+    return source, network, float(e.max()), errs, dens, {"pairs": pairs}
 
 
 def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer):
@@ -443,7 +486,8 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box,
     # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
     for lay, mw, bm in zip(tl, masks_w, bias_m):
         lay.set_mask(torch.as_tensor(mw), torch.as_tensor(bm))
-    return source, network, float(e_prev.max()), errs, dens
+    return source, network, float(e_prev.max()), errs, dens, {"outs": [W.shape[0] for W, _ in specs],
+                                                              "rho": list(rho)}
 
 
 _CONSTRUCTIONS = {"2L": _build_2L, "L+1": _build_L1}
@@ -517,7 +561,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             bw = _w_2l(widths, eps, delta, p_bound, C, has_bias)
             ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens = build(mods, ks, density, ratio, generator, solver, max_items,
+        source, network, cert, errs, dens, layout = build(mods, ks, density, ratio, generator, solver, max_items,
                                                   box, input_shape, timer)
         blocks = ks
     else:
@@ -530,7 +574,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             plan = l1_plan(widths, eps, delta, p_bound, C, has_bias)
             k1, rho, kb = plan["k"], plan["rho"], plan["kb"]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens = build(mods, k1, rho, kb, density, ratio, generator, solver,
+        source, network, cert, errs, dens, layout = build(mods, k1, rho, kb, density, ratio, generator, solver,
                                                   max_items, box, timer)
         blocks = [k1] + list(rho)
     t2 = time.perf_counter()
@@ -547,4 +591,5 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
                   timings={"t_plan_s": t1 - t0, **timer,
                            "t_masks_and_bounds_s": (t2 - t1) - sum(timer.values()),
                            "t_total_s": time.perf_counter() - t0},
-                  block_sizes=blocks, densities=list(dens))
+                  block_sizes=blocks, densities=list(dens), input_shape=tuple(input_shape),
+                  layout={**layout, "box": float(box)})

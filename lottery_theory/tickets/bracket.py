@@ -1,0 +1,196 @@
+r"""A ticket's sup error as a bracket ``[lower, upper]`` over an input box (docs/theory.md, "Certificates").
+
+* ``upper``: :func:`lottery_theory.bounds.interval_certificate` on what the rebuilt ticket network realises,
+  read back from its own masked weights (not from the solver's report).
+* ``lower``: the best of random samples and a projected sign-gradient ascent (with restarts) on
+  :math:`\pm(f_P(x) - f_T(x))_o` for the outputs ``o`` with the largest sampled gaps; the maximiser
+  ``argmax`` is re-evaluated on the rebuilt ticket and the target in float64, and that value is ``lower``.
+
+``random_max`` (the max over the random samples alone) is reported too, labelled as what it is.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..bounds.certificate import RealisedLayer, interval_certificate
+from ..nets.masked import MaskedConv2d, MaskedLinear
+
+
+@dataclass
+class SupError:
+    """``lower <= sup_{x in box} |ticket(x) - target(x)| <= upper``; ``argmax`` attains ``lower``."""
+    lower: float
+    upper: float
+    argmax: torch.Tensor
+    random_max: float
+    composition: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"lower": self.lower, "upper": self.upper, "random_max": self.random_max,
+                "composition": self.composition}
+
+
+def _masked(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Effective (masked) weight as ``[out, in_virtual]`` and bias, float64."""
+    w = m.weight.detach().double()
+    b = m.bias.detach().double() if m.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    if isinstance(m, (MaskedLinear, MaskedConv2d)):
+        w = w * m.mask
+        if m.bias_mask is not None:
+            b = b * m.bias_mask
+    return w.reshape(w.shape[0], -1), b
+
+
+def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None) -> RealisedLayer:
+    r"""What a block ``A -> ReLU -> B`` computes, when every live unit of ``A`` is univariate (one kept input
+    edge and no bias) or constant (no input, output :math:`\mathrm{relu}(c_u)`):
+    :math:`s^+ = W_B \max(W_A, 0)`, :math:`s^- = W_B \min(W_A, 0)`, :math:`\hat b = W_B\,\mathrm{relu}(c) + b_B`.
+    ``B`` is read through its ``[out, units]`` view (a 1x1 conv for conv targets)."""
+    wa, ca = _masked(A)
+    wb, bb = _masked(B)
+    fan = (wa != 0).sum(1)
+    if torch.any(fan > 1) or torch.any((fan == 1) & (ca != 0)):
+        raise ValueError("block layer has units that are not univariate: cannot realise it as per-input slopes")
+    const = torch.where(fan == 0, ca.clamp(min=0), torch.zeros_like(ca))
+    if rows is None:
+        rows = np.arange(wb.shape[0])
+    return RealisedLayer(s_pos=(wb @ wa.clamp(min=0)).numpy(), s_neg=(wb @ wa.clamp(max=0)).numpy(),
+                         bias=(wb @ const + bb).numpy(), rows=np.asarray(rows))
+
+
+def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: torch.Tensor,
+                  prev_fan: torch.Tensor, rows: np.ndarray) -> RealisedLayer:
+    r"""A copy layer (L+1 construction): unit ``m`` of the previous layer is a copy of target neuron
+    ``copy_of[m]`` (``-1``: a constant unit with output :math:`\mathrm{relu}(c_m)`, which needs no input edge).
+    :math:`S_{qj} = \sum_{m: copy\_of[m]=j} c_{qm}`, Lipschitz :math:`\sum_m |c_{qm}|`."""
+    c, bq = _masked(layer)
+    P = torch.zeros(c.shape[1], n_in, dtype=torch.float64)
+    idx = torch.as_tensor(copy_of)
+    live = idx >= 0
+    P[torch.nonzero(live).flatten(), idx[live]] = 1.0
+    const_units = (~live) & (prev_fan == 0)
+    if torch.any((~live) & (prev_fan > 0) & (c != 0).any(0)):
+        raise ValueError("a non-copy unit with input edges feeds the next layer")
+    S = c @ P
+    bias = c[:, const_units] @ prev_bias[const_units].clamp(min=0) + bq
+    return RealisedLayer(s_pos=S.numpy(), s_neg=S.numpy(), bias=bias.numpy(), rows=np.asarray(rows),
+                         lip=(c.abs() @ P).numpy())
+
+
+def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Module | None:
+    """The ticket's function written with its realised slopes (exact for layouts without copies):
+    each target layer becomes :math:`s^+ \\mathrm{relu}(x) - s^- \\mathrm{relu}(-x) + \\hat b`."""
+    if any(len(r.rows) != len(np.unique(r.rows)) or not np.array_equal(r.rows, np.arange(len(r.rows)))
+           for r in realised):
+        return None
+
+    class TwoSided(nn.Module):
+        def __init__(self, ref, r):
+            super().__init__()
+            self.pos, self.neg = copy.deepcopy(ref).double(), copy.deepcopy(ref).double()
+            with torch.no_grad():
+                self.pos.weight.copy_(torch.as_tensor(r.s_pos).reshape(ref.weight.shape))
+                self.neg.weight.copy_(torch.as_tensor(r.s_neg).reshape(ref.weight.shape))
+                if self.pos.bias is None:
+                    self.pos.bias = nn.Parameter(torch.zeros(ref.weight.shape[0], dtype=torch.float64))
+                self.pos.bias.copy_(torch.as_tensor(r.bias))
+                if self.neg.bias is not None:
+                    self.neg.bias.zero_()
+
+        def forward(self, x):
+            return self.pos(x.clamp(min=0)) - self.neg((-x).clamp(min=0))
+
+    mods, li = [], 0
+    for m in target.children():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            mods.append(TwoSided(m, realised[li]))
+            li += 1
+        else:
+            mods.append(copy.deepcopy(m))
+    return nn.Sequential(*mods).double()
+
+
+def _box(lo, hi, shape) -> tuple[torch.Tensor, torch.Tensor]:
+    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), shape).copy(), dtype=torch.float64)
+    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), shape).copy(), dtype=torch.float64)
+    return lo_t, hi_t
+
+
+def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, generator: torch.Generator | None,
+           restarts: int = 16, steps: int = 100, samples: int = 2000, batch: int = 500):
+    r"""Lower bound on :math:`\sup_x |f_P(x) - f_T(x)|`: random samples, then projected sign-gradient ascent
+    from the ``restarts`` best samples (each on the output and sign it was best on), step size decaying
+    linearly from a tenth of the box to zero. Returns ``(best value, maximiser, random max)``; both networks
+    run in float64."""
+    P = copy.deepcopy(ticket_fn).double().eval()
+    T = copy.deepcopy(target).double().eval()
+    lo_t, hi_t = _box(lo, hi, input_shape)
+    width = hi_t - lo_t
+    for p in list(P.parameters()) + list(T.parameters()):
+        p.requires_grad_(False)
+    with torch.no_grad():
+        xs, gaps = [], []
+        for s in range(0, samples, batch):
+            n = min(batch, samples - s)
+            x = lo_t + width * torch.rand((n,) + tuple(input_shape), generator=generator, dtype=torch.float64)
+            xs.append(x)
+            gaps.append((P(x) - T(x)).reshape(n, -1))
+        X, D = torch.cat(xs), torch.cat(gaps)
+    absd = D.abs()
+    flat = absd.flatten()
+    random_max = float(flat.max())
+    top = torch.argsort(flat, descending=True)[:restarts]
+    n_out = D.shape[1]
+    start_idx, outs = top // n_out, top % n_out
+    signs = torch.sign(D[start_idx, outs])
+    signs[signs == 0] = 1.0
+    x = X[start_idx].clone()
+    best_val = absd[start_idx, outs].clone()
+    best_x = x.clone()
+    rows = torch.arange(len(x))
+    for t in range(steps):
+        x.requires_grad_(True)
+        d = (P(x) - T(x)).reshape(len(x), -1)[rows, outs] * signs
+        (grad,) = torch.autograd.grad(d.sum(), x)
+        with torch.no_grad():
+            better = d > best_val
+            best_val = torch.where(better, d, best_val)
+            best_x[better] = x[better]
+            alpha = 0.1 * (1 - t / steps)
+            x = torch.minimum(torch.maximum(x + alpha * width * torch.sign(grad), lo_t), hi_t)
+    with torch.no_grad():
+        d = (P(x) - T(x)).reshape(len(x), -1)[rows, outs] * signs
+        better = d > best_val
+        best_x[better] = x[better]
+    return best_x, random_max
+
+
+def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
+              steps: int = 100, samples: int = 2000) -> SupError:
+    """Bracket of the ticket's sup error over ``box = (lo, hi)`` (module docstring)."""
+    if not (isinstance(box, (tuple, list)) and len(box) == 2):
+        raise TypeError(f"box must be a pair (lo, hi), got {box!r}")
+    for name, v in (("restarts", restarts), ("steps", steps), ("samples", samples)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    lo, hi = box
+    shape = tuple(ticket.input_shape)
+    realised = ticket.realise()
+    cert = interval_certificate(ticket.target, realised, lo, hi, shape)
+    fast = _collapsed(ticket.target, realised)
+    cands, random_max = attack(fast if fast is not None else ticket.network, ticket.target, lo, hi, shape,
+                               generator=generator, restarts=restarts, steps=steps, samples=samples)
+    with torch.no_grad():  # re-evaluate on the rebuilt ticket itself, float64
+        P = copy.deepcopy(ticket.network).double().eval()
+        T = copy.deepcopy(ticket.target).double().eval()
+        gap = (P(cands) - T(cands)).reshape(len(cands), -1).abs().max(1).values
+    i = int(gap.argmax())
+    lower = float(gap[i])
+    comp = ticket.certified_error if ticket.box_symmetric(lo, hi) else None
+    return SupError(lower=lower, upper=cert.upper, argmax=cands[i].float(), random_max=random_max,
+                    composition=comp)
