@@ -87,6 +87,21 @@ def margin_verdict(lo: float, hi: float, margin: float) -> str:
     return "inconclusive"
 
 
+def paired_margin(a, b, margin: float) -> tuple[str, float, float, float]:
+    """Claim ``a - b >= margin`` on seed-paired values (``a``, ``b``: Series indexed by seed): the verdict of
+    :func:`margin_verdict` on the 95% t-interval of the mean difference; returns (verdict, mean, lo, hi)."""
+    d = (a - b).dropna()
+    m, lo, hi = mean_interval(d.to_numpy())
+    return margin_verdict(lo, hi, margin), m, lo, hi
+
+
+def combine(verdicts: Sequence[str]) -> str:
+    """Several sub-claims of one row: "violated" if any is, "holds" if all do, else "inconclusive"."""
+    if "violated" in verdicts:
+        return "violated"
+    return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
+
+
 def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[str, str, str, str, bool]]:
     """Feed every row its synthetic tables: ``(check, row, verdict under claim, verdict under alternative, ok)``."""
     import numpy as np

@@ -7,6 +7,7 @@ held-out inputs from the box. Claim: the width needed for a fixed error grows ro
 1/log(1/(1-p)). (2) Classification on digits (MLP 64-100-100-10 and a small conv net), all at final
 density 0.1: edge-popup inside ER sources of density 0.5 and 0.2, inside a dense source, and the
 dense network trained normally. Validation picks the epoch; the test split is only reported.
+Trained results use >= 3 seeds (quick) or 5 (full); decisions use seed-paired 95% t-intervals.
 """
 from __future__ import annotations
 
@@ -17,63 +18,140 @@ import numpy as np
 
 from lottery_theory.experiments.sweep import run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Verdict, script_main
+import pandas as pd
+
+from lottery_theory.verdicts import Row, combine, finding, margin_verdict, mean_interval, paired_margin, script_main
 
 STATEMENT = __doc__
 LEVEL = 0.3  # relative MSE level whose required width we compare across densities
+MARGIN = 0.03  # "within 3 points of a dense source", fixed before measuring
+STEP = math.log(2)  # the width grid is in factors of 2
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
+def layer_factor(p):
+    return 1 / -np.log1p(-np.asarray(p, float))
+
+
+def slope_tolerance(ps) -> float:
+    """Worst least-squares slope error when each log k is off by one grid step (factor 2)."""
+    x = np.log(layer_factor(ps))
+    xc = x - x.mean()
+    return float(np.abs(xc).sum() * STEP / (xc ** 2).sum())
+
+
+def k_needed(t: pd.DataFrame) -> pd.DataFrame:
+    """Per (density, seed): smallest width multiplier whose relative MSE <= LEVEL (NaN if none)."""
+    rows = []
+    for (p, seed), g in t.groupby(["density", "seed"]):
+        ok = g[g["relative_mse"] <= LEVEL]["width_multiplier"]
+        rows.append(dict(density=p, seed=seed, k=float(ok.min()) if len(ok) else np.nan))
+    return pd.DataFrame(rows)
+
+
+def decide_width(t: pd.DataFrame):
+    """Table: density, width_multiplier, seed, relative_mse (teacher-student)."""
+    kn = k_needed(t[t.density < 1])
+    if kn["k"].isna().any():
+        return "inconclusive", "some density never reaches the level: " + ", ".join(
+            f"p={r.density:g}/seed {r.seed}" for r in kn[kn.k.isna()].itertuples()), {}
+    gm = kn.groupby("density")["k"].apply(lambda v: float(np.exp(np.log(v).mean())))
+    ps = gm.index.to_numpy(float)
+    slope = float(np.polyfit(np.log(layer_factor(ps)), np.log(gm.to_numpy()), 1)[0])
+    tol = slope_tolerance(ps)
+    return ("holds" if abs(slope - 1) <= tol else "violated"), "k needed (geometric mean over seeds): " + ", ".join(
+        f"p={p:g}: {k:.1f}" for p, k in sorted(gm.items(), reverse=True)) + f"; slope of log k on log rho(p) " \
+        f"{slope:.2f}", {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+                         "interval": f"claim band [{1 - tol:.2f}, {1 + tol:.2f}] (grid resolution)"}
+
+
+def decide_falls(t: pd.DataFrame):
+    """Widest minus narrowest source's relative MSE, seed-paired, per p < 1: claim < 0 (interval wholly below)."""
+    vs, parts = [], []
+    for p, g in t[t.density < 1].groupby("density"):
+        w = g.pivot_table(index="seed", columns="width_multiplier", values="relative_mse")
+        m, lo, hi = mean_interval((w[w.columns.min()] - w[w.columns.max()]).to_numpy())
+        vs.append(margin_verdict(lo, hi, 0.0) if lo != 0 or hi != 0 else "inconclusive")
+        parts.append(f"p={p:g}: narrow - wide = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    return combine(vs), "; ".join(parts), {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+                                           "interval": "95% t, seed-paired"}
+
+
+def decide_class(t: pd.DataFrame):
+    """Table: arch, method, source_density, seed, value (test accuracy at final density 0.1)."""
+    vs, parts = [], []
+    for arch, g in t.groupby("arch", sort=False):
+        ep = g[g.method == "edge_popup"].pivot_table(index="seed", columns="source_density", values="value")
+        for p in sorted((c for c in ep.columns if c < 1), reverse=True):
+            v, m, lo, hi = paired_margin(ep[p], ep[1.0], -MARGIN)
+            vs.append(v)
+            parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        dense = g[g.method == "dense_train"]["value"].mean()
+        parts[-1] += f" (trained dense {dense:.3f})"
+    return combine(vs), "; ".join(parts), {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+                                           "interval": "95% t, seed-paired"}
+
+
+def _teacher(rng, law) -> pd.DataFrame:
+    rows = []
+    for p in (1.0, 0.5, 0.2, 0.1):
+        for seed in range(3):
+            k0 = law(p) * math.exp(rng.uniform(-0.2, 0.2))
+            for k in (1, 2, 4, 8, 16, 32, 64):
+                rows.append(dict(density=p, seed=seed, width_multiplier=k,
+                                 relative_mse=float(LEVEL * (k0 / k) ** 0.5)))
+    return pd.DataFrame(rows)
+
+
+def _class(rng, gap: float) -> pd.DataFrame:
+    rows = []
+    for arch in ("mlp", "conv"):
+        for seed in range(3):
+            base = 0.95 + rng.normal(0, 0.01)
+            for p in (1.0, 0.5, 0.2):
+                rows.append(dict(arch=arch, method="edge_popup", source_density=p, seed=seed,
+                                 value=base - (gap if p < 1 else 0) + rng.normal(0, 0.003)))
+            rows.append(dict(arch=arch, method="dense_train", source_density=1.0, seed=seed, value=base))
+    return pd.DataFrame(rows)
+
+
+ROWS = [
+    Row("teacher-width", f"teacher-student: the width for relative MSE <= {LEVEL} grows like 1/log(1/(1-p)) "
+        "(p in {0.5, 0.2, 0.1})", "slope of log k on log rho(p) within 1 +- the grid's resolution (factor-2 "
+        "steps; this grid cannot separate slopes 1 and 1.5)", decide_width,
+        lambda rng: _teacher(rng, lambda p: 2 * layer_factor(p) if p < 1 else 1),
+        lambda rng: _teacher(rng, lambda p: 0.5 * layer_factor(p) ** 2 if p < 1 else 1),
+        "k ~ rho(p)^2 (a path needs both of its edges)"),
+    Row("teacher-falls", "teacher-student: the ticket's error falls with source width (every p < 1)",
+        "narrowest - widest relative MSE > 0: whole 95% interval above 0 to hold, below to be violated",
+        decide_falls, lambda rng: _teacher(rng, lambda p: 4.0),
+        lambda rng: _teacher(rng, lambda p: 4.0).assign(relative_mse=lambda d: LEVEL * d.width_multiplier / 8),
+        "error grows with width"),
+    Row("class-gap", "digits, final density 0.1: edge-popup inside ER sources (0.5, 0.2) within 3 points of a "
+        "dense source (mlp and conv)", f"seed-paired difference >= -{MARGIN:g} (95% interval wholly above to hold)",
+        decide_class, lambda rng: _class(rng, 0.0), lambda rng: _class(rng, 0.05), "ER sources 5 points below"),
+]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    from lottery_theory.experiments.builtin import edge_popup_grids
+
+    teacher_grid, class_grid = edge_popup_grids(quick)
     sfx = "-quick" if quick else ""
     store = run_named(["edge-popup-teacher" + sfx, "edge-popup-class" + sfx])
-    epochs_t = 20 if quick else 60
+    seeds = teacher_grid["grid"]["seed"]
     t = store.load("edge_popup_teacher")
-    t = t[t["epochs"] == epochs_t]
+    t = t[(t["epochs"] == teacher_grid["fixed"]["epochs"]) & t["seed"].isin(seeds)
+          & t["width_multiplier"].isin(teacher_grid["grid"]["width_multiplier"])]
     wide = t.pivot_table(index=["density", "width_multiplier", "seed"], columns="metric", values="value").reset_index()
     wide.to_csv(out_dir / "edge_popup_teacher.csv", index=False)
     render("edge_popup_teacher", out_dir / "edge_popup_teacher.csv")
-    med = wide.groupby(["density", "width_multiplier"])["relative_mse"].median().reset_index()
-    need = {}
-    for p, g in med.groupby("density"):
-        ok = g[g["relative_mse"] <= LEVEL]["width_multiplier"]
-        need[p] = int(ok.min()) if len(ok) else None
-    sparse = {p: k for p, k in need.items() if p < 1}
-    if any(k is None for k in sparse.values()):
-        v_scale, spread = "inconclusive", math.nan
-    else:
-        prod = [k * -math.log1p(-p) for p, k in sparse.items()]
-        spread = max(prod) / min(prod)
-        v_scale = "holds" if spread <= 2.5 else "violated"
-    decreasing = all(g.sort_values("width_multiplier")["relative_mse"].iloc[-1]
-                     < g.sort_values("width_multiplier")["relative_mse"].iloc[0] for p, g in med.groupby("density")
-                     if p < 1)
-
     c = store.load("edge_popup_class")
-    c = c[(c["metric"] == "test_accuracy") & (c["epochs"] == (15 if quick else 60))]
+    c = c[(c["metric"] == "test_accuracy") & (c["epochs"] == class_grid["fixed"]["epochs"]) & c["seed"].isin(seeds)]
     c["label"] = np.where(c["method"] == "dense_train", "dense, trained",
                           "edge-popup, source p=" + c["source_density"].astype(str))
     c.to_csv(out_dir / "edge_popup_class.csv", index=False)
     render("edge_popup_class", out_dir / "edge_popup_class.csv")
-    acc = c.groupby(["arch", "method", "source_density"])["value"].mean()
-    gaps = {arch: max(acc[arch, "edge_popup", 1.0] - acc[arch, "edge_popup", p] for p in (0.5, 0.2))
-            for arch in ("mlp", "conv")}
-    summary = "; ".join(f"{arch}: dense-source {acc[arch, 'edge_popup', 1.0]:.3f}, ER 0.5 "
-                        f"{acc[arch, 'edge_popup', 0.5]:.3f}, ER 0.2 {acc[arch, 'edge_popup', 0.2]:.3f}, "
-                        f"trained dense {acc[arch, 'dense_train', 1.0]:.3f}" for arch in ("mlp", "conv"))
-    return [
-        Verdict(f"teacher-student: width for relative MSE <= {LEVEL} grows like 1/log(1/(1-p)) (p < 1)",
-                "k needed: " + ", ".join(f"p={p:g}: {k}" for p, k in sorted(need.items(), reverse=True))
-                + f"; max/min of k log(1/(1-p)) = {spread:.2f}", "<= 2.5 (k grid in factors of 2)", v_scale),
-        Verdict("teacher-student: the ticket's error falls with source width (every p < 1)",
-                "relative MSE at the widest vs narrowest source: "
-                + ", ".join(f"p={p:g}: {g.sort_values('width_multiplier')['relative_mse'].iloc[0]:.2f} -> "
-                            f"{g.sort_values('width_multiplier')['relative_mse'].iloc[-1]:.2f}"
-                            for p, g in med.groupby("density") if p < 1), "decreasing",
-                "holds" if decreasing else "violated"),
-        Verdict("digits, final density 0.1: edge-popup inside ER sources is within 3 points of a dense source",
-                summary + f"; worst gap {max(gaps.values()):+.3f}", "gap <= 0.03",
-                "holds" if max(gaps.values()) <= 0.03 else "violated"),
-    ]
+    return [ROWS[0].judge(wide), ROWS[1].judge(wide), ROWS[2].judge(c)]
 
 
 if __name__ == "__main__":

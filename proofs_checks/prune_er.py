@@ -7,6 +7,8 @@ sparsity. (2) Sparse-to-sparse vs dense-to-sparse: IMP (20% per round, rewinding
 dense start and from a balanced ER mask of density 0.5, and one-shot SNIP, SynFlow and magnitude
 from both starts, at the same final densities; test accuracy and the training cost (trained
 parameter-epochs) of each path. Validation picks each run's epoch; the test split is only reported.
+Every verdict rests on >= 3 seeds (quick) or 5 (full): the seed-paired mean difference and its 95% t-interval
+must lie wholly on the claim's side of the margin to hold, wholly on the other side to be violated.
 """
 from __future__ import annotations
 
@@ -16,53 +18,108 @@ import numpy as np
 
 from lottery_theory.experiments.sweep import run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Verdict, script_main
+import pandas as pd
+
+from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main
 
 STATEMENT = __doc__
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list[Verdict]:
+MARGIN = 0.02  # "competitive" means within 2 accuracy points, fixed before measuring
+RATIOS = ["uniform", "er", "erk", "balanced", "pyramidal"]
+
+
+def _seeds(t) -> str:
+    return ",".join(str(int(x)) for x in sorted(t["seed"].unique()))
+
+
+def decide_ratio(t: pd.DataFrame):
+    """Table: arch, ratio, seed, value (test accuracy at density 0.01). Per arch, the better of balanced and
+    pyramidal against the best other ratio (chosen by mean), seed-paired."""
+    verdicts, parts = [], []
+    for arch, g in t.groupby("arch", sort=False):
+        acc = g.pivot_table(index="seed", columns="ratio", values="value")
+        means = acc.mean()
+        bp = means[["balanced", "pyramidal"]].idxmax()
+        other = means.drop(["balanced", "pyramidal"]).idxmax()
+        v, m, lo, hi = paired_margin(acc[bp], acc[other], -MARGIN)
+        verdicts.append(v)
+        parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}] ("
+                     + ", ".join(f"{k} {x:.3f}" for k, x in means.items()) + ")")
+    return combine(verdicts), "; ".join(parts), {"seeds": _seeds(t), "interval": "95% t, seed-paired"}
+
+
+def decide_imp(t: pd.DataFrame):
+    """Table: arch, start_density (1.0 dense, < 1 ER), seed, value, trained_param_epochs at the final density."""
+    verdicts, parts = [], []
+    for arch, g in t.groupby("arch", sort=False):
+        acc = g.pivot_table(index="seed", columns="start_density", values="value")
+        cost = g.groupby("start_density")["trained_param_epochs"].mean()
+        er = min(c for c in acc.columns if c < 1)
+        v, m, lo, hi = paired_margin(acc[er], acc[1.0], -MARGIN)
+        verdicts.append(v)
+        parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {m:+.3f} [{lo:+.3f}, "
+                     f"{hi:+.3f}], cost {cost[er] / cost[1.0]:.2f}x")
+    return combine(verdicts), "; ".join(parts), {"seeds": _seeds(t), "interval": "95% t, seed-paired"}
+
+
+def _acc_table(rng, shift: dict, key: str, levels, n_seeds: int = 3) -> pd.DataFrame:
+    rows = []
+    for arch in ("mlp", "conv"):
+        for seed in range(n_seeds):
+            base = 0.8 + rng.normal(0, 0.01)
+            for lv in levels:
+                rows.append({"arch": arch, key: lv, "seed": seed, "trained_param_epochs": 1.0,
+                             "value": base + shift.get(lv, 0.0) + rng.normal(0, 0.003)})
+    return pd.DataFrame(rows)
+
+
+ROWS = [
+    Row("ratio-0.01", "density 0.01 (mlp and conv): balanced or pyramidal within 2 points of the best other ratio",
+        f"seed-paired difference >= -{MARGIN:g}: the whole 95% interval above to hold, below to be violated",
+        decide_ratio, lambda rng: _acc_table(rng, {"uniform": -0.1}, "ratio", RATIOS),
+        lambda rng: _acc_table(rng, {"balanced": -0.05, "pyramidal": -0.06}, "ratio", RATIOS),
+        "balanced and pyramidal 5-6 points below the best ratio"),
+    Row("imp-er-vs-dense", "IMP inside a balanced ER mask (start 0.5) within 2 points of dense IMP at the final "
+        "density (mlp and conv)", f"seed-paired difference >= -{MARGIN:g} (95% interval, as above)", decide_imp,
+        lambda rng: _acc_table(rng, {0.5: 0.0}, "start_density", [1.0, 0.5]),
+        lambda rng: _acc_table(rng, {0.5: -0.03}, "start_density", [1.0, 0.5]),
+        "the ER start 3 points below the dense start"),
+]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    from lottery_theory.experiments.builtin import prune_grids
+
+    ratio_grid, s2s_grid = prune_grids(quick)
     sfx = "-quick" if quick else ""
     store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
-    epochs = 8 if quick else 20
+    epochs = ratio_grid["fixed"]["epochs"]
+    seeds = ratio_grid["grid"]["seed"]
     r = store.load("ratio_train")
-    r = r[(r["epochs"] == epochs) & (r["metric"] == "test_accuracy")]
+    r = r[(r["epochs"] == epochs) & (r["metric"] == "test_accuracy") & r["seed"].isin(seeds)]
     r.to_csv(out_dir / "ratio_comparison.csv", index=False)
     render("ratio_comparison", out_dir / "ratio_comparison.csv")
     s = store.load("sparse_to_sparse")
-    s = s[s["epochs"] == epochs]
+    s = s[(s["epochs"] == s2s_grid["fixed"]["epochs"]) & s["seed"].isin(seeds)]
     s.to_csv(out_dir / "sparse_to_sparse.csv", index=False)
     render("sparse_to_sparse", out_dir / "sparse_to_sparse.csv")
 
-    acc = r.groupby(["arch", "density", "ratio"])["value"].mean()
-    rows = []
-    for arch in ("mlp", "conv"):
-        a = acc[arch, 0.01]
-        best = a.max()
-        bp = max(a["balanced"], a["pyramidal"])
-        rows.append(Verdict(f"{arch}, density 0.01: balanced or pyramidal within 2 points of the best ratio",
-                            ", ".join(f"{k} {v:.3f}" for k, v in a.items()), "best - max(balanced, pyramidal) <= 0.02",
-                            "holds" if best - bp <= 0.02 else "violated"))
-        a = acc[arch, 0.1]
-        rows.append(Verdict(f"{arch}, density 0.1: accuracy by ratio (finding, no bound)",
-                            ", ".join(f"{k} {v:.3f}" for k, v in a.items()), "-", "inconclusive"))
     final = min(s["density_point"])
-    imp = s[(s["method"] == "imp")]
-    for arch in ("mlp", "conv"):
-        at = imp[(imp["arch"] == arch) & (np.isclose(imp["density_point"], final))].groupby("start_density")
-        acc_d, acc_er = at["value"].mean()[1.0], at["value"].mean()[0.5]
-        cost_d, cost_er = at["trained_param_epochs"].mean()[1.0], at["trained_param_epochs"].mean()[0.5]
-        rows.append(Verdict(f"{arch}: ER-constrained IMP (start 0.5) within 2 points of dense IMP at density {final:g}",
-                            f"dense start {acc_d:.3f}, ER start {acc_er:.3f} (difference {acc_er - acc_d:+.3f}); "
-                            f"training cost {cost_er / cost_d:.2f}x of the dense path (trained parameter-epochs)",
-                            "ER >= dense - 0.02", "holds" if acc_er >= acc_d - 0.02 else "violated"))
+    imp = s[(s["method"] == "imp") & np.isclose(s["density_point"], final)]
+    acc01 = r[np.isclose(r["density"], 0.1)].groupby(["arch", "ratio"])["value"].mean()
     one = s[(s["method"] != "imp") & np.isclose(s["density_point"], final)].groupby(["arch", "method", "start_density"])
     m = one["value"].mean()
-    rows.append(Verdict(f"one-shot pruners at density {final:g}: ER start (0.5) vs dense start",
-                        "; ".join(f"{a}/{meth}: {m[a, meth, 1.0]:.3f} -> {m[a, meth, 0.5]:.3f}"
-                                  for a in ("mlp", "conv") for meth in ("snip", "synflow", "magnitude")),
-                        "finding (dense start -> ER start)", "inconclusive"))
-    return rows
+    return [
+        ROWS[0].judge(r[np.isclose(r["density"], 0.01)]),
+        ROWS[1].judge(imp),
+        finding("ratio-0.1", "accuracy by ratio at density 0.1 (mean over seeds)",
+                "; ".join(f"{a}: " + ", ".join(f"{k} {acc01[a, k]:.3f}" for k in RATIOS) for a in ("mlp", "conv")),
+                seeds=_seeds(r)),
+        finding("one-shot", f"one-shot pruners at density {final:g}: dense start -> ER start (0.5), mean over seeds",
+                "; ".join(f"{a}/{meth}: {m[a, meth, 1.0]:.3f} -> {m[a, meth, 0.5]:.3f}"
+                          for a in ("mlp", "conv") for meth in ("snip", "synflow", "magnitude")), seeds=_seeds(s)),
+    ]
 
 
 if __name__ == "__main__":

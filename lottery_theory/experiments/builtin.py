@@ -217,7 +217,7 @@ def run_edge_popup_class(cfg: EdgePopupClassConfig) -> list[dict]:
 
 
 def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
-    seeds = [0] if quick else [0, 1, 2]
+    seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
     ks = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32, 64]
     teacher = {"experiment": "edge_popup_teacher", "fixed": {"epochs": 20 if quick else 60},
                "grid": {"density": [1.0, 0.5, 0.2, 0.1], "width_multiplier": ks, "seed": seeds}}
@@ -328,7 +328,7 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
 
 
 def prune_grids(quick: bool) -> tuple[dict, dict]:
-    seeds = [0] if quick else [0, 1, 2]
+    seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
     epochs = 8 if quick else 20
     ratio = {"experiment": "ratio_train", "fixed": {"epochs": epochs},
              "grid": {"arch": ["mlp", "conv"], "density": [0.5, 0.2, 0.1, 0.05, 0.01],
