@@ -28,20 +28,71 @@ def test_verify_only_prints_table(tmp_path):
     r = subprocess.run([sys.executable, "-m", "lottery_theory.cli", "verify", "--quick", "--only", "layer_ratios",
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "| check | claim | measured | bound | verdict |" in r.stdout
+    assert "| check | row | claim | measured | bound (fixed in advance) | seeds | verdict |" in r.stdout
     assert "**holds**" in r.stdout
     assert (tmp_path / "verdicts.md").exists() and (tmp_path / "layer_ratios.png").exists()
 
 
-def test_full_quick_verify_exits_zero(tmp_path):
-    """The main job (`make run`): every check runs, the table prints, verdicts.md and figures are written."""
-    env = dict(__import__("os").environ, LOTTERY_THEORY_RESULTS=str(tmp_path / "results"))
-    r = subprocess.run([sys.executable, "-m", "lottery_theory.cli", "verify", "--quick", "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=600, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "**error**" not in r.stdout
+def _run_in_group(cmd, env, timeout):
+    """Run in a new session; on timeout kill the whole process group (no orphaned pool workers)."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc.returncode, out, err
+
+
+def test_self_test_separates_every_row():
+    """Every verdict row says "holds" under its claim and "violated" under its named alternative."""
+    from lottery_theory.verdicts import self_test
+
+    results = self_test()
+    assert len(results) >= 20
+    bad = [r for r in results if not r[4]]
+    assert not bad, bad
+    assert main(["verify", "--self-test", "--only", "layer_ratios"]) == 0
+
+
+def test_full_quick_verify_matches_committed_verdicts(tmp_path):
+    """The main job (`make run`) from an empty result store: every check runs, verdicts.json is written, and every
+    row's verdict equals the committed figures/verdicts.json (an intended change updates both in one commit).
+    No tight timeout: a busy 2-core machine may take several times the quiet 5 minutes."""
+    import json
+    import os
+    from pathlib import Path
+
+    env = dict(os.environ, LOTTERY_THEORY_RESULTS=str(tmp_path / "results"))
+    rc, out, err = _run_in_group([sys.executable, "-m", "lottery_theory.cli", "verify", "--quick", "--out",
+                                  str(tmp_path)], env, timeout=3000)
+    assert rc == 0, err[-3000:]
+    assert "**error**" not in out
     for check in ["layer_ratios", "subset_sum_lueker", "representation_er", "lower_bound_3layer", "symbolic_checks",
                   "tickets_er", "edge_popup_er", "prune_er"]:
-        assert f"| {check} |" in r.stdout
-    assert (tmp_path / "verdicts.md").read_text().count("**holds**") >= 15
+        assert f"| {check} |" in out
     assert len(list(tmp_path.glob("*.png"))) >= 12
+    got = {(r["check"], r["row"]): r["verdict"] for r in json.loads((tmp_path / "verdicts.json").read_text())["rows"]}
+    committed = json.loads((Path(__file__).parent.parent / "figures" / "verdicts.json").read_text())
+    want = {(r["check"], r["row"]): r["verdict"] for r in committed["rows"]}
+    assert committed["mode"] == "quick"
+    diff = {k: (want.get(k), got.get(k)) for k in set(got) | set(want) if want.get(k) != got.get(k)}
+    assert not diff, f"verdicts differ from figures/verdicts.json (committed, now): {diff}"
+
+
+def test_only_keeps_other_rows(tmp_path):
+    """`verify --only X` replaces X's rows in verdicts.json and keeps the others."""
+    import json
+
+    from lottery_theory.verdicts import Verdict, write_outputs
+
+    a = [Verdict("c1", "m", "b", "holds", "layer_ratios", "r1"), Verdict("c2", "m", "b", "holds", "symbolic_checks", "r2")]
+    write_outputs(a, tmp_path, "quick")
+    write_outputs([Verdict("c1", "m2", "b", "violated", "layer_ratios", "r1")], tmp_path, "quick", ["layer_ratios"])
+    rows = json.loads((tmp_path / "verdicts.json").read_text())["rows"]
+    assert {(r["check"], r["verdict"]) for r in rows} == {("layer_ratios", "violated"), ("symbolic_checks", "holds")}

@@ -169,39 +169,47 @@ def _lower_bound(df: pd.DataFrame, fig: plt.Figure) -> None:
 
 @register_figure("ticket_error_width")
 def _ticket_error_width(df: pd.DataFrame, fig: plt.Figure) -> None:
-    """Measured sup error of the rebuilt ticket vs width multiplier, one curve per density, bound marked."""
+    """Sup-error bracket of the rebuilt tickets vs width multiplier: certified upper (solid) and attack lower
+    (dashed), median over seeds, one colour/marker per density; the bound's k marked."""
     ax = fig.subplots()
+    n_seeds = df["seed"].nunique()
     for (p, g), (mk, ls, c) in zip(df.groupby("density", sort=True), styles()):
-        agg = g.groupby("width_multiplier")["max_error"].agg(["median", "min", "max"])
-        ax.plot(agg.index, agg["median"], marker=mk, ls=ls, color=c, label=f"p={p:g}")
-        ax.fill_between(agg.index, agg["min"], agg["max"], color=c, alpha=0.15)
+        agg = g.groupby("width_multiplier")[["upper", "lower"]].median()
+        ax.plot(agg.index, agg["upper"], marker=mk, ls="-", color=c, label=f"p={p:g}: certified upper")
+        ax.plot(agg.index, agg["lower"], marker=mk, ls=":", color=c, mfc="none", label=f"p={p:g}: attack lower")
+        ax.fill_between(agg.index, agg["lower"], agg["upper"], color=c, alpha=0.10)
         ax.axvline(g["bound_k"].iloc[0], ls=ls, color=c, lw=0.8)
     ax.axhline(0.01, color="0.5", lw=0.8, ls="--")
     ax.text(2.2, 0.012, "eps = 0.01", fontsize=7, color="0.3")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("width multiplier k (units per target input in each block layer, log2)")
-    ax.set_ylabel("sup |ticket(x) - target(x)| on 2000 inputs")
-    ax.set_title("2L tickets in ER sources (target 10-20-20-1); vertical lines: bound's k for eps=0.01", fontsize=9)
-    ax.legend(title="density p (fraction kept)", fontsize=7, title_fontsize=7)
+    ax.set_ylabel("sup over [-1,1]^10 of |ticket(x) - target(x)|")
+    ax.set_title(f"2L tickets (fixed layout) for 10-20-20-1 targets: bracket [attack, certificate], median of "
+                 f"{n_seeds} seeds;\nshaded = bracket; vertical lines: the bound's k for eps = 0.01", fontsize=8)
+    ax.legend(fontsize=6, ncol=2)
 
 
 @register_figure("ticket_width_scaling")
 def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
-    """Smallest width reaching eps, normalised by two candidate ER factors, vs density."""
-    ax1, ax2 = fig.subplots(1, 2, sharex=True)
-    for (eps, g), (mk, ls, c) in zip(df.groupby("eps"), styles()):
-        med = g.groupby("density")[["k_log", "k_logpath", "k_min"]].median()
-        ax1.plot(med.index, med["k_log"], marker=mk, ls=ls, color=c, label=f"eps={eps:g}")
-        ax2.plot(med.index, med["k_logpath"], marker=mk, ls=ls, color=c, label=f"eps={eps:g}")
-    ax1.set_ylabel("k_min x log(1/(1-p))  [paper's factor]")
-    ax2.set_ylabel("k_min x log(1/(1-p^2/2))  [2-edge path]")
-    for ax in (ax1, ax2):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("density p (fraction kept; sparsity = 1 - p)")
-        ax.legend(fontsize=7)
-    fig.suptitle("Flat = the factor explains the width; median over seeds", fontsize=9)
+    """Smallest certified width k_min vs density, with reference slopes 1/log(1/(1-p)) and 1/log(1/(1-p^2/2))."""
+    ax = fig.subplots()
+    gm = df.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
+    for _, r in df.iterrows():
+        ax.plot(r["density"], r["k_min"], "x", color="0.6", ms=4)
+    ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"k_min (geometric mean of {df['seed'].nunique()} seeds; "
+            "x = each seed)")
+    p = np.geomspace(gm.index.min(), gm.index.max(), 50)
+    p_ref = gm.index.max()
+    for f, ls, lab in ((lambda q: 1 / -np.log1p(-q * q / 2), "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)"),
+                       (lambda q: 1 / -np.log1p(-np.minimum(q, 0.999)), ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)")):
+        ax.plot(p, gm[p_ref] * f(p) / f(p_ref), ls=ls, color="0.3", label=lab)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
+    ax.set_ylabel("k_min: smallest k with certified upper <= eps = 0.01")
+    ax.set_title("fixed 2L layout, target 10-20-20-1; reference lines anchored at the densest p", fontsize=8)
+    ax.legend(fontsize=7)
 
 
 @register_figure("ticket_sparsity")
@@ -215,7 +223,8 @@ def _ticket_sparsity(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("density p of the ER source (fraction kept)")
     ax.set_ylabel("parameters relative to the target")
-    ax.set_title(f"smallest width reaching eps = {df['eps'].min():g} (median over seeds)", fontsize=9)
+    ax.set_title(f"smallest certified eps-ticket (upper <= {df['eps'].min():g}), fixed 2L layout, target 10-20-20-1; "
+                 f"median of {df['seed'].nunique()} seeds", fontsize=8)
     ax.legend(fontsize=8)
 
 
