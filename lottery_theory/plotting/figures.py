@@ -199,16 +199,18 @@ def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
         ax.plot(r["density"], r["k_min"], "x", color="0.6", ms=4)
     ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"k_min (geometric mean of {df['seed'].nunique()} seeds; "
             "x = each seed)")
-    p = np.geomspace(gm.index.min(), gm.index.max(), 50)
-    p_ref = gm.index.max()
-    for f, ls, lab in ((lambda q: 1 / -np.log1p(-q * q / 2), "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)"),
-                       (lambda q: 1 / -np.log1p(-np.minimum(q, 0.999)), ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)")):
+    below = [q for q in gm.index if q < 1]
+    p_ref = max(below) if below else gm.index.max()  # the per-layer factor vanishes at p = 1
+    for f, ls, lab, top in ((lambda q: 1 / -np.log1p(-q * q / 2), "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)",
+                             gm.index.max()),
+                            (lambda q: 1 / -np.log1p(-q), ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)", p_ref)):
+        p = np.geomspace(gm.index.min(), top, 50)
         ax.plot(p, gm[p_ref] * f(p) / f(p_ref), ls=ls, color="0.3", label=lab)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
     ax.set_ylabel("k_min: smallest k with certified upper <= eps = 0.01")
-    ax.set_title("fixed 2L layout, target 10-20-20-1; reference lines anchored at the densest p", fontsize=8)
+    ax.set_title(f"fixed 2L layout, target 10-20-20-1; reference lines anchored at p = {p_ref:g}", fontsize=8)
     ax.legend(fontsize=7)
 
 
