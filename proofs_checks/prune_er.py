@@ -1,6 +1,6 @@
 """Dense-to-sparse methods run inside a fixed random ER mask (Gadhikar et al. 2023, practical claim).
 
-(1) Layer-wise ratios: LeNet-300-100 (digits28) and a small conv net (digits) trained inside ER
+(1) Layer-wise ratios: LeNet-300-100 (real MNIST, mnist5k) and a small conv net (digits) trained inside ER
 masks of density {0.5, 0.2, 0.1, 0.05, 0.01} with ratios uniform, er, erk, balanced, pyramidal (all
 hitting the global density exactly). The paper reports balanced and pyramidal competitive at high
 sparsity. (2) Sparse-to-sparse vs dense-to-sparse: IMP (20% per round, rewinding to init) from a

