@@ -35,7 +35,7 @@ WIDTHS = (10, 20, 20, 1)
 
 
 def bound_k(p: float, eps: float = 0.01) -> int:
-    return required_width(list(WIDTHS), eps, 0.01, p)[1] // (WIDTHS[0] + 1)
+    return required_width(list(WIDTHS), eps, 0.01, p, assignment="fixed")[1] // (WIDTHS[0] + 1)
 
 
 # Thresholds, fixed in advance.

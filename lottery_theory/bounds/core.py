@@ -498,15 +498,31 @@ def _slt_common(ws, eps, delta, bias):
     return L, eps_w, float(_unit(delta, "delta")) / n_inst
 
 
+def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> int:
+    r"""Units per input of a block layer. Fixed layout: items present w.p. :math:`p_a p_b/2`, so
+    :math:`k = n_{ss}(\varepsilon', \delta', p_a p_b/2)`. Adaptive layout (docs/theory.md): a unit serves one
+    of its surviving inputs, so an item is present w.p. :math:`p_b/2`; a unit has no surviving edge w.p.
+    :math:`(1-p_a)^{n_{in}}` and, when :math:`p_a < 1`, balancing can leave an input one unit short of the
+    mean: :math:`k = \lceil (n_{ss}(\varepsilon', \delta', p_b/2) + [p_a < 1]) / (1 - (1-p_a)^{n_{in}}) \rceil`
+    (at :math:`p_a = 1` both layouts coincide)."""
+    if assignment == "fixed":
+        return subset_sum_block_size(eps_w, dw, pa * pb / 2, C)
+    if assignment != "adaptive":
+        raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
+    reach = 1 - (1 - pa) ** n_in
+    if reach <= 0:
+        raise ValueError(f"block layer density {pa} leaves no surviving edge for {n_in} inputs")
+    return int(math.ceil((subset_sum_block_size(eps_w, dw, pb / 2, C) + (pa < 1)) / reach))
+
+
 @_theorem("er-slt-2L")
-def _w_2l(ws, eps, delta, density, C, bias, **_):
+def _w_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive", **_):
     r"""2L (Pensia/Malach layout, as built by :func:`lottery_theory.tickets.construct`).
 
     Before target layer l sits a block layer of :math:`(n_{l-1} + [\text{bias}])\,k_l` units: k_l units per
-    input j (unit u computes relu(a_u x_j)) and k_l constant units relu(c_u) for the bias. A path
-    j -> u -> i exists iff both edges survive and a_u has the sign of the part it serves, so each of the
-    k_l items of an instance is present w.p. :math:`p_a p_b / 2`:
-    :math:`k_l = n_{ss}(\varepsilon', \delta', p_a p_b/2)`.
+    input j (unit u computes relu(a_u x_j)) and k_l constant units relu(c_u) for the bias; ``k_l`` from
+    :func:`_block_k` (fixed layout: a path j -> u -> i exists iff both edges survive and a_u has the sign
+    of the part it serves, probability :math:`p_a p_b / 2`; adaptive: :math:`p_b/2`).
     """
     L, eps_w, dw = _slt_common(ws, eps, delta, bias)
     if np.ndim(density) == 0 or len(density) == 2 * L:
@@ -515,16 +531,16 @@ def _w_2l(ws, eps, delta, density, C, bias, **_):
         ps = [x for p in _layer_densities(density, L) for x in (p, p)]
     out = [ws[0]]
     for l in range(1, L + 1):
-        k = subset_sum_block_size(eps_w, dw, ps[2 * l - 2] * ps[2 * l - 1] / 2, C)
+        k = _block_k(eps_w, dw, ps[2 * l - 2], ps[2 * l - 1], ws[l - 1], C, assignment)
         out += [(ws[l - 1] + int(bias)) * k, ws[l]]
     return out
 
 
-def l1_plan(ws, eps, delta, density, C, bias) -> dict:
+def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> dict:
     r"""Block sizes of the L+1 construction (Burkholz 2022 layout, as built by ``construct``).
 
-    Source layer 1: :math:`(n_0 + [b])\,k` units (univariate blocks as in 2L, items present w.p.
-    :math:`p_1 p_2/2`). Source layer l+1 (l = 1..L-1): :math:`\rho_l` copies of each target neuron of
+    Source layer 1: :math:`(n_0 + [b])\,k` units (univariate blocks as in 2L, ``k`` from :func:`_block_k`).
+    Source layer l+1 (l = 1..L-1): :math:`\rho_l` copies of each target neuron of
     layer l, plus :math:`k^b_l` constant units for the next layer's bias. Target weight :math:`w_{ij}` of
     layer l+1 is a subset sum over the :math:`\rho_l` copies of j (each edge present w.p.
     :math:`p_{l+2}`): :math:`\rho_l = n_{ss}(\varepsilon', \delta', p_{l+2})`,
@@ -532,16 +548,16 @@ def l1_plan(ws, eps, delta, density, C, bias) -> dict:
     """
     L, eps_w, dw = _slt_common(ws, eps, delta, bias)
     ps = _layer_densities(density, L + 1)
-    k = subset_sum_block_size(eps_w, dw, ps[0] * ps[1] / 2, C)
+    k = _block_k(eps_w, dw, ps[0], ps[1], ws[0], C, assignment)
     rho = [subset_sum_block_size(eps_w, dw, ps[l + 1], C) for l in range(1, L)]
     kb = [subset_sum_block_size(eps_w, dw, ps[l + 1] / 2, C) if bias else 0 for l in range(1, L)]
     return dict(k=k, rho=rho, kb=kb, densities=ps, eps_w=eps_w, delta_w=dw)
 
 
 @_theorem("er-slt-L+1")
-def _w_l1(ws, eps, delta, density, C, bias, **_):
+def _w_l1(ws, eps, delta, density, C, bias, assignment: str = "adaptive", **_):
     """L+1 (Burkholz 2022 layout): see :func:`l1_plan`."""
-    plan = l1_plan(ws, eps, delta, density, C, bias)
+    plan = l1_plan(ws, eps, delta, density, C, bias, assignment)
     L = len(ws) - 1
     return [ws[0], (ws[0] + int(bias)) * plan["k"]] + [plan["rho"][l - 1] * ws[l] + plan["kb"][l - 1]
                                                       for l in range(1, L)] + [ws[L]]
@@ -599,8 +615,9 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
                    bias: bool = True, **options) -> list[int]:
     r"""Source layer widths :math:`(n_0, s_1, \ldots, n_L)` that ``theorem`` requires.
 
-    Theorems: ``er-slt-2L``, ``er-slt-L+1``, ``er-representation`` (ER sources; ``density`` scalar or
-    per source layer), and the comparators ``pensia``, ``burkholz``, ``orseau``, ``malach``,
+    Theorems: ``er-slt-2L``, ``er-slt-L+1`` (option ``assignment="adaptive"`` (default) or ``"fixed"``: the
+    block layout of :func:`lottery_theory.tickets.construct`), ``er-representation`` (ER sources; ``density``
+    scalar or per source layer), and the comparators ``pensia``, ``burkholz``, ``orseau``, ``malach``,
     ``da-cunha``. SLT widths assume inputs in [-1, 1] and
     :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`, and split :math:`\varepsilon` and :math:`\delta`
     over weights (:func:`per_weight_eps`, union bound over all subset-sum instances).

@@ -56,6 +56,7 @@ class TicketConfig(ExperimentConfig):
     eps: float = 0.01
     attack_restarts: int = 8
     attack_steps: int = 60
+    assignment: str | None = None  # None = "fixed" (the layout before assignments existed; keeps old hashes)
 
 
 @register_experiment(TicketConfig)
@@ -65,7 +66,7 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     target = spectral_target(cfg.target_widths, cfg.seed)
     tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
                    width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
-                   generator=torch.Generator().manual_seed(10_000 + cfg.seed))
+                   assignment=cfg.assignment or "fixed", generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
                       samples=cfg.n_eval)
@@ -115,19 +116,35 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
     return [{"metric": k, "value": float(v)} for k, v in vals.items()]
 
 
-def ticket_grid(quick: bool) -> dict:
-    """Width multipliers k = round(2^(i/2)) per density, where the expected present items per subset sum of the
-    fixed layout, k p^2 / 2, lie in [0.5, 60] (quick) or [0.5, 120] (full; k_min at p = 1 has ~22); plus the
-    bound's k for eps = 0.01 (default C)."""
+TICKET_PS = {True: [1.0, 0.5, 0.2, 0.1, 0.05], False: [1.0, 0.5, 0.2, 0.1, 0.05]}
+TICKET_SEEDS = {True: [0, 1, 2], False: [0, 1, 2, 3, 4]}
+TICKET_ITEMS = {True: (4, 48), False: (0.5, 120)}  # expected present items per subset sum spanned by the k grid
+
+
+def item_presence(p: float, assignment: str) -> float:
+    """Probability that a block unit is a present item of one subset sum (sign included): fixed p^2/2,
+    adaptive p/2 (docs/theory.md)."""
+    return p * p / 2 if assignment == "fixed" else p / 2
+
+
+def ticket_grid(quick: bool, assignment: str = "fixed") -> dict:
+    """Width multipliers k = round(2^(i/2)) per density where the expected present items per subset sum,
+    k x item_presence(p), lie in TICKET_ITEMS (k_min has ~20-30); plus the bound's k for eps = 0.01
+    (default C). ``assignment="fixed"`` is stored as None (the original layout, old hashes)."""
     from ..bounds import required_width
 
-    seeds = [0, 1] if quick else [0, 1, 2, 3, 4]
+    lo, hi = TICKET_ITEMS[quick]
     configs = []
-    for p in ([1.0, 0.5, 0.2, 0.1] if quick else [1.0, 0.5, 0.2, 0.1, 0.05]):
-        ks = sorted({round(2 ** (i / 2)) for i in range(2, 32) if 0.5 <= 2 ** (i / 2) * p * p / 2 <= (60 if quick else 120)})
-        ks.append(required_width([10, 20, 20, 1], 0.01, 0.01, p)[1] // 11)
-        configs += [{"density": p, "width_multiplier": k, "seed": s} for k in ks for s in seeds]
-    return {"experiment": "ticket", "fixed": {"target_widths": [10, 20, 20, 1]}, "configs": configs}
+    for p in TICKET_PS[quick]:
+        q = item_presence(p, assignment)
+        ks = sorted({round(2 ** (i / 2)) for i in range(2, 40) if lo <= 2 ** (i / 2) * q <= hi})
+        ks.append(required_width([10, 20, 20, 1], 0.01, 0.01, p, assignment=assignment)[1] // 11)
+        configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
+                    for s in TICKET_SEEDS[quick]]
+    fixed = {"target_widths": [10, 20, 20, 1]}
+    if assignment != "fixed":
+        fixed["assignment"] = assignment
+    return {"experiment": "ticket", "fixed": fixed, "configs": configs}
 
 
 # ----------------------------------------------------------------------------- edge-popup
@@ -350,5 +367,7 @@ BUILTIN_SWEEPS["ratios-quick"], BUILTIN_SWEEPS["sparse-to-sparse-quick"] = prune
 BUILTIN_SWEEPS["ratios"], BUILTIN_SWEEPS["sparse-to-sparse"] = prune_grids(False)
 BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
 BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
+BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="adaptive")
+BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="adaptive")
 BUILTIN_SWEEPS["ticket-lenet"] = {"experiment": "ticket_lenet", "configs": [{"density": 0.5}, {"density": 1.0}]}
 BUILTIN_SWEEPS["selftest"] = {"experiment": "selftest", "grid": {"seed": list(range(6)), "sleep_s": [0.3]}}

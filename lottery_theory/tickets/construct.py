@@ -5,9 +5,11 @@ L+1 (Burkholz 2022), with the ER mask entering as the presence of paths.
 is read through its ``[c_out, c_in k_h k_w]`` view) becomes two source layers:
 
 * block layer ``A`` with :math:`(m + [\text{bias}])\,k` units (conv: channels, with the target's
-  kernel, stride and padding). Unit ``u = j k + r`` serves input ``j`` and keeps only the edge
-  ``j -> u`` (weight :math:`a_u`), so it outputs :math:`\mathrm{relu}(a_u x_j)`; the last ``k``
-  units keep only their own bias :math:`c_u` and output the constant :math:`\mathrm{relu}(c_u)`;
+  kernel, stride and padding). Each of the first :math:`m k` units serves one input ``j`` and keeps only
+  the edge ``j -> u`` (weight :math:`a_u`), so it outputs :math:`\mathrm{relu}(a_u x_j)`. *Adaptive*
+  layout (default): ``j`` is one of the unit's surviving edges, balanced over inputs; *fixed* layout:
+  ``j = u // k``. The last ``k`` units keep only their own bias :math:`c_u` and output the constant
+  :math:`\mathrm{relu}(c_u)`;
 * output layer ``B`` (conv: 1x1) with the target's ``n`` units and weights :math:`b_{iu}`; its
   own biases are pruned.
 
@@ -18,7 +20,8 @@ those with :math:`a_u < 0`. So :math:`w_{ij}` is realised twice, by the subset s
 ReLU the inputs are non-negative and only :math:`s^+` is needed. The bias is
 :math:`\sum_{u \in S^b} \mathrm{relu}(c_u) b_{iu}`. **ER mask:** item ``u`` of instance ``(i, j)``
 is present iff ``A.mask[u, j]`` and ``B.mask[i, u]`` are both kept (a path needs both edges) and
-:math:`a_u` has the right sign; bias items need ``B.mask[i, u]`` and :math:`c_u > 0`.
+:math:`a_u` has the right sign; bias items need ``B.mask[i, u]`` and :math:`c_u > 0`. In the adaptive
+layout ``A.mask[u, j]`` holds by construction, so only layer B's edge is a coin flip (docs/theory.md).
 
 **L+1 layout** (MLP targets). Source layer 1 is the block layer of the first target layer (as
 above). Source layer :math:`l+1` holds :math:`\rho_l` *copies* of every neuron of target layer
@@ -234,27 +237,66 @@ def _solve_rows(values, present, targets, solver: str, max_items: int, timer: di
 
 
 # ----------------------------------------------------------------------------- block (2L / first L+1 layer)
-def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None):
+def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | None) -> np.ndarray:
+    """Adaptive layout: give each of the first ``n_units`` block units one input among its surviving edges
+    (``mask`` [units, n_in]), balanced: units in a random order each go to the least-loaded input they reach
+    (ties by a fixed random priority). Returns unit -> input (-1: no surviving edge). Deterministic given
+    ``generator``; uses layer A's mask only, so it is independent of layer B."""
+    n_in = mask.shape[1]
+    order = torch.randperm(n_units, generator=generator).numpy()
+    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
+    load = np.zeros(n_in)
+    out = np.full(n_units, -1, dtype=np.int64)
+    for u in order:
+        cand = np.flatnonzero(mask[u])
+        if cand.size:
+            j = cand[np.argmin(load[cand] + prio[cand])]
+            out[u] = j
+            load[j] += 1
+    return out
+
+
+def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
+    """[n_in, K] table of the units serving each input (-1 = empty), K = the largest share."""
+    counts = np.bincount(assign[assign >= 0], minlength=n_in)
+    K = max(int(counts.max()) if counts.size else 0, 1)
+    slots = np.full((n_in, K), -1, dtype=np.int64)
+    units = np.flatnonzero(assign >= 0)
+    js = assign[units]
+    order = np.argsort(js, kind="stable")
+    units, js = units[order], js[order]
+    pos = np.arange(len(js)) - np.searchsorted(js, js)  # rank of each unit within its input's share
+    slots[js, pos] = units
+    return slots
+
+
+def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None, assign=None):
     """Subset sums for one block. ``W`` [R, n_in] target rows (the caller repeats rows for L+1 copies);
     ``A`` the block layer (its ``[units, n_in]`` view: weight, mask, bias); ``wb``/``mb`` [R, units] the
-    next layer's weight and mask. Returns selections, realised sums and errors per part."""
+    next layer's weight and mask; ``assign`` unit -> input for the first ``n_in k`` units (default: the
+    fixed layout ``u // k``). Returns selections [R, n_in, K] over the slots, realised sums and errors."""
     R, n_in = W.shape
     hb = b is not None
-    units = torch.arange(n_in * k)
-    jj = units // k
     wa = A.weight.detach().reshape(A.weight.shape[0], -1)
     ma = A.mask.reshape(A.mask.shape[0], -1)
-    a = wa[units, jj].double().reshape(n_in, k).numpy()  # a_u for unit u of block j (no full copy of A)
-    pa = ma[units, jj].reshape(n_in, k).numpy()
+    if assign is None:
+        assign = np.arange(n_in * k) // k
+    slots = _slots(assign, n_in)
+    valid = slots >= 0
+    su = np.where(valid, slots, 0)
+    jj = np.repeat(np.arange(n_in)[:, None], slots.shape[1], axis=1)
+    a = np.where(valid, wa[torch.as_tensor(su), torch.as_tensor(jj)].double().numpy(), 0.0)  # a_u per slot
+    pa = valid & ma[torch.as_tensor(su), torch.as_tensor(jj)].numpy()
     ca = A.bias.detach().double().numpy()
-    B = wb[:, : n_in * k].reshape(R, n_in, k)
-    MB = mb[:, : n_in * k].reshape(R, n_in, k)
-    vals = a[None] * B  # [R, n_in, k]
+    B = np.where(valid[None], wb[:, su], 0.0)  # [R, n_in, K]
+    MB = valid[None] & mb[:, su]
+    K = slots.shape[1]
+    vals = a[None] * B
     parts = [("+", pa & (a > 0))] + ([("-", pa & (a < 0))] if signed else [])
     v_list, p_list, t_list = [], [], []
     for _, pres_a in parts:
-        v_list.append(vals.reshape(-1, k))
-        p_list.append((pres_a[None] & MB).reshape(-1, k))
+        v_list.append(vals.reshape(-1, K))
+        p_list.append((pres_a[None] & MB).reshape(-1, K))
         t_list.append(W.reshape(-1))
     if hb:
         c = ca[n_in * k:(n_in + 1) * k]
@@ -263,14 +305,15 @@ def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None):
         t_list.append(b)
     sel, sums, err = _solve_rows(v_list, p_list, t_list, solver, max_items, timer)
     nw = R * n_in
-    out = {"sel+": sel[:nw].reshape(R, n_in, k), "s+": sums[:nw].reshape(R, n_in), "e+": err[:nw].reshape(R, n_in)}
+    out = {"sel+": sel[:nw, :K].reshape(R, n_in, K), "s+": sums[:nw].reshape(R, n_in),
+           "e+": err[:nw].reshape(R, n_in), "slots": slots}
     off = nw
     if signed:
-        out.update({"sel-": sel[off:off + nw].reshape(R, n_in, k), "s-": sums[off:off + nw].reshape(R, n_in),
+        out.update({"sel-": sel[off:off + nw, :K].reshape(R, n_in, K), "s-": sums[off:off + nw].reshape(R, n_in),
                     "e-": err[off:off + nw].reshape(R, n_in)})
         off += nw
     if hb:
-        out.update({"selb": sel[off:], "eb": err[off:]})
+        out.update({"selb": sel[off:, :k], "eb": err[off:]})
     out["all_err"] = err
     return out
 
@@ -279,13 +322,14 @@ def _block_masks(out, n_in, k, hb, units_total, R):
     """Ticket masks for the block layer A ([units, n_in]) and the next layer B ([R, units])."""
     mB = np.zeros((R, units_total), dtype=bool)
     used = out["sel+"] | out.get("sel-", False)
-    mB[:, : n_in * k] = used.reshape(R, n_in * k)
+    slots = out["slots"]
+    jj, rr = np.nonzero(slots >= 0)
+    mB[:, slots[jj, rr]] = used[:, jj, rr]
     if hb:
         mB[:, n_in * k:(n_in + 1) * k] = out["selb"]
     live = mB.any(0)
     mA = np.zeros((units_total, n_in), dtype=bool)
-    units = np.arange(n_in * k)
-    mA[units, units // k] = live[: n_in * k]
+    mA[slots[jj, rr], jj] = live[slots[jj, rr]]
     biasA = np.zeros(units_total, dtype=bool)
     if hb:
         biasA[n_in * k:(n_in + 1) * k] = live[n_in * k:(n_in + 1) * k]
@@ -330,7 +374,14 @@ def _propagate_passthrough(m, H, e, in_shape):
     return H, e  # ReLU, pooling, identity: 1-Lipschitz and |relu(h)| <= |h|
 
 
-def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_shape, timer):
+def _assign(A, n_in, k, assignment, g):
+    """Unit -> input for the first ``n_in k`` units of block layer ``A`` (None: fixed layout ``u // k``)."""
+    if assignment == "fixed":
+        return None
+    return assign_units(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)
+
+
+def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_shape, timer, assignment="fixed"):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     L = len(lins)
     src_mods, pairs, specs = [], [], []
@@ -377,7 +428,7 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_sh
         hb = b is not None
         wb = Bm.weight.detach().reshape(n, -1).double().numpy()
         mb = Bm.mask.reshape(n, -1).numpy()
-        out = _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer)
+        out = _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer, _assign(A, n_in, k, assignment, g))
         mA, mB, biasA = _block_masks(out, n_in, k, hb, A.weight.shape[0], n)
         tA, tB = (network[i] for i in pairs[li])
         tA.set_mask(torch.as_tensor(mA).reshape(tA.weight.shape), torch.as_tensor(biasA))
@@ -393,7 +444,7 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_sh
     return source, network, float(e.max()), errs, dens, {"pairs": pairs}
 
 
-def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer):
+def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer, assignment="fixed"):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if any(isinstance(m, nn.Conv2d) for m in lins) or any(isinstance(m, (nn.Flatten, nn.MaxPool2d, nn.AvgPool2d))
                                                         for m in mods):
@@ -434,7 +485,8 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box,
     A, Bn = layers[0], layers[1]
     rows = n1 * R
     wb, mb = Bn.weight.detach()[:rows].double().numpy(), Bn.mask.numpy()[:rows]
-    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver, max_items, timer)
+    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver, max_items, timer,
+                       _assign(A, n0, plan_k, assignment, g))
     mA, mB, biasA = _block_masks(out, n0, plan_k, br is not None, A.weight.shape[0], rows)
     errs.append(out["all_err"])
     E, G = _block_EG(out, True)
@@ -501,9 +553,15 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
               construction: str = "2L", width: int | Sequence[int] | None = None,
               width_multiplier: int | Sequence[int] | None = None, ratio: str = "uniform", solver: str = "mitm",
               generator: torch.Generator | None = None, max_items: int = 24, box: float = 1.0,
-              input_shape: Sequence[int] | None = None, C: float | None = None) -> Ticket:
+              input_shape: Sequence[int] | None = None, C: float | None = None,
+              assignment: str = "adaptive") -> Ticket:
     r"""Draw an ER source for ``target`` and build a strong ticket inside it (see the module docstring).
 
+    * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
+      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
+      (:func:`assign_units`), so an item is present when its edge into layer B survives (probability
+      :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves input ``u // k``
+      and needs that one edge, so an item is present with probability :math:`p_A p_B/2`.
     * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by
       ``ratio`` over the source layers) or a per-layer list (2L: one per target layer or per source
       layer; L+1: one per source layer).
@@ -529,6 +587,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         raise ValueError("max_items must be <= 44 (the exact solver's limit)")
     if width is not None and width_multiplier is not None:
         raise ValueError("give width or width_multiplier, not both")
+    if assignment not in ("adaptive", "fixed"):
+        raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
     mods = _target_layers(target)
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
@@ -558,11 +618,11 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             ws = per_layer(width, "width")
             ks = [max(1, w // (W.shape[1] + (b is not None))) for w, (W, b) in zip(ws, specs)]
         else:
-            bw = _w_2l(widths, eps, delta, p_bound, C, has_bias)
+            bw = _w_2l(widths, eps, delta, p_bound, C, has_bias, assignment=assignment)
             ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
         t1 = time.perf_counter()
         source, network, cert, errs, dens, layout = build(mods, ks, density, ratio, generator, solver, max_items,
-                                                  box, input_shape, timer)
+                                                          box, input_shape, timer, assignment)
         blocks = ks
     else:
         if width_multiplier is not None:
@@ -571,11 +631,11 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         elif width is not None:
             raise ValueError("construction='L+1' takes width_multiplier (k, rho), not width")
         else:
-            plan = l1_plan(widths, eps, delta, p_bound, C, has_bias)
+            plan = l1_plan(widths, eps, delta, p_bound, C, has_bias, assignment=assignment)
             k1, rho, kb = plan["k"], plan["rho"], plan["kb"]
         t1 = time.perf_counter()
         source, network, cert, errs, dens, layout = build(mods, k1, rho, kb, density, ratio, generator, solver,
-                                                  max_items, box, timer)
+                                                          max_items, box, timer, assignment)
         blocks = [k1] + list(rho)
     t2 = time.perf_counter()
     all_err = np.concatenate([e.ravel() for e in errs])
