@@ -29,7 +29,9 @@ def test_hash_regression():
     import hashlib
     by_hand = hashlib.sha256(b'{"experiment":"selftest","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()[:12]
     assert config_hash(SelftestConfig()) == by_hand == "d1c204861020"
-    assert config_hash(TicketConfig()) == "43c4c039ed40"
+    # Changed deliberately on 2026-11-27 (was 43c4c039ed40): ticket rows gained the sup-error bracket (lower,
+    # upper) and the config its eps and attack settings; folders without the bracket must be recomputed.
+    assert config_hash(TicketConfig()) == "7d15b3045a24"
     assert config_hash(SelftestConfig(seed=1)) != config_hash(SelftestConfig())
 
 
@@ -132,23 +134,27 @@ FIGURE_DATA = {
     "lower_bound": pd.DataFrame({"kind": ["curve", "curve", "scaling", "scaling"], "p1": [0.5, 0.5, 0.1, 0.2],
                                  "p2": [1.0, 1.0, 1.0, 1.0], "n": [2, 4, 40, 20], "exact": [0.2, 0.8, 1.0, 1.01],
                                  "sim": [0.21, 0.79, None, None], "n_star": [4, 4, 40, 20]}),
-    "ticket_error_width": pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [2, 4, 4],
-                                        "max_error": [0.5, 0.001, 0.2], "bound_k": [8, 8, 30]}),
-    "ticket_width_scaling": pd.DataFrame({"eps": [0.01, 0.01], "density": [1.0, 0.5], "k_min": [8, 30],
-                                          "k_log": [None, 20.0], "k_logpath": [4.0, 4.2], "kept_ratio": [10, 12],
-                                          "source_ratio": [100, 300]}),
+    "ticket_error_width": pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [2, 4, 4], "seed": 0,
+                                        "lower": [0.3, 0.0005, 0.1], "upper": [0.9, 0.002, 0.4],
+                                        "bound_k": [8, 8, 30]}),
+    "ticket_width_scaling": pd.DataFrame({"eps": [0.01, 0.01], "density": [1.0, 0.5], "k_min": [8, 30], "seed": 0,
+                                          "kept_ratio": [10, 12], "source_ratio": [100, 300]}),
 }
 FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"]
 FIGURE_DATA["edge_popup_teacher"] = pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [1, 2, 2],
                                                   "seed": 0, "relative_mse": [0.3, 0.2, 0.5],
                                                   "sup_error": [1.5, 1.2, 2.0]})
-FIGURE_DATA["ratio_comparison"] = pd.DataFrame({"arch": ["mlp"] * 4, "ratio": ["erk", "erk", "balanced", "balanced"],
-                                                "density": [0.1, 0.5, 0.1, 0.5], "value": [0.8, 0.9, 0.85, 0.9]})
-FIGURE_DATA["sparse_to_sparse"] = pd.DataFrame({"arch": ["mlp"] * 4, "method": ["imp"] * 4,
-                                                "start_density": [1.0, 1.0, 0.5, 0.5],
-                                                "density_point": [1.0, 0.1, 0.5, 0.1], "value": [0.9, 0.8, 0.9, 0.8]})
-FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "conv"],
-                                                "label": ["a", "b", "a", "b"], "value": [0.9, 0.95, 0.92, 0.96]})
+FIGURE_DATA["ratio_comparison"] = pd.DataFrame({"arch": ["mlp"] * 8, "ratio": ["erk", "erk", "balanced", "balanced"] * 2,
+                                                "density": [0.1, 0.5, 0.1, 0.5] * 2, "seed": [0] * 4 + [1] * 4,
+                                                "value": [0.8, 0.9, 0.85, 0.9, 0.82, 0.88, 0.84, 0.91]})
+FIGURE_DATA["sparse_to_sparse"] = pd.DataFrame({"arch": ["mlp"] * 5, "method": ["imp"] * 4 + ["snip"],
+                                                "start_density": [1.0, 1.0, 0.5, 0.5, 0.5], "seed": 0,
+                                                "density_point": [1.0, 0.1, 0.5, 0.1, 0.1],
+                                                "trained_param_epochs": [1.0, 2.0, 0.5, 1.0, 0.5],
+                                                "value": [0.9, 0.8, 0.9, 0.8, 0.7]})
+FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "conv"] * 2, "seed": [0] * 4 + [1] * 4,
+                                                "label": ["a", "b", "a", "b"] * 2,
+                                                "value": [0.9, 0.95, 0.92, 0.96, 0.91, 0.94, 0.93, 0.95]})
 
 
 @pytest.mark.parametrize("name", sorted(FIGURE_DATA))
