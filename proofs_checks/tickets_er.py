@@ -8,11 +8,16 @@ block layer) and p in {1, 0.5, 0.2, 0.1} (+0.05 in the full run). Every ticket's
 on the rebuilt ticket) and `upper` from interval propagation of its realised weights (a certificate).
 A ticket is an eps-ticket only when upper <= eps; k_min(p) is the smallest k that is one.
 
-Rows: (a) lower <= upper <= composition bound for every ticket; (b) at the bound's width the tickets are
-certified eps-tickets; (c) **our fixed 2L layout** (block unit u serves input u // k) needs k_min ~ the
-factor of a two-edge path, 1/log(1/(1-p^2/2)); (d) the paper's per-layer factor 1/log(1/(1-p)) on the
-same layout. (c)/(d) are properties of our construction, not of the paper: a path of the fixed layout
-needs both of its edges. A LeNet-300-100 (trained on real MNIST, mnist5k) ticket at p = 0.5 is reported as a finding.
+Two layouts of the 2L block layer are built (construct(assignment=...)): **fixed** (unit u serves input
+u // k, so a path needs both of its edges: item presence p^2/2) and **adaptive** (each unit serves one of
+its surviving inputs, balanced: presence p/2, one ER factor per layer; docs/theory.md).
+
+Rows: (a) lower <= upper <= composition bound for every ticket; (b) at the bound's width (per layout) the
+tickets are certified eps-tickets; (c) the fixed layout needs k_min ~ 1/log(1/(1-p^2/2)); (d) the paper's
+per-layer factor on the fixed layout (violated: a property of that layout of ours, not of the paper);
+(e) the adaptive layout needs k_min ~ 1/((1-(1-p)^10) log(1/(1-p/2))) (a unit must reach an input; the
+first target layer has 10); (f) the paper's per-layer factor on the adaptive layout; (g) fixed / adaptive
+follows the ratio of the two laws. In quick mode the bound's width is built for p >= 0.1 only. A LeNet-300-100 (trained on real MNIST, mnist5k) ticket at p = 0.5 is reported as a finding.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import required_width
+from lottery_theory.bounds import lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, sweep_from_spec
 from lottery_theory.plotting import render
@@ -34,8 +39,8 @@ EPS = [0.1, 0.03, 0.01]
 WIDTHS = (10, 20, 20, 1)
 
 
-def bound_k(p: float, eps: float = 0.01) -> int:
-    return required_width(list(WIDTHS), eps, 0.01, p, assignment="fixed")[1] // (WIDTHS[0] + 1)
+def bound_k(p: float, eps: float = 0.01, layout: str = "fixed") -> int:
+    return required_width(list(WIDTHS), eps, 0.01, p, assignment=layout)[1] // (WIDTHS[0] + 1)
 
 
 # Thresholds, fixed in advance.
@@ -50,6 +55,18 @@ def path_factor(p):
 
 def layer_factor(p):
     return 1 / -np.log1p(-np.asarray(p, float))
+
+
+def half_factor(p):
+    """Adaptive layout (docs/theory.md): 1 / ((1 - (1-p)^n0) log(1/(1-p/2))): one edge and a sign, on the
+    units that reach an input at all (n0 = 10, the target layer with the fewest inputs)."""
+    p = np.asarray(p, float)
+    return 1 / ((1 - (1 - p) ** WIDTHS[0]) * -np.log1p(-p / 2))
+
+
+def ratio_law(p):
+    """Predicted k_fixed / k_adaptive: path_factor / half_factor (about 1/p where every unit reaches an input)."""
+    return path_factor(p) / half_factor(p)
 
 
 def slope_tolerance(factor, ps) -> float:
@@ -113,6 +130,31 @@ def decide_layer(t: pd.DataFrame):
     return _slope_decision(t[t.density < 1], layer_factor, "1/log(1/(1-p))")
 
 
+def decide_adaptive(t: pd.DataFrame):
+    return _slope_decision(t, half_factor, "1/((1-(1-p)^10) log(1/(1-p/2)))")
+
+
+def decide_ratio(t: pd.DataFrame):
+    """Table: k_min rows of both layouts (column ``layout``). Slope of log(k_fixed / k_adaptive) on the log of
+    the derived ratio within 1 +- twice the single-layout resolution (both k_min are quantised)."""
+    gm = {lay: g.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
+          for lay, g in t.groupby("layout")}
+    if set(gm) != {"fixed", "adaptive"}:
+        return "inconclusive", "k_min missing for one layout", {}
+    both = pd.concat(gm, axis=1).dropna()
+    if len(both) < 3:
+        return "inconclusive", f"k_min of both layouts at {len(both)} densities only", {}
+    ps = both.index.to_numpy(float)
+    r = (both["fixed"] / both["adaptive"]).to_numpy()
+    slope = float(np.polyfit(np.log(ratio_law(ps)), np.log(r), 1)[0])
+    tol = 2 * slope_tolerance(ratio_law, ps)
+    return ("holds" if abs(slope - 1) <= tol else "violated"), "k_fixed / k_adaptive: " + ", ".join(
+        f"p={p:g}: {x:.1f} (law {ratio_law(p):.1f})" for p, x in sorted(zip(ps, r), reverse=True)) + \
+        f"; slope on log law {slope:.2f}", \
+        {"seeds": ",".join(str(s) for s in sorted(t["seed"].unique())), "interval": f"claim band [{1 - tol:.2f}, "
+                                                                                    f"{1 + tol:.2f}]"}
+
+
 def _law(law, rng, ps=QUICK_PS) -> pd.DataFrame:
     """k_min on the sqrt(2) grid under a law, two seeds, each rounded up to the grid."""
     rows = []
@@ -135,8 +177,8 @@ ROWS = [
     Row("bracket", "every ticket's bracket is consistent: attack lower <= certified upper <= composition bound",
         f"all tickets (slack {SLACK:g})", decide_bracket, lambda rng: _brackets(rng), lambda rng: _brackets(rng, True),
         "a certificate that some attack beats (an unsound upper bound)"),
-    Row("eps-at-bound", "at the bound's width (required_width, default C) every ticket is a certified eps-ticket "
-        "(upper <= eps = 0.01)", "upper <= eps for all", decide_at_bound,
+    Row("eps-at-bound", "at the bound's width (required_width, default C, per layout; quick: p >= 0.1) every ticket "
+        "is a certified eps-ticket (upper <= eps = 0.01)", "upper <= eps for all", decide_at_bound,
         lambda rng: pd.DataFrame(dict(upper=[0.004, 0.006], eps=0.01, width_multiplier=[100, 200], bound_k=100)),
         lambda rng: pd.DataFrame(dict(upper=[0.004, 0.02], eps=0.01, width_multiplier=[100, 200], bound_k=100)),
         "one ticket at the bound's width certified above eps"),
@@ -151,37 +193,79 @@ ROWS = [
         "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) steps)", decide_layer,
         lambda rng: _law(lambda p: 40 * layer_factor(p) if p < 1 else 40, rng),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng), "k_min ~ 1/log(1/(1-p^2/2)) (both edges of a path)"),
+    Row("adaptive-layout-one-factor", "adaptive 2L layout (a unit serves one of its surviving inputs): k_min grows "
+        "like one ER factor with its sign on the units that reach an input, 1/((1-(1-p)^10) log(1/(1-p/2))) "
+        "(the order of the 3-layer lower bound)",
+        "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) steps)", decide_adaptive,
+        lambda rng: _law(lambda p: 10 * half_factor(p), rng, FULL_PS), lambda rng: _law(lambda p: 3 * path_factor(p),
+                                                                                        rng, FULL_PS),
+        "k_min ~ 1/log(1/(1-p^2/2)) (both edges of a path, as in the fixed layout)"),
+    Row("adaptive-layout-paper-factor", "the paper's per-layer factor on the adaptive 2L layout: k_min ~ "
+        "1/log(1/(1-p)), p < 1", "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) "
+        "steps)", lambda t: _slope_decision(t[t.density < 1], layer_factor, "1/log(1/(1-p))"),
+        lambda rng: _law(lambda p: 20 * layer_factor(p) if p < 1 else 20, rng, FULL_PS),
+        lambda rng: _law(lambda p: 3 * path_factor(p), rng, FULL_PS), "k_min ~ 1/log(1/(1-p^2/2))"),
+    Row("fixed-over-adaptive", "k_fixed / k_adaptive follows the derived ratio of the two factors (about 1/p where "
+        "every unit reaches an input)", "slope of log ratio on log law within 1 +- twice the grid's resolution",
+        decide_ratio,
+        lambda rng: pd.concat([_law(lambda p: 3 * path_factor(p), rng, FULL_PS).assign(layout="fixed"),
+                               _law(lambda p: 10 * half_factor(p), rng, FULL_PS).assign(layout="adaptive")]),
+        lambda rng: pd.concat([_law(lambda p: 3 * path_factor(p), rng, FULL_PS).assign(layout="fixed"),
+                               _law(lambda p: 3 * path_factor(p), rng, FULL_PS).assign(layout="adaptive")]),
+        "both layouts need the same width"),
 ]
+
+
+def _grid_keys(quick: bool) -> set:
+    keys = set()
+    for name, layout in (("tickets", "fixed"), ("tickets-adaptive", "adaptive")):
+        for c in BUILTIN_SWEEPS[name + ("-quick" if quick else "")]["configs"]:
+            keys.add((layout, float(c["density"]), int(c["width_multiplier"]), int(c["seed"])))
+    return keys
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     store = default_store()
-    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["tickets-quick" if quick else "tickets"]), store=store,
-              executor="local", workers=2)
+    sfx = "-quick" if quick else ""
+    for name in ("tickets" + sfx, "tickets-adaptive" + sfx):
+        run_sweep(sweep_from_spec(BUILTIN_SWEEPS[name]), store=store, executor="local", workers=2)
     run_sweep(sweep_from_spec({"experiment": "ticket_lenet", "configs": [{"density": 0.5}]}), store=store,
               executor="serial")
     df = store.load("ticket")
-    df = df[df["target_widths"].astype(str).str.contains("10, 20, 20, 1")]
-    wide = df.pivot_table(index=["density", "width_multiplier", "seed"], columns="metric", values="value").reset_index()
-    ps = sorted(wide["density"].unique(), reverse=True)
-    wide["bound_k"] = wide["density"].map({p: bound_k(p) for p in ps})
+    df = df[df["target_widths"].astype(str).str.contains("10, 20, 20, 1")].copy()
+    df["layout"] = df["assignment"].fillna("fixed") if "assignment" in df else "fixed"
+    keys = _grid_keys(quick)
+    df = df[[k in keys for k in zip(df["layout"], df["density"].astype(float), df["width_multiplier"].astype(int),
+                                    df["seed"].astype(int))]]
+    wide = df.pivot_table(index=["layout", "density", "width_multiplier", "seed"], columns="metric",
+                          values="value").reset_index()
+    wide["bound_k"] = [bound_k(p, layout=lay) for lay, p in zip(wide["layout"], wide["density"])]
+    wide["eps"] = 0.01
     wide.to_csv(out_dir / "ticket_error_width.csv", index=False)
     render("ticket_error_width", out_dir / "ticket_error_width.csv")
 
-    kmin = kmin_table(wide)
-    for name in ("ticket_width_scaling", "ticket_sparsity"):  # each figure with its own data file
-        kmin.to_csv(out_dir / f"{name}.csv", index=False)
-        render(name, out_dir / f"{name}.csv")
+    kmin = pd.concat([kmin_table(g).assign(layout=lay) for lay, g in wide.groupby("layout")], ignore_index=True)
+    kf, ka = kmin[kmin.layout == "fixed"], kmin[kmin.layout == "adaptive"]
+    kf.to_csv(out_dir / "ticket_width_scaling.csv", index=False)
+    render("ticket_width_scaling", out_dir / "ticket_width_scaling.csv")
+    kmin.to_csv(out_dir / "ticket_sparsity.csv", index=False)
+    render("ticket_sparsity", out_dir / "ticket_sparsity.csv")
+    lb = pd.DataFrame([dict(density=p, lower_bound_per_input=lower_bound_width(WIDTHS[0], 0.01, p) / WIDTHS[0])
+                       for p in sorted(kmin["density"].unique()) if p < 1])
+    pd.concat([kmin.assign(n0=WIDTHS[0]), lb], ignore_index=True).to_csv(out_dir / "construction_scaling.csv",
+                                                                          index=False)
+    render("construction_scaling", out_dir / "construction_scaling.csv")
     lenet = store.load("ticket_lenet")
     lv = lenet[lenet.density == 0.5].set_index("metric")["value"]
-    wide["eps"] = 0.01
     return [
-        ROWS[0].judge(wide), ROWS[1].judge(wide), ROWS[2].judge(kmin), ROWS[3].judge(kmin),
-        finding("lenet-mnist5k", "LeNet-300-100 trained on mnist5k, its 2L ticket at p = 0.5 (k = 160): sup error "
-                "bracket over [0,1]^784 and test accuracies", f"bracket [{lv['lower_01']:.3g}, {lv['upper_01']:.3g}] "
-                f"(random max {lv['random_max_01']:.3g}); accuracy target {lv['target_test_accuracy']:.4f}, ticket "
-                f"{lv['ticket_test_accuracy']:.4f}; {lv['kept_params'] / lv['target_params']:.1f}x target params, "
-                f"{lv['t_total_s']:.0f} s", "not an eps-ticket unless upper <= eps", seeds="0"),
+        ROWS[0].judge(wide), ROWS[1].judge(wide), ROWS[2].judge(kf), ROWS[3].judge(kf), ROWS[4].judge(ka),
+        ROWS[5].judge(ka), ROWS[6].judge(kmin),
+        finding("lenet-mnist5k", "LeNet-300-100 trained on mnist5k, its 2L ticket (fixed layout) at p = 0.5 (k = 160): "
+                "sup error bracket over [0,1]^784 and test accuracies", f"bracket [{lv['lower_01']:.3g}, "
+                f"{lv['upper_01']:.3g}] (random max {lv['random_max_01']:.3g}); accuracy target "
+                f"{lv['target_test_accuracy']:.4f}, ticket {lv['ticket_test_accuracy']:.4f}; "
+                f"{lv['kept_params'] / lv['target_params']:.1f}x target params, {lv['t_total_s']:.0f} s",
+                "not an eps-ticket unless upper <= eps", seeds="0"),
     ]
 
 

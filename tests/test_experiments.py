@@ -140,7 +140,11 @@ FIGURE_DATA = {
     "ticket_width_scaling": pd.DataFrame({"eps": [0.01, 0.01], "density": [1.0, 0.5], "k_min": [8, 30], "seed": 0,
                                           "kept_ratio": [10, 12], "source_ratio": [100, 300]}),
 }
-FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"]
+FIGURE_DATA["ticket_sparsity"] = FIGURE_DATA["ticket_width_scaling"].assign(layout="fixed")
+FIGURE_DATA["construction_scaling"] = pd.DataFrame({
+    "layout": ["fixed", "fixed", "adaptive", "adaptive", None], "density": [1.0, 0.5, 1.0, 0.5, 0.5],
+    "seed": [0, 0, 0, 0, None], "k_min": [45, 181, 45, 90, None], "eps": 0.01,
+    "lower_bound_per_input": [None, None, None, None, 1.2]})
 FIGURE_DATA["edge_popup_teacher"] = pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [1, 2, 2],
                                                   "seed": 0, "relative_mse": [0.3, 0.2, 0.5],
                                                   "sup_error": [1.5, 1.2, 2.0]})

@@ -70,10 +70,7 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
                       samples=cfg.n_eval)
-    x = torch.rand(cfg.n_eval, cfg.target_widths[0], generator=g) * 2 - 1
-    err = tk.measure_error(x)
-    vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max,
-            "max_error": err["max"], "mean_error": err["mean"], "certified_error": tk.certified_error,
+    vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max, "certified_error": tk.certified_error,
             "failures": tk.failures, "n_instances": tk.n_instances, "source_params": tk.source_params,
             "kept_params": tk.kept_params, "target_params": tk.target_params, "t_total_s": tk.timings["t_total_s"],
             "median_instance_error": float(np.median(tk.instance_errors))}
@@ -118,13 +115,15 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
 
 TICKET_PS = {True: [1.0, 0.5, 0.2, 0.1, 0.05], False: [1.0, 0.5, 0.2, 0.1, 0.05]}
 TICKET_SEEDS = {True: [0, 1, 2], False: [0, 1, 2, 3, 4]}
-TICKET_ITEMS = {True: (4, 48), False: (0.5, 120)}  # expected present items per subset sum spanned by the k grid
+TICKET_ITEMS = {True: (8, 48), False: (0.5, 120)}  # expected present items per subset sum spanned by the k grid
+TICKET_BOUND_MIN_P = {True: 0.1, False: 0.0}  # quick: the bound's k (75,221 units per input at p = 0.05, fixed
+#                                              layout) is built for p >= 0.1 only
 
 
-def item_presence(p: float, assignment: str) -> float:
+def item_presence(p: float, assignment: str, n_in: int = 10) -> float:
     """Probability that a block unit is a present item of one subset sum (sign included): fixed p^2/2,
-    adaptive p/2 (docs/theory.md)."""
-    return p * p / 2 if assignment == "fixed" else p / 2
+    adaptive (1 - (1-p)^n_in) p/2 (the unit must reach some input; docs/theory.md)."""
+    return p * p / 2 if assignment == "fixed" else (1 - (1 - p) ** n_in) * p / 2
 
 
 def ticket_grid(quick: bool, assignment: str = "fixed") -> dict:
@@ -138,7 +137,8 @@ def ticket_grid(quick: bool, assignment: str = "fixed") -> dict:
     for p in TICKET_PS[quick]:
         q = item_presence(p, assignment)
         ks = sorted({round(2 ** (i / 2)) for i in range(2, 40) if lo <= 2 ** (i / 2) * q <= hi})
-        ks.append(required_width([10, 20, 20, 1], 0.01, 0.01, p, assignment=assignment)[1] // 11)
+        if p >= TICKET_BOUND_MIN_P[quick]:
+            ks.append(required_width([10, 20, 20, 1], 0.01, 0.01, p, assignment=assignment)[1] // 11)
         configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
                     for s in TICKET_SEEDS[quick]]
     fixed = {"target_widths": [10, 20, 20, 1]}

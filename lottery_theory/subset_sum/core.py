@@ -56,17 +56,35 @@ def _as_np(x, name: str, dtype) -> np.ndarray:
         raise TypeError(f"{name} must be array-like of {np.dtype(dtype).name}: {e}") from None
 
 
+OBJECTIVES = ("min_error", "fewest")
+
+
 def solve(values, targets, *, method: str = "mitm", present=None, max_size: int | None = None,
-          **options) -> SubsetSumResult:
+          objective: str = "min_error", tol: float | None = None, **options) -> SubsetSumResult:
     """Solve a batch of closest-subset-sum instances; numpy or torch inputs, numpy results.
 
     ``values``: ``[B, n]`` or ``[n]`` (shared by all targets); ``targets``: ``[B]``
     (or a scalar); ``present``: optional bool ``[B, n]``; ``max_size``: optional cap
-    on the number of chosen items. An instance with no present item returns the
-    empty sum. Raises ``ValueError`` for NaN/inf, bad shapes, an unknown method,
-    or more present items than the method supports.
+    on the number of chosen items. ``objective="min_error"`` (default) minimises the error;
+    ``objective="fewest"`` returns, exactly, a smallest subset with error ``<= tol`` (ties: the smaller
+    error), and the minimum-error subset for instances where none meets ``tol`` (methods ``mitm`` and
+    ``bruteforce``). An instance with no present item returns the empty sum. Raises ``ValueError`` for
+    NaN/inf, bad shapes, an unknown method or objective, or more present items than the method supports.
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if objective == "fewest":
+        if method not in _FEWEST:
+            raise ValueError(f"objective='fewest' needs method in {sorted(_FEWEST)}, got {method!r}")
+        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not math.isfinite(tol) \
+                or tol <= 0:
+            raise ValueError(f"objective='fewest' needs a finite tol > 0, got tol={tol!r}")
+        options = {**options, "tol": float(tol)}
+    elif tol is not None:
+        raise ValueError("tol applies to objective='fewest' only")
     fn, max_n = _SOLVERS.get_checked(method)
+    if objective == "fewest":
+        fn = _FEWEST[method]
     t = np.atleast_1d(_as_np(targets, "targets", np.float64))
     v = _as_np(values, "values", np.float64)
     if t.ndim != 1:
@@ -142,6 +160,91 @@ def _bruteforce(v, t, p, max_size, chunk: int = 1 << 22):
         err[bad] = np.inf
         out[s:s + rows] = bits[np.argmin(err, axis=1)]
     return _expand(out, order, v.shape[1])
+
+
+def _bruteforce_fewest(v, t, p, max_size, tol: float, chunk: int = 1 << 22):
+    """Reference for objective="fewest": among all subsets with error <= tol the smallest (then the most
+    accurate); rows without one get the minimum-error subset."""
+    vals, valid, order = _compact(v, p)
+    B, m = vals.shape
+    bits = _bits(m)
+    sizes = bits.sum(1)
+    out = np.zeros((B, m), dtype=bool)
+    rows = max(1, chunk // max(1, 2 ** m))
+    for s in range(0, B, rows):
+        sums = vals[s:s + rows] @ bits.T.astype(np.float64)
+        err = np.abs(sums - t[s:s + rows, None])
+        bad = (bits[None, :, :] & ~valid[s:s + rows, None, :]).any(-1)
+        if max_size is not None:
+            bad |= sizes[None, :] > max_size
+        err[bad] = np.inf
+        key = np.where(err <= tol, sizes[None, :] + 0.5 * err / tol, np.inf)
+        best = np.argmin(key, axis=1)
+        none = ~np.isfinite(key[np.arange(len(key)), best])
+        best[none] = np.argmin(err[none], axis=1)
+        out[s:s + rows] = bits[best]
+    return _expand(out, order, v.shape[1])
+
+
+def _mitm_fewest(v, t, p, max_size, tol: float, memory_mb: float = 16.0, device: str | torch.device | None = None):
+    """Exact smallest subset within ``tol`` by meet-in-the-middle, batched. For every right-half size ``c``
+    the right sums of that size are sorted per row; each left subset (size ``a``) finds its nearest right
+    sum of size ``c``; a pair is feasible if the error is ``<= tol``, and its key ``a + c + err / (2 tol)``
+    orders pairs by size, then error (the error term is < 1). Rows with no feasible pair fall back to the
+    minimum-error solution (:func:`_mitm`)."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    vals, valid, order = _compact(v, p)
+    B, m = vals.shape
+    h1 = (m + 1) // 2
+    h2 = m - h1
+    bl, br = _bits(h1), _bits(h2)
+    bl_t = torch.as_tensor(bl, dtype=torch.float64, device=dev)
+    br_t = torch.as_tensor(br, dtype=torch.float64, device=dev)
+    size_l = torch.as_tensor(bl.sum(1), dtype=torch.float64, device=dev)
+    size_r = torch.as_tensor(br.sum(1), device=dev)
+    per_row = (2 ** h1 + 2 ** h2) * 8 * 8
+    rows = max(1, int(memory_mb * 2 ** 20 // per_row))
+    out = np.zeros((B, m), dtype=bool)
+    found = np.zeros(B, dtype=bool)
+    vt = torch.as_tensor(vals, dtype=torch.float64, device=dev)
+    tt = torch.as_tensor(t, dtype=torch.float64, device=dev)
+    for s in tqdm(range(0, B, rows), desc=f"fewest subset sums (n<={m})", unit="chunk", leave=False,
+                  disable=B < 100_000):
+        x = vt[s:s + rows]
+        left = x[:, :h1] @ bl_t.T
+        right = x[:, h1:] @ br_t.T
+        need = tt[s:s + rows, None] - left
+        best_key = torch.full((x.shape[0],), math.inf, dtype=torch.float64, device=dev)
+        best_l = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
+        best_c = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
+        tables = {}
+        for c in range(h2 + 1):
+            tables[c] = _sorted_padded(torch.where(size_r[None, :] == c, right, torch.full_like(right, _BIG)))
+            err = _gap(tables[c][0], need)
+            key = size_l[None, :] + c + 0.5 * err / tol
+            ok = err <= tol
+            if max_size is not None:
+                ok &= (size_l[None, :] + c) <= max_size
+            key = torch.where(ok, key, torch.full_like(key, math.inf))
+            k, li = key.min(dim=1)
+            better = k < best_key
+            best_key = torch.where(better, k, best_key)
+            best_l = torch.where(better, li, best_l)
+            best_c = torch.where(better, torch.full_like(best_c, c), best_c)
+        ri = torch.zeros_like(best_l)
+        for c, (srt, perm) in tables.items():
+            rc = (best_c == c) & torch.isfinite(best_key)
+            if bool(rc.any()):
+                ri[rc] = _recover(srt[rc], perm[rc], need[rc].gather(1, best_l[rc, None]))
+        fin = torch.isfinite(best_key).cpu().numpy()
+        found[s:s + rows] = fin
+        out[s:s + rows, :h1] = bl[best_l.cpu().numpy()]
+        out[s:s + rows, h1:] = br[ri.cpu().numpy()]
+    sel = _expand(out, order, v.shape[1])
+    if not found.all():  # no subset within tol: the most accurate one instead
+        miss = ~found
+        sel[miss] = _mitm(v[miss], t[miss], p[miss], max_size, memory_mb=memory_mb, device=device)
+    return sel
 
 
 @register_solver("mitm", max_n=44)
@@ -244,6 +347,9 @@ def _recover(srt: torch.Tensor, perm: torch.Tensor, need1: torch.Tensor) -> torc
     j = torch.where(above < below, pos, pos - 1)[:, 0] - 1  # back to unpadded indices
     j = j.clamp(0, perm.shape[1] - 1)
     return perm.gather(1, j[:, None])[:, 0]
+
+
+_FEWEST = {"mitm": _mitm_fewest, "bruteforce": _bruteforce_fewest}
 
 
 @register_solver("greedy", max_n=1 << 20)
