@@ -1,4 +1,4 @@
-"""``lottery-theory`` command line: bounds, verify, sweep, figure, reproduce.
+"""``lottery-theory`` command line: bounds, verify, ticket, sweep, figure, reproduce.
 
 Errors print one line (``error: ...``) and exit 2, unless ``--debug`` is given.
 """
@@ -69,6 +69,49 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return run_sweep_cli(args)
 
 
+def cmd_ticket(args: argparse.Namespace) -> int:
+    """Build a strong ticket for a target inside an ER source and bracket its sup error (last line: JSON)."""
+    import resource
+    import time
+
+    import torch
+
+    from .tickets import construct
+
+    t0 = time.perf_counter()
+    if args.target == "lenet-mnist":
+        from .tickets.lenet import lenet_mnist
+
+        target, info = lenet_mnist(seed=args.seed)
+        input_shape, box = (784,), (0.0, 1.0) if args.box is None else tuple(args.box)
+    else:
+        from .nets import load_target
+
+        target = load_target(args.target, trust=args.trust)
+        info = {"checkpoint": args.target}
+        input_shape = tuple(args.input_shape) if args.input_shape else None
+        box = (-1.0, 1.0) if args.box is None else tuple(args.box)
+    if box[0] > box[1]:
+        raise ValueError(f"--box needs LO <= HI, got {box}")
+    g = torch.Generator().manual_seed(args.seed)
+    kw = {"width_multiplier": args.k} if args.k else {}
+    tk = construct(target, density=args.density, eps=args.eps, assignment=args.assignment, objective=args.objective,
+                   budget=args.budget, box=max(abs(box[0]), abs(box[1])), input_shape=input_shape,
+                   max_items=args.max_items, generator=g, **kw)
+    br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
+    out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,
+           "upper": br.upper, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
+           "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+           "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
+           "width_multiplier": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
+           "assignment": args.assignment, "objective": args.objective, "budget": args.budget, **info}
+    if not args.json:
+        for k, v in out.items():
+            print(f"{k:>18}: {v}")
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     args.only, args.strict, args.self_test = None, False, False
     return cmd_verify(args)
@@ -94,6 +137,10 @@ EXAMPLES = {
         lottery-theory sweep my_sweep.toml --executor dask --scheduler tcp://host:8786""",
     "reproduce": """
         lottery-theory reproduce --quick""",
+    "ticket": """
+        lottery-theory ticket --target lenet-mnist --density 0.5 --eps 0.01 --json
+        lottery-theory ticket --target my_net.pt --density 0.2 --eps 0.05 --box -1 1
+        lottery-theory ticket --target my_conv.pt --input-shape 1 28 28 --density 0.5 --eps 0.1 --k 32""",
 }
 
 
@@ -137,6 +184,24 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("name")
     f.add_argument("--data", help="CSV to read (default figures/NAME.csv)")
     f.add_argument("--out", help="PNG to write (default beside the CSV)")
+
+    t = add("ticket", "build a strong ticket inside an ER source and bracket its sup error (JSON on the last line)",
+            cmd_ticket)
+    t.add_argument("--target", required=True, help="'lenet-mnist' (LeNet-300-100 trained on mnist5k, cached) or a "
+                   "checkpoint written by lottery_theory.nets.save_target")
+    t.add_argument("--density", type=float, required=True, help="ER density p of the source (fraction kept)")
+    t.add_argument("--eps", type=float, required=True, help="target sup error over the box")
+    t.add_argument("--k", type=int, help="units per input in each block layer (default: the bound's width)")
+    t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
+    t.add_argument("--input-shape", type=int, nargs="+", help="input shape of conv targets, e.g. 1 28 28")
+    t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed"], help="block layout")
+    t.add_argument("--objective", default="fewest", choices=["fewest", "min_error"], help="subset-sum objective")
+    t.add_argument("--budget", default="norms", choices=["norms", "assumed"],
+                   help="per-weight budget from the target's realised norms (default) or assuming ||W|| <= 1")
+    t.add_argument("--max-items", type=int, default=20, help="items per subset sum (exact solver, <= 44)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the target's training and of the ER source")
+    t.add_argument("--trust", action="store_true", help="allow unpickling a whole nn.Sequential (files you made)")
+    t.add_argument("--json", action="store_true", help="print only the JSON line")
 
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
     s.add_argument("config", help="built-in sweep name or path to .json/.toml")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lottery_theory.experiments.sweep import run_named
+from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 import pandas as pd
 
@@ -133,20 +133,14 @@ ROWS = [
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    from lottery_theory.experiments.builtin import edge_popup_grids
-
-    teacher_grid, class_grid = edge_popup_grids(quick)
     sfx = "-quick" if quick else ""
     store = run_named(["edge-popup-teacher" + sfx, "edge-popup-class" + sfx])
-    seeds = teacher_grid["grid"]["seed"]
-    t = store.load("edge_popup_teacher")
-    t = t[(t["epochs"] == teacher_grid["fixed"]["epochs"]) & t["seed"].isin(seeds)
-          & t["width_multiplier"].isin(teacher_grid["grid"]["width_multiplier"])]
+    t = load_sweep("edge-popup-teacher" + sfx, store)
     wide = t.pivot_table(index=["density", "width_multiplier", "seed"], columns="metric", values="value").reset_index()
     wide.to_csv(out_dir / "edge_popup_teacher.csv", index=False)
     render("edge_popup_teacher", out_dir / "edge_popup_teacher.csv")
-    c = store.load("edge_popup_class")
-    c = c[(c["metric"] == "test_accuracy") & (c["epochs"] == class_grid["fixed"]["epochs"]) & c["seed"].isin(seeds)]
+    c = load_sweep("edge-popup-class" + sfx, store)
+    c = c[c["metric"] == "test_accuracy"].copy()
     c["label"] = np.where(c["method"] == "dense_train", "dense, trained",
                           "edge-popup, source p=" + c["source_density"].astype(str))
     c.to_csv(out_dir / "edge_popup_class.csv", index=False)

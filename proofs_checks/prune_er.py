@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from lottery_theory.experiments.sweep import run_named
-from lottery_theory.plotting import render
 import pandas as pd
 
+from lottery_theory.experiments.sweep import load_sweep, run_named
+from lottery_theory.plotting import render
 from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main
 
 STATEMENT = __doc__
@@ -89,19 +88,13 @@ ROWS = [
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    from lottery_theory.experiments.builtin import prune_grids
-
-    ratio_grid, s2s_grid = prune_grids(quick)
     sfx = "-quick" if quick else ""
     store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
-    epochs = ratio_grid["fixed"]["epochs"]
-    seeds = ratio_grid["grid"]["seed"]
-    r = store.load("ratio_train")
-    r = r[(r["epochs"] == epochs) & (r["metric"] == "test_accuracy") & r["seed"].isin(seeds)]
+    r = load_sweep("ratios" + sfx, store)
+    r = r[r["metric"] == "test_accuracy"]
     r.to_csv(out_dir / "ratio_comparison.csv", index=False)
     render("ratio_comparison", out_dir / "ratio_comparison.csv")
-    s = store.load("sparse_to_sparse")
-    s = s[(s["epochs"] == s2s_grid["fixed"]["epochs"]) & s["seed"].isin(seeds)]
+    s = load_sweep("sparse-to-sparse" + sfx, store)
     s.to_csv(out_dir / "sparse_to_sparse.csv", index=False)
     render("sparse_to_sparse", out_dir / "sparse_to_sparse.csv")
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from lottery_theory.bounds import lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, sweep_from_spec
+from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, sweep_from_spec
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import Row, finding, script_main
 
@@ -216,27 +216,14 @@ ROWS = [
 ]
 
 
-def _grid_keys(quick: bool) -> set:
-    keys = set()
-    for name, layout in (("tickets", "fixed"), ("tickets-adaptive", "adaptive")):
-        for c in BUILTIN_SWEEPS[name + ("-quick" if quick else "")]["configs"]:
-            keys.add((layout, float(c["density"]), int(c["width_multiplier"]), int(c["seed"])))
-    return keys
-
-
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     store = default_store()
     sfx = "-quick" if quick else ""
     for name in ("tickets" + sfx, "tickets-adaptive" + sfx):
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS[name]), store=store, executor="local", workers=2)
-    run_sweep(sweep_from_spec({"experiment": "ticket_lenet", "configs": [{"density": 0.5}]}), store=store,
-              executor="serial")
-    df = store.load("ticket")
-    df = df[df["target_widths"].astype(str).str.contains("10, 20, 20, 1")].copy()
+    run_sweep(sweep_from_spec(BUILTIN_SWEEPS["ticket-lenet-check"]), store=store, executor="serial")
+    df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
     df["layout"] = df["assignment"].fillna("fixed") if "assignment" in df else "fixed"
-    keys = _grid_keys(quick)
-    df = df[[k in keys for k in zip(df["layout"], df["density"].astype(float), df["width_multiplier"].astype(int),
-                                    df["seed"].astype(int))]]
     wide = df.pivot_table(index=["layout", "density", "width_multiplier", "seed"], columns="metric",
                           values="value").reset_index()
     wide["bound_k"] = [bound_k(p, layout=lay) for lay, p in zip(wide["layout"], wide["density"])]
@@ -255,8 +242,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     pd.concat([kmin.assign(n0=WIDTHS[0]), lb], ignore_index=True).to_csv(out_dir / "construction_scaling.csv",
                                                                           index=False)
     render("construction_scaling", out_dir / "construction_scaling.csv")
-    lenet = store.load("ticket_lenet")
-    lv = lenet[lenet.density == 0.5].set_index("metric")["value"]
+    lv = load_sweep("ticket-lenet-check", store).set_index("metric")["value"]
     return [
         ROWS[0].judge(wide), ROWS[1].judge(wide), ROWS[2].judge(kf), ROWS[3].judge(kf), ROWS[4].judge(ka),
         ROWS[5].judge(ka), ROWS[6].judge(kmin),

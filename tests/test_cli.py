@@ -6,7 +6,7 @@ import pytest
 
 from lottery_theory.cli import main
 
-COMMANDS = ["bounds", "verify", "sweep", "figure", "reproduce"]
+COMMANDS = ["bounds", "verify", "ticket", "sweep", "figure", "reproduce"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

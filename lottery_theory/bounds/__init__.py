@@ -4,7 +4,7 @@ Importing this package does not import torch (nor sympy, until a ``*_expr``
 function is called), so a notebook gets a bound in milliseconds.
 Density ``p`` = probability that an edge is kept (sparsity = 1 - p).
 """
-from .certificate import Certificate, RealisedLayer, interval_certificate
+from .certificate import Certificate, RealisedLayer, interval_certificate, per_weight_budget
 from .core import (
                    BOUNDS,
                    DEFAULT_C,
@@ -40,7 +40,7 @@ from .core import (
                    subset_sum_block_size,
 )
 
-__all__ = ["BOUNDS", "Bound", "Certificate", "RealisedLayer", "interval_certificate", "DEFAULT_C", "ER_FACTOR", "achievable_eps", "activation_bounds", "available_theorems",
+__all__ = ["BOUNDS", "Bound", "Certificate", "RealisedLayer", "interval_certificate", "per_weight_budget", "DEFAULT_C", "ER_FACTOR", "achievable_eps", "activation_bounds", "available_theorems",
            "cli_evaluate", "composition_bound", "composition_expr", "dense_subset_sum_n_expr",
            "er_subset_sum_n_sufficient_expr", "lower_bound_success_expr", "representation_copies",
            "representation_copies_expr",

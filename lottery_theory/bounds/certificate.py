@@ -148,3 +148,112 @@ def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, inpu
         per_layer.append(float(e.max()))
     out = e.reshape(-1).numpy()
     return Certificate(upper=float(out.max()), per_layer=per_layer, output=out)
+
+
+def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[float]:
+    r"""Per-weight error budgets :math:`\varepsilon_l` (one per Linear/Conv2d layer) spent from the **realised**
+    target instead of an assumed :math:`\|W\| \le 1` (docs/theory.md, "Certificates"):
+
+    .. math:: \varepsilon_l = \frac{\varepsilon}{L\,(S_l + 1)\,\Gamma_l},\qquad
+              S_l = \max_{\text{positions}} \sum_j \max(|lo_j|, |hi_j|),\quad
+              \Gamma_l = \prod_{m > l} \| |W_m| \|_{\infty\to\infty},
+
+    with the input intervals of layer ``l`` from interval propagation of the target over ``[lo, hi]``. If every
+    weight and bias of layer ``l`` is realised within :math:`\varepsilon_l`, its pre-activations move by at most
+    :math:`\varepsilon_l (S_l + 1)`, and later layers amplify that by about :math:`\Gamma_l` (1-Lipschitz
+    activations): the total is about :math:`\varepsilon`. The certificate, not this budget, decides."""
+    import torch
+    from torch import nn
+
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    mods = list(target.children())
+    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if input_shape is None:
+        if isinstance(lins[0], nn.Conv2d):
+            raise ValueError("conv targets need input_shape=(channels, height, width)")
+        input_shape = (lins[0].in_features,)
+    dt = torch.float64
+    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), input_shape).copy(), dtype=dt)
+    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), input_shape).copy(), dtype=dt)
+    S, gains = [], []
+    for m in mods:
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            W = m.weight.detach().to(dt).reshape(m.weight.shape[0], -1)
+            b = m.bias.detach().to(dt) if m.bias is not None else torch.zeros(W.shape[0], dtype=dt)
+            Plo, Phi = _patches(lo_t, m), _patches(hi_t, m)
+            S.append(float(torch.maximum(Plo.abs(), Phi.abs()).sum(0).max()))
+            gains.append(float(W.abs().sum(1).max()))
+            c, rad = (Phi + Plo) / 2, (Phi - Plo) / 2
+            zc, zr = W @ c + b[:, None], W.abs() @ rad
+            shape = _out_shape(m, tuple(lo_t.shape))
+            lo_t, hi_t = (zc - zr).reshape(shape), (zc + zr).reshape(shape)
+        elif isinstance(m, nn.ReLU):
+            lo_t, hi_t = lo_t.clamp(min=0), hi_t.clamp(min=0)
+        elif isinstance(m, nn.Flatten):
+            lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            lo_t, hi_t = m(lo_t[None])[0], m(hi_t[None])[0]
+    L = len(S)
+    out = []
+    for l in range(L):
+        gamma = float(np.prod(gains[l + 1:])) if l + 1 < L else 1.0
+        out.append(eps / (L * (S[l] + 1) * max(gamma, 1e-300)))
+    return out
+
+
+def composition_certificate(target, realised: Sequence[RealisedLayer], box: float, input_shape=None) -> float:
+    r"""The composition inequality (:func:`lottery_theory.bounds.composition_bound`) evaluated on what a ticket
+    realises, over :math:`[-B, B]^{n_0}`: per target neuron ``i`` (the worst of its copies)
+    :math:`E_{ij} = \max_q \max(|s^+_{qj} - w_{ij}|, |s^-_{qj} - w_{ij}|)`, :math:`G_{ij} = \max_q \Lambda_{qj}`,
+    :math:`\beta_i = \max_q |\hat b_q - b_i|`, and :math:`H` the symmetric activation bounds; per channel for
+    conv layers (a channel's bound repeats over its kernel positions and, at a Flatten, over its pixels).
+    Kept for comparison: :func:`interval_certificate` is never looser."""
+    from torch import nn
+
+    from .core import composition_bound
+
+    mods = list(target.children())
+    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if len(lins) != len(realised):
+        raise ValueError(f"realised needs one entry per Linear/Conv2d layer ({len(lins)}), got {len(realised)}")
+    if input_shape is None:
+        input_shape = (lins[0].in_features,) if isinstance(lins[0], nn.Linear) else None
+    if input_shape is None:
+        raise ValueError("conv targets need input_shape=(channels, height, width)")
+    import torch
+
+    x = torch.zeros((1,) + tuple(input_shape))
+    H = np.full(int(input_shape[0]), float(box))
+    e = np.zeros_like(H)
+    li, nonneg = 0, False  # after a ReLU both networks' values are >= 0: only the slopes s+ act
+    with torch.no_grad():
+        for m in mods:
+            in_shape = tuple(x.shape[1:])
+            x = m(x)
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                r = realised[li]
+                li += 1
+                W = m.weight.detach().double().reshape(m.weight.shape[0], -1).numpy()
+                b = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(W.shape[0])
+                rows = np.asarray(r.rows)
+                sp = np.asarray(r.s_pos, float).reshape(len(rows), -1)
+                sn = sp if nonneg else np.asarray(r.s_neg, float).reshape(len(rows), -1)
+                lip = np.maximum(np.abs(sp), np.abs(sn)) if r.lip is None else \
+                    np.asarray(r.lip, float).reshape(len(rows), -1)
+                Eq = np.maximum(np.abs(sp - W[rows]), np.abs(sn - W[rows]))
+                E, G, beta = np.zeros_like(W), np.zeros_like(W), np.zeros(W.shape[0])
+                np.maximum.at(E, rows, Eq)
+                np.maximum.at(G, rows, lip)
+                np.maximum.at(beta, rows, np.abs(np.asarray(r.bias, float) - b[rows]))
+                rep = W.shape[1] // len(H)
+                Hv, ev = np.repeat(H, rep), np.repeat(e, rep)
+                e = composition_bound([dict(E=E, G=G, H=Hv, beta=beta)])[0] + G @ ev
+                H = np.abs(W) @ Hv + np.abs(b)
+                nonneg = False
+            elif isinstance(m, nn.ReLU):
+                nonneg = True
+            elif isinstance(m, nn.Flatten):
+                spatial = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
+                H, e = np.repeat(H, spatial), np.repeat(e, spatial)
+    return float(e.max())

@@ -14,8 +14,8 @@ from .config import (
            register_experiment,
 )
 from .store import ResultStore, default_store
-from .sweep import grid, load_sweep_file, run_sweep, run_sweep_cli
+from .sweep import grid, load_sweep, load_sweep_file, run_sweep, run_sweep_cli
 
 __all__ = ["ExperimentConfig", "ResultStore", "available_experiments", "config_from_dict", "config_hash",
-           "default_store", "get_experiment", "grid", "load_sweep_file", "register_experiment", "run_sweep",
+           "default_store", "get_experiment", "grid", "load_sweep", "load_sweep_file", "register_experiment", "run_sweep",
            "run_sweep_cli"]

@@ -57,6 +57,7 @@ class TicketConfig(ExperimentConfig):
     attack_restarts: int = 8
     attack_steps: int = 60
     assignment: str | None = None  # None = "fixed" (the layout before assignments existed; keeps old hashes)
+    objective: str | None = None  # None = "min_error" (the solver objective before "fewest" existed)
 
 
 @register_experiment(TicketConfig)
@@ -66,7 +67,8 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     target = spectral_target(cfg.target_widths, cfg.seed)
     tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
                    width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
-                   assignment=cfg.assignment or "fixed", generator=torch.Generator().manual_seed(10_000 + cfg.seed))
+                   assignment=cfg.assignment or "fixed", objective=cfg.objective or "min_error",
+                   generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
                       samples=cfg.n_eval)
@@ -86,6 +88,9 @@ class LenetTicketConfig(ExperimentConfig):
     width_multiplier: int = 160
     max_items: int = 20
     epochs: int = 15
+    dataset: str | None = None  # None = "digits28" (before mnist5k existed; keeps old hashes)
+    assignment: str | None = None  # None = "fixed"
+    objective: str | None = None  # None = "min_error"
 
 
 @register_experiment(LenetTicketConfig)
@@ -96,11 +101,12 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
     from ..tickets import construct
 
     g = torch.Generator().manual_seed(cfg.seed)
-    data = load("mnist5k", generator=g)
+    data = load(cfg.dataset or "digits28", generator=g)
     target = mlp([784, 300, 100, 10], generator=g)
     train(target, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, generator=g, progress=False)
     tk = construct(target, density=cfg.density, eps=0.01, width_multiplier=cfg.width_multiplier,
-                   max_items=cfg.max_items, generator=torch.Generator().manual_seed(10_000 + cfg.seed))
+                   max_items=cfg.max_items, assignment=cfg.assignment or "fixed",
+                   objective=cfg.objective or "min_error", generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     acc_t = evaluate(target, data.test)["accuracy"]
     acc_k = evaluate(tk.network, data.test)["accuracy"]  # the rebuilt ticket, evaluated on its own
     err = tk.measure_error(data.test[0])
@@ -199,6 +205,7 @@ class EdgePopupClassConfig(ExperimentConfig):
     final_density: float = 0.1
     width_multiplier: int = 2
     epochs: int = 15
+    dataset: str | None = None  # mlp only: None = 64-100-100-10 on "digits" (old hashes); "mnist5k" = LeNet-300-100
 
 
 @register_experiment(EdgePopupClassConfig)
@@ -210,9 +217,12 @@ def run_edge_popup_class(cfg: EdgePopupClassConfig) -> list[dict]:
 
     g = torch.Generator().manual_seed(cfg.seed)
     flat = cfg.arch == "mlp"
-    data = load("mnist5k" if flat else "digits", generator=g, flatten=flat)
-    if flat:  # LeNet-300-100 on real MNIST
+    lenet = flat and cfg.dataset == "mnist5k"
+    data = load("mnist5k" if lenet else "digits", generator=g, flatten=flat)
+    if lenet:  # LeNet-300-100 on real MNIST
         target = mlp([784, 300, 100, 10], bias=False, generator=g)
+    elif flat:
+        target = mlp([64, 100, 100, 10], bias=False, generator=g)
     elif cfg.arch == "conv":
         target = conv_net(1, 10, channels=(16, 32), image_size=8, hidden=64, bias=False, generator=g)
     else:
@@ -244,8 +254,9 @@ def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
     cls = []
     for arch in ["mlp", "conv"]:
         for s in seeds:
-            cls += [{"arch": arch, "method": "edge_popup", "source_density": p, "seed": s} for p in (1.0, 0.5, 0.2)]
-            cls.append({"arch": arch, "method": "dense_train", "source_density": 1.0, "seed": s})
+            ds = {"dataset": "mnist5k"} if arch == "mlp" else {}  # LeNet-300-100 on real MNIST
+            cls += [{"arch": arch, "method": "edge_popup", "source_density": p, "seed": s, **ds} for p in (1.0, 0.5, 0.2)]
+            cls.append({"arch": arch, "method": "dense_train", "source_density": 1.0, "seed": s, **ds})
     classification = {"experiment": "edge_popup_class", "fixed": {"epochs": 15 if quick else 60}, "configs": cls}
     return teacher, classification
 
@@ -253,12 +264,12 @@ def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
 BUILTIN_SWEEPS["edge-popup-teacher-quick"], BUILTIN_SWEEPS["edge-popup-class-quick"] = edge_popup_grids(True)
 BUILTIN_SWEEPS["edge-popup-teacher"], BUILTIN_SWEEPS["edge-popup-class"] = edge_popup_grids(False)
 # ----------------------------------------------------------------------------- training inside random masks
-def _arch_and_data(arch: str, g: torch.Generator):
+def _arch_and_data(arch: str, g: torch.Generator, dataset: str | None = None):
     from ..data import load
     from ..nets import conv_net
 
     if arch == "mlp":
-        return [784, 300, 100, 10], load("mnist5k", generator=g)
+        return [784, 300, 100, 10], load(dataset or "digits28", generator=g)
     if arch == "conv":
         return conv_net(1, 10, channels=(16, 32), image_size=8, hidden=64, generator=g), load("digits", generator=g,
                                                                                                flatten=False)
@@ -273,6 +284,7 @@ class RatioTrainConfig(ExperimentConfig):
     density: float = 0.1
     ratio: str = "erk"
     epochs: int = 10
+    dataset: str | None = None  # mlp only: None = "digits28" (old hashes), or "mnist5k"
 
 
 @register_experiment(RatioTrainConfig)
@@ -281,7 +293,7 @@ def run_ratio_train(cfg: RatioTrainConfig) -> list[dict]:
     from ..search.train import evaluate, train
 
     g = torch.Generator().manual_seed(cfg.seed)
-    target, data = _arch_and_data(cfg.arch, g)
+    target, data = _arch_and_data(cfg.arch, g, cfg.dataset)
     net = er_source(target, width_multiplier=1, density=cfg.density, ratio=cfg.ratio, exact=True,
                     init="kaiming_uniform", generator=g)
     res = train(net, data.train, epochs=cfg.epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g,
@@ -303,6 +315,7 @@ class SparseToSparseConfig(ExperimentConfig):
     start_ratio: str = "balanced"
     densities: tuple = (0.2, 0.1, 0.05, 0.02)
     epochs: int = 10
+    dataset: str | None = None  # mlp only: None = "digits28" (old hashes), or "mnist5k"
 
 
 @register_experiment(SparseToSparseConfig)
@@ -315,7 +328,7 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
     from ..sparsity import density as density_of
 
     g = torch.Generator().manual_seed(cfg.seed)
-    target, data = _arch_and_data(cfg.arch, g)
+    target, data = _arch_and_data(cfg.arch, g, cfg.dataset)
     base = er_source(target, width_multiplier=1, density=cfg.start_density, ratio=cfg.start_ratio, exact=True,
                      init="kaiming_uniform", generator=g)
     n_weights = sum(v.numel() for v in masks(base).values())
@@ -350,16 +363,18 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
 def prune_grids(quick: bool) -> tuple[dict, dict]:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
     epochs = 8 if quick else 20
+    data = {"mlp": {"dataset": "mnist5k"}, "conv": {}}  # LeNet-300-100 on real MNIST; conv net on digits
     ratio = {"experiment": "ratio_train", "fixed": {"epochs": epochs},
-             "grid": {"arch": ["mlp", "conv"], "density": [0.5, 0.2, 0.1, 0.05, 0.01],
-                      "ratio": ["uniform", "er", "erk", "balanced", "pyramidal"], "seed": seeds}}
+             "configs": [{"arch": arch, "density": d, "ratio": r, "seed": s, **data[arch]} for arch in ("mlp", "conv")
+                         for d in (0.5, 0.2, 0.1, 0.05, 0.01) for r in ("uniform", "er", "erk", "balanced", "pyramidal")
+                         for s in seeds]}
     dens = [0.1, 0.02] if quick else [0.2, 0.1, 0.05, 0.02]
     s2s = []
     for arch in ["mlp", "conv"]:
         for method in ["imp", "snip", "synflow", "magnitude"]:
             for start in (1.0, 0.5):
-                s2s += [{"arch": arch, "method": method, "start_density": start, "seed": s, "densities": dens}
-                        for s in seeds]
+                s2s += [{"arch": arch, "method": method, "start_density": start, "seed": s, "densities": dens,
+                         **data[arch]} for s in seeds]
     return ratio, {"experiment": "sparse_to_sparse", "fixed": {"epochs": epochs}, "configs": s2s}
 
 
@@ -369,5 +384,8 @@ BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
 BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
 BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="adaptive")
 BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="adaptive")
-BUILTIN_SWEEPS["ticket-lenet"] = {"experiment": "ticket_lenet", "configs": [{"density": 0.5}, {"density": 1.0}]}
+BUILTIN_SWEEPS["ticket-lenet"] = {"experiment": "ticket_lenet", "fixed": {"dataset": "mnist5k"},
+                                  "configs": [{"density": 0.5}, {"density": 1.0}]}
+BUILTIN_SWEEPS["ticket-lenet-check"] = {"experiment": "ticket_lenet", "fixed": {"dataset": "mnist5k"},
+                                        "configs": [{"density": 0.5}]}
 BUILTIN_SWEEPS["selftest"] = {"experiment": "selftest", "grid": {"seed": list(range(6)), "sleep_s": [0.3]}}

@@ -106,6 +106,17 @@ def run_named(names: Sequence[str], *, store: ResultStore | None = None, executo
     return store
 
 
+def load_sweep(sweep: str | dict, store: ResultStore | None = None):
+    """The stored rows of exactly the configs of ``sweep`` (a built-in name or a spec), matched by config hash:
+    results of other grids (other seeds, epochs, datasets) in the same store never leak into a check."""
+    from .config import config_hash
+
+    spec = BUILTIN_SWEEPS[sweep] if isinstance(sweep, str) else sweep
+    hashes = {config_hash(c) for c in sweep_from_spec(spec)}
+    df = (store or default_store()).load(spec["experiment"])
+    return df[df["hash"].isin(hashes)].reset_index(drop=True)
+
+
 def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
     """A sweep file (JSON or TOML): ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}``
     or ``{"experiment": name, "configs": [{...}, ...]}``."""

@@ -8,6 +8,7 @@ from .builders import (
            register_init,
            widths_of,
 )
+from .checkpoint import build_target, load_target, save_target, target_spec
 from .masked import (
            MaskedConv2d,
            MaskedLinear,
@@ -17,5 +18,6 @@ from .masked import (
            masks,
 )
 
-__all__ = ["MaskedConv2d", "MaskedLinear", "apply_masks", "available_inits", "conv_net", "enforce_masks",
+__all__ = ["MaskedConv2d", "MaskedLinear", "apply_masks", "available_inits", "build_target", "load_target",
+           "save_target", "target_spec", "conv_net", "enforce_masks",
            "er_source", "init_params", "masked_layers", "masks", "mlp", "register_init", "widths_of"]

@@ -187,64 +187,69 @@ def _bruteforce_fewest(v, t, p, max_size, tol: float, chunk: int = 1 << 22):
 
 
 def _mitm_fewest(v, t, p, max_size, tol: float, memory_mb: float = 16.0, device: str | torch.device | None = None):
-    """Exact smallest subset within ``tol`` by meet-in-the-middle, batched. For every right-half size ``c``
-    the right sums of that size are sorted per row; each left subset (size ``a``) finds its nearest right
-    sum of size ``c``; a pair is feasible if the error is ``<= tol``, and its key ``a + c + err / (2 tol)``
-    orders pairs by size, then error (the error term is < 1). Rows with no feasible pair fall back to the
-    minimum-error solution (:func:`_mitm`)."""
+    """Exact smallest subset within ``tol`` by meet-in-the-middle, batched. The right-half subsets are grouped
+    by size ``c`` and each group is sorted per row (one sort's worth of work in all); each left subset (size
+    ``a``) finds its nearest right sum in every group. A pair is feasible if its error is ``<= tol``; the key
+    ``a + c + err / (2 tol)`` orders feasible pairs by size, then error (the error term is < 1). The overall
+    nearest pair is tracked in the same pass and returned for rows where no pair is feasible (the
+    minimum-error solution)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
     vals, valid, order = _compact(v, p)
     B, m = vals.shape
     h1 = (m + 1) // 2
     h2 = m - h1
     bl, br = _bits(h1), _bits(h2)
+    groups = [np.flatnonzero(br.sum(1) == c) for c in range(h2 + 1)]
+    groups_t = [torch.as_tensor(g, device=dev) for g in groups]
     bl_t = torch.as_tensor(bl, dtype=torch.float64, device=dev)
     br_t = torch.as_tensor(br, dtype=torch.float64, device=dev)
     size_l = torch.as_tensor(bl.sum(1), dtype=torch.float64, device=dev)
-    size_r = torch.as_tensor(br.sum(1), device=dev)
-    per_row = (2 ** h1 + 2 ** h2) * 8 * 8
+    per_row = (2 ** h1 * (h2 + 4) + 2 ** h2) * 8 * 3
     rows = max(1, int(memory_mb * 2 ** 20 // per_row))
     out = np.zeros((B, m), dtype=bool)
-    found = np.zeros(B, dtype=bool)
     vt = torch.as_tensor(vals, dtype=torch.float64, device=dev)
     tt = torch.as_tensor(t, dtype=torch.float64, device=dev)
+    inf = torch.tensor(math.inf, dtype=torch.float64, device=dev)
     for s in tqdm(range(0, B, rows), desc=f"fewest subset sums (n<={m})", unit="chunk", leave=False,
                   disable=B < 100_000):
         x = vt[s:s + rows]
+        nb = x.shape[0]
         left = x[:, :h1] @ bl_t.T
         right = x[:, h1:] @ br_t.T
         need = tt[s:s + rows, None] - left
-        best_key = torch.full((x.shape[0],), math.inf, dtype=torch.float64, device=dev)
-        best_l = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
-        best_c = torch.zeros(x.shape[0], dtype=torch.long, device=dev)
-        tables = {}
-        for c in range(h2 + 1):
-            tables[c] = _sorted_padded(torch.where(size_r[None, :] == c, right, torch.full_like(right, _BIG)))
-            err = _gap(tables[c][0], need)
-            key = size_l[None, :] + c + 0.5 * err / tol
-            ok = err <= tol
+        best_key = torch.full((nb,), math.inf, dtype=torch.float64, device=dev)
+        best_l = torch.zeros(nb, dtype=torch.long, device=dev)
+        best_c = torch.zeros(nb, dtype=torch.long, device=dev)
+        near_err = torch.full((nb,), math.inf, dtype=torch.float64, device=dev)
+        near_l = torch.zeros_like(best_l)
+        near_c = torch.zeros_like(best_c)
+        tables = []
+        for c, gidx in enumerate(groups_t):
+            srt, perm = _sorted_padded(right[:, gidx])
+            tables.append((srt, perm))
+            err = _gap(srt, need)
             if max_size is not None:
-                ok &= (size_l[None, :] + c) <= max_size
-            key = torch.where(ok, key, torch.full_like(key, math.inf))
+                err = torch.where(size_l[None, :] + c <= max_size, err, inf)
+            e, li = err.min(dim=1)
+            closer = e < near_err
+            near_err, near_l = torch.where(closer, e, near_err), torch.where(closer, li, near_l)
+            near_c = torch.where(closer, torch.full_like(near_c, c), near_c)
+            key = torch.where(err <= tol, size_l[None, :] + c + 0.5 * err / tol, inf)
             k, li = key.min(dim=1)
             better = k < best_key
-            best_key = torch.where(better, k, best_key)
-            best_l = torch.where(better, li, best_l)
+            best_key, best_l = torch.where(better, k, best_key), torch.where(better, li, best_l)
             best_c = torch.where(better, torch.full_like(best_c, c), best_c)
-        ri = torch.zeros_like(best_l)
-        for c, (srt, perm) in tables.items():
-            rc = (best_c == c) & torch.isfinite(best_key)
+        ok = torch.isfinite(best_key)
+        fl, fc = torch.where(ok, best_l, near_l), torch.where(ok, best_c, near_c)
+        ri = torch.zeros_like(fl)
+        for c, (srt, perm) in enumerate(tables):
+            rc = fc == c
             if bool(rc.any()):
-                ri[rc] = _recover(srt[rc], perm[rc], need[rc].gather(1, best_l[rc, None]))
-        fin = torch.isfinite(best_key).cpu().numpy()
-        found[s:s + rows] = fin
-        out[s:s + rows, :h1] = bl[best_l.cpu().numpy()]
+                local = _recover(srt[rc], perm[rc], need[rc].gather(1, fl[rc, None]))
+                ri[rc] = groups_t[c][local]
+        out[s:s + rows, :h1] = bl[fl.cpu().numpy()]
         out[s:s + rows, h1:] = br[ri.cpu().numpy()]
-    sel = _expand(out, order, v.shape[1])
-    if not found.all():  # no subset within tol: the most accurate one instead
-        miss = ~found
-        sel[miss] = _mitm(v[miss], t[miss], p[miss], max_size, memory_mb=memory_mb, device=device)
-    return sel
+    return _expand(out, order, v.shape[1])
 
 
 @register_solver("mitm", max_n=44)
@@ -349,7 +354,19 @@ def _recover(srt: torch.Tensor, perm: torch.Tensor, need1: torch.Tensor) -> torc
     return perm.gather(1, j[:, None])[:, 0]
 
 
-_FEWEST = {"mitm": _mitm_fewest, "bruteforce": _bruteforce_fewest}
+def _mitm_fewest_screened(v, t, p, max_size, tol: float, **kw):
+    """The minimum-error pass first (fast); the size search only for rows whose best error is within ``tol``
+    (a row with no subset within ``tol`` keeps its minimum-error subset, which is also what the size search
+    would return)."""
+    sel = _mitm(v, t, p, max_size, **kw)
+    err = np.abs(np.where(sel & p, v, 0.0).sum(1) - t)
+    ok = err <= tol
+    if ok.any():
+        sel[ok] = _mitm_fewest(v[ok], t[ok], p[ok], max_size, tol, **kw)
+    return sel
+
+
+_FEWEST = {"mitm": _mitm_fewest_screened, "bruteforce": _bruteforce_fewest}
 
 
 @register_solver("greedy", max_n=1 << 20)

@@ -50,6 +50,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import check_positive_int, lookup
+from ..bounds.certificate import composition_certificate
 from ..bounds.core import DEFAULT_C, _w_2l, l1_plan, per_weight_eps
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import er_mask, resolve_densities
@@ -215,7 +216,24 @@ def _stack(parts: list[np.ndarray], fill) -> np.ndarray:
                            for p in parts])
 
 
-def _solve_rows(values, present, targets, solver: str, max_items: int, timer: dict | None = None):
+@dataclass(frozen=True)
+class SolverSpec:
+    """How the construction solves its subset sums: ``method`` (see :func:`lottery_theory.subset_sum.solve`),
+    ``objective`` ("fewest": the smallest subset within the layer's per-weight budget; "min_error") and the
+    per-target-layer budgets ``tols``; ``layer`` selects the budget in use."""
+    method: str = "mitm"
+    objective: str = "fewest"
+    tols: tuple = ()
+    layer: int = 0
+
+    def at(self, layer: int) -> "SolverSpec":
+        return SolverSpec(self.method, self.objective, self.tols, layer)
+
+    def options(self) -> dict:
+        return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}
+
+
+def _solve_rows(values, present, targets, solver: SolverSpec, max_items: int, timer: dict | None = None):
     """Solve one batch (lists of per-part arrays are stacked and padded with absent items);
     present items are compacted to at most ``max_items`` columns first."""
     t0 = time.perf_counter()
@@ -227,7 +245,7 @@ def _solve_rows(values, present, targets, solver: str, max_items: int, timer: di
     pv = np.take_along_axis(present, order, axis=1)
     vv = np.where(pv, np.take_along_axis(values, order, axis=1), 0.0)
     t1 = time.perf_counter()
-    res = solve(vv, targets, method=solver, present=pv)
+    res = solve(vv, targets, method=solver.method, present=pv, **solver.options())
     sel = np.zeros(values.shape, dtype=bool)
     np.put_along_axis(sel, order, res.selection, axis=1)
     if timer is not None:
@@ -336,12 +354,6 @@ def _block_masks(out, n_in, k, hb, units_total, R):
     return mA, mB, biasA
 
 
-def _block_EG(out, signed):
-    E = out["e+"] if not signed else np.maximum(out["e+"], out["e-"])
-    G = np.abs(out["s+"]) if not signed else np.maximum(np.abs(out["s+"]), np.abs(out["s-"]))
-    return E, G
-
-
 # ----------------------------------------------------------------------------- constructions
 def _densities(density, n_layers: int, shapes, ratio: str) -> list[float]:
     if not isinstance(density, (int, float)) and len(density) * 2 == n_layers:  # one per 2L block
@@ -356,24 +368,6 @@ def _draw(layers: list[nn.Module], dens: list[float], g: torch.Generator | None)
         lay.set_mask(er_mask(tuple(lay.weight.shape), d, generator=g, exact=False))
 
 
-def _shape_probe(mods, input_shape):
-    """Input shape of every module (for Flatten's spatial size and conv bounds)."""
-    shapes = []
-    x = torch.zeros((1,) + tuple(input_shape))
-    with torch.no_grad():
-        for m in mods:
-            shapes.append(tuple(x.shape[1:]))
-            x = m(x)
-    return shapes
-
-
-def _propagate_passthrough(m, H, e, in_shape):
-    if isinstance(m, nn.Flatten):
-        spatial = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
-        return np.repeat(H, spatial), np.repeat(e, spatial)
-    return H, e  # ReLU, pooling, identity: 1-Lipschitz and |relu(h)| <= |h|
-
-
 def _assign(A, n_in, k, assignment, g):
     """Unit -> input for the first ``n_in k`` units of block layer ``A`` (None: fixed layout ``u // k``)."""
     if assignment == "fixed":
@@ -381,7 +375,7 @@ def _assign(A, n_in, k, assignment, g):
     return assign_units(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)
 
 
-def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_shape, timer, assignment="fixed"):
+def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     L = len(lins)
     src_mods, pairs, specs = [], [], []
@@ -410,15 +404,11 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_sh
     _draw(flat, dens, g)
     network = copy.deepcopy(source)
     timer["t_draw_source_s"] = time.perf_counter() - t0
-    in_shapes = _shape_probe(mods, input_shape)
-    H = np.full(in_shapes[0][0], float(box))  # input features, or channels of a conv input
-    e = np.zeros_like(H)
-    signed = True
+    signed = True  # the block's input can be negative (network input, or no ReLU before it)
     errs, li = [], 0
     big = sum(p.numel() for p in source.parameters()) > 10_000_000
-    for pos, m in enumerate(tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big)):
+    for m in tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big):
         if not isinstance(m, (nn.Linear, nn.Conv2d)):
-            H, e = _propagate_passthrough(m, H, e, in_shapes[pos])
             if isinstance(m, nn.ReLU):
                 signed = False
             continue
@@ -428,23 +418,18 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, box, input_sh
         hb = b is not None
         wb = Bm.weight.detach().reshape(n, -1).double().numpy()
         mb = Bm.mask.reshape(n, -1).numpy()
-        out = _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer, _assign(A, n_in, k, assignment, g))
+        out = _solve_block(W, b, k, A, wb, mb, signed, solver.at(li), max_items, timer,
+                           _assign(A, n_in, k, assignment, g))
         mA, mB, biasA = _block_masks(out, n_in, k, hb, A.weight.shape[0], n)
         tA, tB = (network[i] for i in pairs[li])
         tA.set_mask(torch.as_tensor(mA).reshape(tA.weight.shape), torch.as_tensor(biasA))
         tB.set_mask(torch.as_tensor(mB).reshape(tB.weight.shape), torch.zeros(n, dtype=torch.bool))
-        E, G = _block_EG(out, signed)
-        rep = n_in // len(H) if n_in != len(H) else 1  # conv: virtual inputs = channels x kernel positions
-        Hv, ev = np.repeat(H, rep), np.repeat(e, rep)
-        beta = out["eb"] if hb else np.zeros(n)
-        e = E @ Hv + G @ ev + beta
-        H = np.abs(W) @ Hv + (np.abs(b) if hb else 0.0)
         errs.append(out["all_err"])
         signed, li = True, li + 1
-    return source, network, float(e.max()), errs, dens, {"pairs": pairs}
+    return source, network, errs, dens, {"pairs": pairs}
 
 
-def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box, timer, assignment="fixed"):
+def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if any(isinstance(m, nn.Conv2d) for m in lins) or any(isinstance(m, (nn.Flatten, nn.MaxPool2d, nn.AvgPool2d))
                                                         for m in mods):
@@ -475,7 +460,6 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box,
     timer["t_draw_source_s"] = time.perf_counter() - t0
     tl = [m for m in network if isinstance(m, MaskedLinear)]
 
-    H = np.full(n0, float(box))
     errs = []
     # layer 1: block products into the copies of target layer 1
     W, b = specs[0]
@@ -485,14 +469,10 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box,
     A, Bn = layers[0], layers[1]
     rows = n1 * R
     wb, mb = Bn.weight.detach()[:rows].double().numpy(), Bn.mask.numpy()[:rows]
-    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver, max_items, timer,
+    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver.at(0), max_items, timer,
                        _assign(A, n0, plan_k, assignment, g))
     mA, mB, biasA = _block_masks(out, n0, plan_k, br is not None, A.weight.shape[0], rows)
     errs.append(out["all_err"])
-    E, G = _block_EG(out, True)
-    e_copy = E @ H + (out["eb"] if br is not None else 0.0)
-    H = np.abs(W) @ H + (np.abs(b) if b is not None else 0.0)
-    e_prev = e_copy.reshape(n1, R).max(1)
     masks_w = [mA, np.zeros(tuple(Bn.weight.shape), dtype=bool)]
     masks_w[1][:rows] = mB
     bias_m = [biasA, np.zeros(Bn.bias.shape[0], dtype=bool)]
@@ -515,30 +495,23 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, box,
             v_list.append(np.maximum(cb, 0)[None] * wq[:, n_in * r_in: n_in * r_in + kb[l - 1]])
             p_list.append((cb > 0)[None] & mq[:, n_in * r_in: n_in * r_in + kb[l - 1]])
             t_list.append(np.repeat(b, Rq))
-        sel, sums, err = _solve_rows(v_list, p_list, t_list, solver, max_items, timer)
+        sel, sums, err = _solve_rows(v_list, p_list, t_list, solver.at(l), max_items, timer)
         errs.append(err)
         nw = n_out * Rq * n_in
         selw = sel[:nw, :r_in].reshape(n_out * Rq, n_in * r_in)
         mq_t = np.zeros(tuple(lay.weight.shape), dtype=bool)
         mq_t[: n_out * Rq, : n_in * r_in] = selw
-        E = err[:nw].reshape(n_out * Rq, n_in)
-        G = (np.abs(vals) * sel[:nw, :r_in]).sum(1).reshape(n_out * Rq, n_in)
-        beta = np.zeros(n_out * Rq)
         if hb:
             selb = sel[nw:, :kb[l - 1]]
             mq_t[: n_out * Rq, n_in * r_in: n_in * r_in + kb[l - 1]] = selb
-            beta = err[nw:]
             used_bias_units = selb.any(0)
             bias_m[l][n_in * r_in: n_in * r_in + kb[l - 1]] = used_bias_units
         masks_w.append(mq_t)
         bias_m.append(np.zeros(lay.bias.shape[0], dtype=bool))
-        e_copy = E @ H + G @ e_prev + beta
-        H = np.abs(W) @ H + (np.abs(b) if hb else 0.0)
-        e_prev = e_copy.reshape(n_out, Rq).max(1)
     # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
     for lay, mw, bm in zip(tl, masks_w, bias_m):
         lay.set_mask(torch.as_tensor(mw), torch.as_tensor(bm))
-    return source, network, float(e_prev.max()), errs, dens, {"outs": [W.shape[0] for W, _ in specs],
+    return source, network, errs, dens, {"outs": [W.shape[0] for W, _ in specs],
                                                               "rho": list(rho)}
 
 
@@ -554,7 +527,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
               width_multiplier: int | Sequence[int] | None = None, ratio: str = "uniform", solver: str = "mitm",
               generator: torch.Generator | None = None, max_items: int = 24, box: float = 1.0,
               input_shape: Sequence[int] | None = None, C: float | None = None,
-              assignment: str = "adaptive") -> Ticket:
+              assignment: str = "adaptive", objective: str | None = None, budget: str = "assumed") -> Ticket:
     r"""Draw an ER source for ``target`` and build a strong ticket inside it (see the module docstring).
 
     * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
@@ -562,6 +535,13 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
       (:func:`assign_units`), so an item is present when its edge into layer B survives (probability
       :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves input ``u // k``
       and needs that one edge, so an item is present with probability :math:`p_A p_B/2`.
+    * ``objective``: ``"fewest"`` (default for 2L) picks, per weight, the smallest subset within the layer's
+      budget (fewer kept weights); ``"min_error"`` (default for L+1) the most accurate subset. L+1 copy layers
+      amplify per-weight errors by the copies' summed weights, which the per-weight budget does not cover, so
+      spending the whole budget there loses the certificate.
+    * ``budget``: per-weight error budget. ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`,
+      which assumes :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised
+      target's interval bounds and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
     * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by
       ``ratio`` over the source layers) or a per-layer list (2L: one per target layer or per source
       layer; L+1: one per source layer).
@@ -589,6 +569,12 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         raise ValueError("give width or width_multiplier, not both")
     if assignment not in ("adaptive", "fixed"):
         raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
+    if objective is None:
+        objective = "fewest" if construction == "2L" else "min_error"
+    if objective not in ("fewest", "min_error"):
+        raise ValueError(f"objective must be 'fewest' or 'min_error', got {objective!r}")
+    if budget not in ("assumed", "norms"):
+        raise ValueError(f"budget must be 'assumed' or 'norms', got {budget!r}")
     mods = _target_layers(target)
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
@@ -604,6 +590,13 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     L = len(lins)
     p_bound = density if isinstance(density, (int, float)) else list(density)  # what the bound calculators take
     eps_w = per_weight_eps(widths, eps, has_bias)
+    if budget == "norms":
+        from ..bounds.certificate import per_weight_budget
+
+        tols = per_weight_budget(target, eps, -float(box), float(box), input_shape)
+    else:
+        tols = [eps_w] * L
+    spec = SolverSpec(solver, objective, tuple(tols))
 
     def per_layer(x, name):
         vals = [x] * L if isinstance(x, int) else list(x)
@@ -621,8 +614,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             bw = _w_2l(widths, eps, delta, p_bound, C, has_bias, assignment=assignment)
             ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens, layout = build(mods, ks, density, ratio, generator, solver, max_items,
-                                                          box, input_shape, timer, assignment)
+        source, network, errs, dens, layout = build(mods, ks, density, ratio, generator, spec, max_items,
+                                                          timer, assignment)
         blocks = ks
     else:
         if width_multiplier is not None:
@@ -634,8 +627,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
             plan = l1_plan(widths, eps, delta, p_bound, C, has_bias, assignment=assignment)
             k1, rho, kb = plan["k"], plan["rho"], plan["kb"]
         t1 = time.perf_counter()
-        source, network, cert, errs, dens, layout = build(mods, k1, rho, kb, density, ratio, generator, solver,
-                                                          max_items, box, timer, assignment)
+        source, network, errs, dens, layout = build(mods, k1, rho, kb, density, ratio, generator, spec,
+                                                          max_items, timer, assignment)
         blocks = [k1] + list(rho)
     t2 = time.perf_counter()
     all_err = np.concatenate([e.ravel() for e in errs])
@@ -644,12 +637,16 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     kept = sum(int(l.mask.sum()) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
                for l in masked_layers(network).values())
     n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in specs)
-    return Ticket(source=source, network=network, target=target, construction=construction,
-                  certified_error=cert, eps=float(eps), eps_weight=eps_w,
-                  failures=int((all_err > eps_w).sum()), n_instances=int(all_err.size), instance_errors=all_err,
+    ticket = Ticket(source=source, network=network, target=target, construction=construction,
+                  certified_error=math.nan, eps=float(eps), eps_weight=min(tols),
+                  failures=sum(int((e.ravel() > t).sum()) for e, t in zip(errs, tols)), n_instances=int(all_err.size),
+                  instance_errors=all_err,
                   source_params=n_src, kept_params=kept, target_params=n_tgt,
                   timings={"t_plan_s": t1 - t0, **timer,
                            "t_masks_and_bounds_s": (t2 - t1) - sum(timer.values()),
                            "t_total_s": time.perf_counter() - t0},
                   block_sizes=blocks, densities=list(dens), input_shape=tuple(input_shape),
                   layout={**layout, "box": float(box)})
+    ticket.certified_error = composition_certificate(target, ticket.realise(), float(box), tuple(input_shape))
+    ticket.timings["t_total_s"] = time.perf_counter() - t0
+    return ticket
