@@ -121,7 +121,7 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
 
 TICKET_PS = {True: [1.0, 0.5, 0.2, 0.1, 0.05], False: [1.0, 0.5, 0.2, 0.1, 0.05]}
 TICKET_SEEDS = {True: [0, 1, 2], False: [0, 1, 2, 3, 4]}
-TICKET_ITEMS = {True: (8, 48), False: (0.5, 120)}  # expected present items per subset sum spanned by the k grid
+TICKET_ITEMS = {True: (8, 48), False: (4, 64)}  # expected present items per subset sum spanned by the k grid
 TICKET_BOUND_MIN_P = {True: 0.1, False: 0.0}  # quick: the bound's k (75,221 units per input at p = 0.05, fixed
 #                                              layout) is built for p >= 0.1 only
 
@@ -248,8 +248,8 @@ def run_edge_popup_class(cfg: EdgePopupClassConfig) -> list[dict]:
 
 def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
-    ks = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32, 64]
-    teacher = {"experiment": "edge_popup_teacher", "fixed": {"epochs": 20 if quick else 60},
+    ks = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32]
+    teacher = {"experiment": "edge_popup_teacher", "fixed": {"epochs": 20 if quick else 40},
                "grid": {"density": [1.0, 0.5, 0.2, 0.1], "width_multiplier": ks, "seed": seeds}}
     cls = []
     for arch in ["mlp", "conv"]:
@@ -257,7 +257,7 @@ def edge_popup_grids(quick: bool) -> tuple[dict, dict]:
             ds = {"dataset": "mnist5k"} if arch == "mlp" else {}  # LeNet-300-100 on real MNIST
             cls += [{"arch": arch, "method": "edge_popup", "source_density": p, "seed": s, **ds} for p in (1.0, 0.5, 0.2)]
             cls.append({"arch": arch, "method": "dense_train", "source_density": 1.0, "seed": s, **ds})
-    classification = {"experiment": "edge_popup_class", "fixed": {"epochs": 15 if quick else 60}, "configs": cls}
+    classification = {"experiment": "edge_popup_class", "fixed": {"epochs": 10 if quick else 40}, "configs": cls}
     return teacher, classification
 
 
@@ -362,20 +362,20 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
 
 def prune_grids(quick: bool) -> tuple[dict, dict]:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
-    epochs = 8 if quick else 20
+    epochs = 8 if quick else 15
     data = {"mlp": {"dataset": "mnist5k"}, "conv": {}}  # LeNet-300-100 on real MNIST; conv net on digits
+    grid = (0.5, 0.1, 0.01) if quick else (0.5, 0.2, 0.1, 0.05, 0.01)
     ratio = {"experiment": "ratio_train", "fixed": {"epochs": epochs},
              "configs": [{"arch": arch, "density": d, "ratio": r, "seed": s, **data[arch]} for arch in ("mlp", "conv")
-                         for d in (0.5, 0.2, 0.1, 0.05, 0.01) for r in ("uniform", "er", "erk", "balanced", "pyramidal")
-                         for s in seeds]}
-    dens = [0.1, 0.02] if quick else [0.2, 0.1, 0.05, 0.02]
+                         for d in grid for r in ("uniform", "er", "erk", "balanced", "pyramidal") for s in seeds]}
+    dens = [0.1, 0.05] if quick else [0.2, 0.1, 0.05, 0.02]
     s2s = []
     for arch in ["mlp", "conv"]:
         for method in ["imp", "snip", "synflow", "magnitude"]:
             for start in (1.0, 0.5):
                 s2s += [{"arch": arch, "method": method, "start_density": start, "seed": s, "densities": dens,
                          **data[arch]} for s in seeds]
-    return ratio, {"experiment": "sparse_to_sparse", "fixed": {"epochs": epochs}, "configs": s2s}
+    return ratio, {"experiment": "sparse_to_sparse", "fixed": {"epochs": 6 if quick else epochs}, "configs": s2s}
 
 
 BUILTIN_SWEEPS["ratios-quick"], BUILTIN_SWEEPS["sparse-to-sparse-quick"] = prune_grids(True)
