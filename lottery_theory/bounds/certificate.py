@@ -74,6 +74,36 @@ def _out_shape(layer, in_shape):
     return (layer.out_features,)
 
 
+def _setup(target, lo, hi, input_shape):
+    """The target's modules, its Linear/Conv2d layers, the input shape and the box as float64 tensors."""
+    import torch
+    from torch import nn
+
+    mods = list(target.children())
+    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if not lins:
+        raise ValueError("target has no Linear or Conv2d layer")
+    if input_shape is None:
+        if isinstance(lins[0], nn.Conv2d):
+            raise ValueError("conv targets need input_shape=(channels, height, width)")
+        input_shape = (lins[0].in_features,)
+    lo_t, hi_t = box_tensors(lo, hi, input_shape)
+    return mods, lins, tuple(input_shape), lo_t, hi_t
+
+
+def box_tensors(lo, hi, shape):
+    """``lo``/``hi`` (scalars or arrays) broadcast to ``shape`` as float64 tensors; finite, ``lo <= hi``."""
+    import torch
+
+    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), shape).copy(), dtype=torch.float64)
+    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), shape).copy(), dtype=torch.float64)
+    if not (torch.all(torch.isfinite(lo_t)) and torch.all(torch.isfinite(hi_t))):
+        raise ValueError("box bounds lo and hi must be finite")
+    if torch.any(lo_t > hi_t):
+        raise ValueError("box needs lo <= hi everywhere")
+    return lo_t, hi_t
+
+
 def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` (module docstring); ``target`` an ``nn.Sequential``
     of Linear/Conv2d/ReLU/Flatten/MaxPool2d/AvgPool2d/Identity, ``realised`` one entry per Linear/Conv2d,
@@ -81,22 +111,11 @@ def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, inpu
     import torch
     from torch import nn
 
-    mods = list(target.children())
-    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    mods, lins, input_shape, lo_t, hi_t = _setup(target, lo, hi, input_shape)
     if len(lins) != len(realised):
         raise ValueError(f"realised needs one entry per Linear/Conv2d layer of the target ({len(lins)}), "
                          f"got {len(realised)}")
-    if input_shape is None:
-        if isinstance(lins[0], nn.Conv2d):
-            raise ValueError("conv targets need input_shape=(channels, height, width)")
-        input_shape = (lins[0].in_features,)
     dt = torch.float64
-    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), input_shape).copy(), dtype=dt)
-    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), input_shape).copy(), dtype=dt)
-    if not (torch.all(torch.isfinite(lo_t)) and torch.all(torch.isfinite(hi_t))):
-        raise ValueError("box bounds lo and hi must be finite")
-    if torch.any(lo_t > hi_t):
-        raise ValueError("box needs lo <= hi everywhere")
     e = torch.zeros_like(lo_t)
     nonneg = bool(torch.all(lo_t >= 0))  # both networks' activations are >= 0 here
     per_layer, li = [], 0
@@ -167,15 +186,8 @@ def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[floa
 
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-    mods = list(target.children())
-    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
-    if input_shape is None:
-        if isinstance(lins[0], nn.Conv2d):
-            raise ValueError("conv targets need input_shape=(channels, height, width)")
-        input_shape = (lins[0].in_features,)
+    mods, lins, input_shape, lo_t, hi_t = _setup(target, lo, hi, input_shape)
     dt = torch.float64
-    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), input_shape).copy(), dtype=dt)
-    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), input_shape).copy(), dtype=dt)
     S, gains = [], []
     for m in mods:
         if isinstance(m, (nn.Linear, nn.Conv2d)):

@@ -142,9 +142,10 @@ def _bits(h: int) -> np.ndarray:
     return ((np.arange(2 ** h)[:, None] >> np.arange(h)[None, :]) & 1).astype(bool)
 
 
-@register_solver("bruteforce", max_n=20)
-def _bruteforce(v, t, p, max_size, chunk: int = 1 << 22):
-    """Exact reference: enumerate all 2^m subsets of the present items (m <= 20)."""
+def _bruteforce_pick(v, t, p, max_size, pick, chunk: int = 1 << 22):
+    """Enumerate all 2^m subsets of the present items (m <= 20) and keep, per row, the subset chosen by
+    ``pick(err [b, 2^m], sizes [2^m]) -> index [b]`` (err is inf for subsets with absent items or over
+    ``max_size``)."""
     vals, valid, order = _compact(v, p)
     B, m = vals.shape
     bits = _bits(m)
@@ -158,32 +159,40 @@ def _bruteforce(v, t, p, max_size, chunk: int = 1 << 22):
         if max_size is not None:
             bad |= sizes[None, :] > max_size
         err[bad] = np.inf
-        out[s:s + rows] = bits[np.argmin(err, axis=1)]
+        out[s:s + rows] = bits[pick(err, sizes)]
     return _expand(out, order, v.shape[1])
+
+
+@register_solver("bruteforce", max_n=20)
+def _bruteforce(v, t, p, max_size, chunk: int = 1 << 22):
+    """Exact reference: enumerate all 2^m subsets of the present items (m <= 20)."""
+    return _bruteforce_pick(v, t, p, max_size, lambda err, sizes: np.argmin(err, axis=1), chunk)
 
 
 def _bruteforce_fewest(v, t, p, max_size, tol: float, chunk: int = 1 << 22):
     """Reference for objective="fewest": among all subsets with error <= tol the smallest (then the most
     accurate); rows without one get the minimum-error subset."""
-    vals, valid, order = _compact(v, p)
-    B, m = vals.shape
-    bits = _bits(m)
-    sizes = bits.sum(1)
-    out = np.zeros((B, m), dtype=bool)
-    rows = max(1, chunk // max(1, 2 ** m))
-    for s in range(0, B, rows):
-        sums = vals[s:s + rows] @ bits.T.astype(np.float64)
-        err = np.abs(sums - t[s:s + rows, None])
-        bad = (bits[None, :, :] & ~valid[s:s + rows, None, :]).any(-1)
-        if max_size is not None:
-            bad |= sizes[None, :] > max_size
-        err[bad] = np.inf
+    def pick(err, sizes):
         key = np.where(err <= tol, sizes[None, :] + 0.5 * err / tol, np.inf)
         best = np.argmin(key, axis=1)
         none = ~np.isfinite(key[np.arange(len(key)), best])
         best[none] = np.argmin(err[none], axis=1)
-        out[s:s + rows] = bits[best]
-    return _expand(out, order, v.shape[1])
+        return best
+
+    return _bruteforce_pick(v, t, p, max_size, pick, chunk)
+
+
+def _halves(v, p, device):
+    """Meet-in-the-middle set-up: present items compacted to ``m`` columns, split into halves of ``h1 =
+    ceil(m/2)`` and ``h2`` items, with the subsets' bit matrices (numpy and float64 torch)."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    vals, _, order = _compact(v, p)
+    m = vals.shape[1]
+    h1 = (m + 1) // 2
+    h2 = m - h1
+    bl, br = _bits(h1), _bits(h2)
+    return (dev, vals, order, h1, h2, bl, br, torch.as_tensor(bl, dtype=torch.float64, device=dev),
+            torch.as_tensor(br, dtype=torch.float64, device=dev))
 
 
 def _mitm_fewest(v, t, p, max_size, tol: float, memory_mb: float = 16.0, device: str | torch.device | None = None):
@@ -193,16 +202,9 @@ def _mitm_fewest(v, t, p, max_size, tol: float, memory_mb: float = 16.0, device:
     ``a + c + err / (2 tol)`` orders feasible pairs by size, then error (the error term is < 1). The overall
     nearest pair is tracked in the same pass and returned for rows where no pair is feasible (the
     minimum-error solution)."""
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    vals, valid, order = _compact(v, p)
+    dev, vals, order, h1, h2, bl, br, bl_t, br_t = _halves(v, p, device)
     B, m = vals.shape
-    h1 = (m + 1) // 2
-    h2 = m - h1
-    bl, br = _bits(h1), _bits(h2)
-    groups = [np.flatnonzero(br.sum(1) == c) for c in range(h2 + 1)]
-    groups_t = [torch.as_tensor(g, device=dev) for g in groups]
-    bl_t = torch.as_tensor(bl, dtype=torch.float64, device=dev)
-    br_t = torch.as_tensor(br, dtype=torch.float64, device=dev)
+    groups_t = [torch.as_tensor(np.flatnonzero(br.sum(1) == c), device=dev) for c in range(h2 + 1)]
     size_l = torch.as_tensor(bl.sum(1), dtype=torch.float64, device=dev)
     per_row = (2 ** h1 * (h2 + 4) + 2 ** h2) * 8 * 3
     rows = max(1, int(memory_mb * 2 ** 20 // per_row))
@@ -269,14 +271,8 @@ def _mitm(v, t, p, max_size, memory_mb: float = 16.0, device: str | torch.device
     Memory per chunk is about ``rows * (2^h1 + 2^h2) * 40`` bytes; rows are
     chosen so this stays under ``memory_mb``. Time per instance ~ ``2^(m/2) m``.
     """
-    dev = torch.device(device) if device is not None else torch.device("cpu")
-    vals, valid, order = _compact(v, p)
+    dev, vals, order, h1, h2, bl, br, bl_t, br_t = _halves(v, p, device)
     B, m = vals.shape
-    h1 = (m + 1) // 2
-    h2 = m - h1
-    bl, br = _bits(h1), _bits(h2)
-    bl_t = torch.as_tensor(bl, dtype=torch.float64, device=dev)
-    br_t = torch.as_tensor(br, dtype=torch.float64, device=dev)
     size_l = torch.as_tensor(bl.sum(1), device=dev)
     size_r = torch.as_tensor(br.sum(1), device=dev)
     caps = None

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..bounds.certificate import RealisedLayer, interval_certificate
+from ..bounds.certificate import RealisedLayer, box_tensors, interval_certificate
 from ..nets.masked import MaskedConv2d, MaskedLinear
 
 
@@ -115,12 +115,6 @@ def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Modul
     return nn.Sequential(*mods).double()
 
 
-def _box(lo, hi, shape) -> tuple[torch.Tensor, torch.Tensor]:
-    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), shape).copy(), dtype=torch.float64)
-    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), shape).copy(), dtype=torch.float64)
-    return lo_t, hi_t
-
-
 def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, generator: torch.Generator | None,
            restarts: int = 16, steps: int = 100, samples: int = 2000, batch: int = 500):
     r"""Lower bound on :math:`\sup_x |f_P(x) - f_T(x)|`: random samples, then projected sign-gradient ascent
@@ -129,7 +123,7 @@ def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, gene
     run in float64."""
     P = copy.deepcopy(ticket_fn).double().eval()
     T = copy.deepcopy(target).double().eval()
-    lo_t, hi_t = _box(lo, hi, input_shape)
+    lo_t, hi_t = box_tensors(lo, hi, input_shape)
     width = hi_t - lo_t
     for p in list(P.parameters()) + list(T.parameters()):
         p.requires_grad_(False)
