@@ -20,7 +20,7 @@ from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 import pandas as pd
 
-from lottery_theory.verdicts import Row, combine, finding, margin_verdict, mean_interval, paired_margin, script_main
+from lottery_theory.verdicts import Row, combine, margin_verdict, mean_interval, paired_margin, script_main
 
 STATEMENT = __doc__
 LEVEL = 0.3  # relative MSE level whose required width we compare across densities

@@ -74,8 +74,6 @@ def er_factor_pairs(perturb: bool = False):
 
 def composition_pairs(perturb: bool = False):
     rec, closed, _ = composition_expr(4)
-    import sympy as sp
-
     if perturb:  # drop the propagation through later layers of the first layer's error
         closed = closed.subs({s: 1 for s in closed.free_symbols if str(s).startswith("G")})
     return [(rec, closed)]

@@ -9,7 +9,7 @@ from lottery_theory.experiments.builtin import spectral_target
 from lottery_theory.nets import MaskedConv2d, MaskedLinear, conv_net, load_target, save_target
 from lottery_theory.subset_sum import solve
 from lottery_theory.tickets import construct
-from lottery_theory.tickets.construct import assign_units
+from lottery_theory.tickets.blocks import assign_units
 
 
 def test_assign_units_uses_surviving_edges_and_balances():

@@ -76,7 +76,6 @@ def _out_shape(layer, in_shape):
 
 def _setup(target, lo, hi, input_shape):
     """The target's modules, its Linear/Conv2d layers, the input shape and the box as float64 tensors."""
-    import torch
     from torch import nn
 
     mods = list(target.children())

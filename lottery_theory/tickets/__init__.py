@@ -5,5 +5,6 @@ explicitly with the subset-sum engine, certifies its error by the composition
 inequality and measures the rebuilt ticket itself (never the target).
 """
 from .construct import Ticket, available_constructions, construct
+from .layouts import CONSTRUCTIONS, Construction
 
-__all__ = ["Ticket", "available_constructions", "construct"]
+__all__ = ["CONSTRUCTIONS", "Construction", "Ticket", "available_constructions", "construct"]

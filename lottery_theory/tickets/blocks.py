@@ -1,0 +1,224 @@
+"""Block code shared by the constructions: target weights, ER draws, subset-sum batches, unit assignment and
+the masks of a 2L block (docs/theory.md, "Where the ER mask enters the 2L construction")."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..nets.masked import MaskedConv2d, MaskedLinear
+from ..sparsity import er_mask, resolve_densities
+from ..subset_sum import solve
+
+
+def _eff_weight(m: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+    """Target weight as [n_out, n_in_virtual] (masked layers: weight * mask) and bias."""
+    w = m.weight.detach().double()
+    b = m.bias.detach().double() if m.bias is not None else None
+    if isinstance(m, (MaskedLinear, MaskedConv2d)):
+        w = w * m.mask
+        if b is not None and m.bias_mask is not None:
+            b = b * m.bias_mask
+    return w.reshape(w.shape[0], -1).cpu().numpy(), (b.cpu().numpy() if b is not None else None)
+
+
+def _uniform_(t: torch.Tensor, g: torch.Generator | None) -> None:
+    with torch.no_grad():
+        t.copy_(torch.rand(t.shape, generator=g, dtype=torch.float32) * 2 - 1)
+
+
+def _new_like(kind: type, n_in: int, n_out: int, ref: nn.Module | None, one_by_one: bool = False) -> nn.Module:
+    if kind is nn.Conv2d:
+        if one_by_one:
+            return MaskedConv2d(n_in, n_out, 1, bias=True)
+        return MaskedConv2d(n_in, n_out, ref.kernel_size, stride=ref.stride, padding=ref.padding, bias=True)
+    return MaskedLinear(n_in, n_out, bias=True)
+
+
+def _cap_presence(present: np.ndarray, values: np.ndarray, max_items: int) -> np.ndarray:
+    """Keep at most ``max_items`` present items per row: evenly spaced order statistics of the present
+    values (both extremes, for range, and the middle, for resolution). Keeping the largest |values|
+    instead loses resolution when many items are present; keeping the first ones can miss the range."""
+    counts = present.sum(1)
+    over = counts > max_items
+    if not over.any():
+        return present
+    rows = np.flatnonzero(over)
+    v = np.where(present[rows], values[rows], np.inf)
+    order = np.argsort(v, axis=1, kind="stable")
+    pos = np.rint(np.linspace(0.0, 1.0, max_items)[None, :] * (counts[rows, None] - 1)).astype(np.int64)
+    pick = np.take_along_axis(order, pos, axis=1)
+    keep = np.zeros((len(rows), present.shape[1]), dtype=bool)
+    np.put_along_axis(keep, pick, True, axis=1)
+    out = present.copy()
+    out[rows] = keep
+    return out
+
+
+def _stack(parts: list[np.ndarray], fill) -> np.ndarray:
+    """Stack [rows_i, width_i] arrays into one batch, padding narrower ones with ``fill``."""
+    w = max(p.shape[1] for p in parts)
+    return np.concatenate([p if p.shape[1] == w else np.pad(p, ((0, 0), (0, w - p.shape[1])), constant_values=fill)
+                           for p in parts])
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """How the construction solves its subset sums: ``method`` (see :func:`lottery_theory.subset_sum.solve`),
+    ``objective`` ("fewest": the smallest subset within the layer's per-weight budget; "min_error") and the
+    per-target-layer budgets ``tols``; ``layer`` selects the budget in use."""
+    method: str = "mitm"
+    objective: str = "fewest"
+    tols: tuple = ()
+    layer: int = 0
+
+    def at(self, layer: int) -> "SolverSpec":
+        return SolverSpec(self.method, self.objective, self.tols, layer)
+
+    def options(self) -> dict:
+        return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}
+
+
+def _solve_rows(values, present, targets, solver: SolverSpec, max_items: int, timer: dict | None = None):
+    """Solve one batch (lists of per-part arrays are stacked and padded with absent items);
+    present items are compacted to at most ``max_items`` columns first."""
+    t0 = time.perf_counter()
+    if isinstance(values, list):
+        values, present, targets = _stack(values, 0.0), _stack(present, False), np.concatenate(targets)
+    present = _cap_presence(present, values, max_items)
+    m = int(present.sum(1).max()) if present.size else 0
+    order = np.argsort(~present, axis=1, kind="stable")[:, :max(m, 0)]
+    pv = np.take_along_axis(present, order, axis=1)
+    vv = np.where(pv, np.take_along_axis(values, order, axis=1), 0.0)
+    t1 = time.perf_counter()
+    res = solve(vv, targets, method=solver.method, present=pv, **solver.options())
+    sel = np.zeros(values.shape, dtype=bool)
+    np.put_along_axis(sel, order, res.selection, axis=1)
+    if timer is not None:
+        timer["t_prepare_s"] = timer.get("t_prepare_s", 0.0) + (t1 - t0)
+        timer["t_solve_s"] = timer.get("t_solve_s", 0.0) + (time.perf_counter() - t1)
+    return sel, res.sums, res.error
+
+
+# ----------------------------------------------------------------------------- block (2L / first L+1 layer)
+def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | None) -> np.ndarray:
+    """Adaptive layout: give each of the first ``n_units`` block units one input among its surviving edges
+    (``mask`` [units, n_in]), balanced: units in a random order each go to the least-loaded input they reach
+    (ties by a fixed random priority). Returns unit -> input (-1: no surviving edge). Deterministic given
+    ``generator``; uses layer A's mask only, so it is independent of layer B."""
+    n_in = mask.shape[1]
+    order = torch.randperm(n_units, generator=generator).numpy()
+    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
+    load = np.zeros(n_in)
+    out = np.full(n_units, -1, dtype=np.int64)
+    for u in order:
+        cand = np.flatnonzero(mask[u])
+        if cand.size:
+            j = cand[np.argmin(load[cand] + prio[cand])]
+            out[u] = j
+            load[j] += 1
+    return out
+
+
+def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
+    """[n_in, K] table of the units serving each input (-1 = empty), K = the largest share."""
+    counts = np.bincount(assign[assign >= 0], minlength=n_in)
+    K = max(int(counts.max()) if counts.size else 0, 1)
+    slots = np.full((n_in, K), -1, dtype=np.int64)
+    units = np.flatnonzero(assign >= 0)
+    js = assign[units]
+    order = np.argsort(js, kind="stable")
+    units, js = units[order], js[order]
+    pos = np.arange(len(js)) - np.searchsorted(js, js)  # rank of each unit within its input's share
+    slots[js, pos] = units
+    return slots
+
+
+def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None, assign=None):
+    """Subset sums for one block. ``W`` [R, n_in] target rows (the caller repeats rows for L+1 copies);
+    ``A`` the block layer (its ``[units, n_in]`` view: weight, mask, bias); ``wb``/``mb`` [R, units] the
+    next layer's weight and mask; ``assign`` unit -> input for the first ``n_in k`` units (default: the
+    fixed layout ``u // k``). Returns selections [R, n_in, K] over the slots, realised sums and errors."""
+    R, n_in = W.shape
+    hb = b is not None
+    wa = A.weight.detach().reshape(A.weight.shape[0], -1)
+    ma = A.mask.reshape(A.mask.shape[0], -1)
+    if assign is None:
+        assign = np.arange(n_in * k) // k
+    slots = _slots(assign, n_in)
+    valid = slots >= 0
+    su = np.where(valid, slots, 0)
+    jj = np.repeat(np.arange(n_in)[:, None], slots.shape[1], axis=1)
+    a = np.where(valid, wa[torch.as_tensor(su), torch.as_tensor(jj)].double().numpy(), 0.0)  # a_u per slot
+    pa = valid & ma[torch.as_tensor(su), torch.as_tensor(jj)].numpy()
+    ca = A.bias.detach().double().numpy()
+    B = np.where(valid[None], wb[:, su], 0.0)  # [R, n_in, K]
+    MB = valid[None] & mb[:, su]
+    K = slots.shape[1]
+    vals = a[None] * B
+    parts = [("+", pa & (a > 0))] + ([("-", pa & (a < 0))] if signed else [])
+    v_list, p_list, t_list = [], [], []
+    for _, pres_a in parts:
+        v_list.append(vals.reshape(-1, K))
+        p_list.append((pres_a[None] & MB).reshape(-1, K))
+        t_list.append(W.reshape(-1))
+    if hb:
+        c = ca[n_in * k:(n_in + 1) * k]
+        v_list.append(np.maximum(c, 0)[None] * wb[:, n_in * k:(n_in + 1) * k])
+        p_list.append((c > 0)[None] & mb[:, n_in * k:(n_in + 1) * k])
+        t_list.append(b)
+    sel, sums, err = _solve_rows(v_list, p_list, t_list, solver, max_items, timer)
+    nw = R * n_in
+    out = {"sel+": sel[:nw, :K].reshape(R, n_in, K), "s+": sums[:nw].reshape(R, n_in),
+           "e+": err[:nw].reshape(R, n_in), "slots": slots}
+    off = nw
+    if signed:
+        out.update({"sel-": sel[off:off + nw, :K].reshape(R, n_in, K), "s-": sums[off:off + nw].reshape(R, n_in),
+                    "e-": err[off:off + nw].reshape(R, n_in)})
+        off += nw
+    if hb:
+        out.update({"selb": sel[off:, :k], "eb": err[off:]})
+    out["all_err"] = err
+    return out
+
+
+def _block_masks(out, n_in, k, hb, units_total, R):
+    """Ticket masks for the block layer A ([units, n_in]) and the next layer B ([R, units])."""
+    mB = np.zeros((R, units_total), dtype=bool)
+    used = out["sel+"] | out.get("sel-", False)
+    slots = out["slots"]
+    jj, rr = np.nonzero(slots >= 0)
+    mB[:, slots[jj, rr]] = used[:, jj, rr]
+    if hb:
+        mB[:, n_in * k:(n_in + 1) * k] = out["selb"]
+    live = mB.any(0)
+    mA = np.zeros((units_total, n_in), dtype=bool)
+    mA[slots[jj, rr], jj] = live[slots[jj, rr]]
+    biasA = np.zeros(units_total, dtype=bool)
+    if hb:
+        biasA[n_in * k:(n_in + 1) * k] = live[n_in * k:(n_in + 1) * k]
+    return mA, mB, biasA
+
+
+# ----------------------------------------------------------------------------- constructions
+def _densities(density, n_layers: int, shapes, ratio: str) -> list[float]:
+    if not isinstance(density, (int, float)) and len(density) * 2 == n_layers:  # one per 2L block
+        density = [x for d in density for x in (d, d)]
+    return resolve_densities(shapes, density, ratio)
+
+
+def _draw(layers: list[nn.Module], dens: list[float], g: torch.Generator | None) -> None:
+    for lay, d in zip(layers, dens):
+        _uniform_(lay.weight, g)
+        _uniform_(lay.bias, g)
+        lay.set_mask(er_mask(tuple(lay.weight.shape), d, generator=g, exact=False))
+
+
+def _assign(A, n_in, k, assignment, g):
+    """Unit -> input for the first ``n_in k`` units of block layer ``A`` (None: fixed layout ``u // k``)."""
+    if assignment == "fixed":
+        return None
+    return assign_units(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)

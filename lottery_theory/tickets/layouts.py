@@ -1,0 +1,253 @@
+"""The constructions, one per layout, each a :class:`Construction` registered in ``CONSTRUCTIONS``:
+``plan`` (block sizes from the bound calculators or the caller), ``build`` (ER source, subset sums, ticket
+masks) and ``realise`` (what the rebuilt network computes per target layer, for the certificates).
+``construct`` runs plan -> build -> certify for any of them."""
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .._validation import Registry, check_positive_int
+from ..bounds.core import _w_2l, l1_plan
+from ..nets.masked import MaskedLinear
+from .blocks import _assign, _block_masks, _densities, _draw, _eff_weight, _new_like, _solve_block, _solve_rows
+
+CONSTRUCTIONS = Registry("construction", "construction")
+
+
+def _per_layer(x, name: str, L: int) -> list[int]:
+    vals = [x] * L if isinstance(x, int) else list(x)
+    if len(vals) != L:
+        raise ValueError(f"{name} needs one entry per target layer ({L}), got {len(vals)}")
+    return [check_positive_int(v, name) for v in vals]
+
+
+class Construction:
+    """A layout: ``plan(specs, widths, **bound_args) -> plan``, ``build(mods, plan, ...) -> (source, network,
+    instance errors per layer, densities, layout)``, ``realise(network, layout) -> [RealisedLayer]``."""
+    name = ""
+
+    def plan(self, specs, widths, *, eps, delta, density, C, has_bias, assignment, width, width_multiplier) -> dict:
+        raise NotImplementedError
+
+    def build(self, mods, plan, density, ratio, g, solver, max_items, timer, assignment):
+        raise NotImplementedError
+
+    def realise(self, network: nn.Sequential, layout: dict) -> list:
+        raise NotImplementedError
+
+
+def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
+    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    L = len(lins)
+    src_mods, pairs, specs = [], [], []
+    for m in mods:
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            li = len(pairs)
+            W, b = _eff_weight(m)
+            n, n_in = W.shape
+            hb = b is not None
+            k = k_list[li]
+            units = (n_in + hb) * k
+            kind = nn.Conv2d if isinstance(m, nn.Conv2d) else nn.Linear
+            cin = m.in_channels if kind is nn.Conv2d else n_in
+            A = _new_like(kind, cin, units, m)
+            Bm = _new_like(kind, units, n, m, one_by_one=True)
+            pairs.append((len(src_mods), len(src_mods) + 2))  # positions of A and B in the Sequential
+            src_mods += [A, nn.ReLU(), Bm]
+            specs.append((W, b, k))
+        else:
+            src_mods.append(copy.deepcopy(m))
+    source = nn.Sequential(*src_mods)
+    flat = [source[i] for pr in pairs for i in pr]
+    shapes = [tuple(x.weight.shape) for x in flat]
+    dens = _densities(dens_arg, 2 * L, shapes, ratio)
+    t0 = time.perf_counter()
+    _draw(flat, dens, g)
+    network = copy.deepcopy(source)
+    timer["t_draw_source_s"] = time.perf_counter() - t0
+    signed = True  # the block's input can be negative (network input, or no ReLU before it)
+    errs, li = [], 0
+    big = sum(p.numel() for p in source.parameters()) > 10_000_000
+    for m in tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big):
+        if not isinstance(m, (nn.Linear, nn.Conv2d)):
+            if isinstance(m, nn.ReLU):
+                signed = False
+            continue
+        W, b, k = specs[li]
+        A, Bm = (source[i] for i in pairs[li])
+        n, n_in = W.shape
+        hb = b is not None
+        wb = Bm.weight.detach().reshape(n, -1).double().numpy()
+        mb = Bm.mask.reshape(n, -1).numpy()
+        out = _solve_block(W, b, k, A, wb, mb, signed, solver.at(li), max_items, timer,
+                           _assign(A, n_in, k, assignment, g))
+        mA, mB, biasA = _block_masks(out, n_in, k, hb, A.weight.shape[0], n)
+        tA, tB = (network[i] for i in pairs[li])
+        tA.set_mask(torch.as_tensor(mA).reshape(tA.weight.shape), torch.as_tensor(biasA))
+        tB.set_mask(torch.as_tensor(mB).reshape(tB.weight.shape), torch.zeros(n, dtype=torch.bool))
+        errs.append(out["all_err"])
+        signed, li = True, li + 1
+    return source, network, errs, dens, {"pairs": pairs}
+
+
+def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
+    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
+    if any(isinstance(m, nn.Conv2d) for m in lins) or any(isinstance(m, (nn.Flatten, nn.MaxPool2d, nn.AvgPool2d))
+                                                        for m in mods):
+        raise ValueError("construction='L+1' supports MLP targets only; use construction='2L' for conv targets")
+    relus = [isinstance(mods[i + 1], nn.ReLU) if i + 1 < len(mods) else False
+             for i, m in enumerate(mods) if isinstance(m, nn.Linear)]
+    if relus[:-1] != [True] * (len(lins) - 1):
+        raise ValueError("construction='L+1' needs a ReLU after every hidden Linear layer")
+    L = len(lins)
+    specs = [_eff_weight(m) for m in lins]
+    n0 = specs[0][0].shape[1]
+    hb0 = specs[0][1] is not None
+    widths = [(n0 + hb0) * plan_k]
+    for l in range(1, L):
+        widths.append(rho[l - 1] * specs[l - 1][0].shape[0] + (kb[l - 1] if specs[l][1] is not None else 0))
+    widths.append(specs[-1][0].shape[0])
+    layers = [MaskedLinear(n0, widths[0])] + [MaskedLinear(widths[i], widths[i + 1]) for i in range(L)]
+    src_mods = []
+    for i, lay in enumerate(layers):
+        src_mods.append(lay)
+        if i < L:
+            src_mods.append(nn.ReLU())
+    source = nn.Sequential(*src_mods)
+    dens = _densities(dens_arg, L + 1, [tuple(x.weight.shape) for x in layers], ratio)
+    t0 = time.perf_counter()
+    _draw(layers, dens, g)
+    network = copy.deepcopy(source)
+    timer["t_draw_source_s"] = time.perf_counter() - t0
+    tl = [m for m in network if isinstance(m, MaskedLinear)]
+
+    errs = []
+    # layer 1: block products into the copies of target layer 1
+    W, b = specs[0]
+    n1 = W.shape[0]
+    R = rho[0] if L > 1 else 1
+    Wr, br = np.repeat(W, R, axis=0), (np.repeat(b, R) if b is not None else None)
+    A, Bn = layers[0], layers[1]
+    rows = n1 * R
+    wb, mb = Bn.weight.detach()[:rows].double().numpy(), Bn.mask.numpy()[:rows]
+    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver.at(0), max_items, timer,
+                       _assign(A, n0, plan_k, assignment, g))
+    mA, mB, biasA = _block_masks(out, n0, plan_k, br is not None, A.weight.shape[0], rows)
+    errs.append(out["all_err"])
+    masks_w = [mA, np.zeros(tuple(Bn.weight.shape), dtype=bool)]
+    masks_w[1][:rows] = mB
+    bias_m = [biasA, np.zeros(Bn.bias.shape[0], dtype=bool)]
+    for l in range(1, L):  # target layer l+1 reads the copies of layer l from source layer l+1
+        W, b = specs[l]
+        n_out, n_in = W.shape
+        Rq = rho[l] if l < L - 1 else 1
+        r_in = rho[l - 1]
+        lay = layers[l + 1]
+        wq = lay.weight.detach().double().numpy()[: n_out * Rq]
+        mq = lay.mask.numpy()[: n_out * Rq]
+        Wr = np.repeat(W, Rq, axis=0)
+        vals = wq[:, : n_in * r_in].reshape(-1, r_in)
+        pres = mq[:, : n_in * r_in].reshape(-1, r_in)
+        v_list, p_list, t_list = [vals], [pres], [Wr.reshape(-1)]
+        hb = b is not None
+        if hb:
+            prev = layers[l]
+            cb = prev.bias.detach().double().numpy()[n_in * r_in: n_in * r_in + kb[l - 1]]
+            v_list.append(np.maximum(cb, 0)[None] * wq[:, n_in * r_in: n_in * r_in + kb[l - 1]])
+            p_list.append((cb > 0)[None] & mq[:, n_in * r_in: n_in * r_in + kb[l - 1]])
+            t_list.append(np.repeat(b, Rq))
+        sel, sums, err = _solve_rows(v_list, p_list, t_list, solver.at(l), max_items, timer)
+        errs.append(err)
+        nw = n_out * Rq * n_in
+        selw = sel[:nw, :r_in].reshape(n_out * Rq, n_in * r_in)
+        mq_t = np.zeros(tuple(lay.weight.shape), dtype=bool)
+        mq_t[: n_out * Rq, : n_in * r_in] = selw
+        if hb:
+            selb = sel[nw:, :kb[l - 1]]
+            mq_t[: n_out * Rq, n_in * r_in: n_in * r_in + kb[l - 1]] = selb
+            used_bias_units = selb.any(0)
+            bias_m[l][n_in * r_in: n_in * r_in + kb[l - 1]] = used_bias_units
+        masks_w.append(mq_t)
+        bias_m.append(np.zeros(lay.bias.shape[0], dtype=bool))
+    # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
+    for lay, mw, bm in zip(tl, masks_w, bias_m):
+        lay.set_mask(torch.as_tensor(mw), torch.as_tensor(bm))
+    return source, network, errs, dens, {"outs": [W.shape[0] for W, _ in specs],
+                                                              "rho": list(rho)}
+
+
+@CONSTRUCTIONS.register("2L")
+class TwoL(Construction):
+    """2L (Pensia et al. 2020; Malach et al. 2020): a block layer and a mixing layer per target layer."""
+    name = "2L"
+
+    def plan(self, specs, widths, *, eps, delta, density, C, has_bias, assignment, width, width_multiplier):
+        L = len(specs)
+        if width_multiplier is not None:
+            ks = _per_layer(width_multiplier, "width_multiplier", L)
+        elif width is not None:
+            ws = _per_layer(width, "width", L)
+            ks = [max(1, w // (W.shape[1] + (b is not None))) for w, (W, b) in zip(ws, specs)]
+        else:
+            bw = _w_2l(widths, eps, delta, density, C, has_bias, assignment=assignment)
+            ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
+        return {"blocks": ks}
+
+    def build(self, mods, plan, density, ratio, g, solver, max_items, timer, assignment):
+        return _build_2L(mods, plan["blocks"], density, ratio, g, solver, max_items, timer, assignment)
+
+    def realise(self, network, layout):
+        from .bracket import realise_block
+
+        return [realise_block(network[a], network[b]) for a, b in layout["pairs"]]
+
+
+@CONSTRUCTIONS.register("L+1")
+class LPlusOne(Construction):
+    """L+1 (Burkholz 2022): a block layer for the input, then copy layers (MLP targets)."""
+    name = "L+1"
+
+    def plan(self, specs, widths, *, eps, delta, density, C, has_bias, assignment, width, width_multiplier):
+        L = len(specs)
+        if width_multiplier is not None:
+            kk = _per_layer(width_multiplier, "width_multiplier", L)
+            k1, rho, kb = kk[0], kk[:L - 1], kk[:L - 1]
+        elif width is not None:
+            raise ValueError("construction='L+1' takes width_multiplier (k, rho), not width")
+        else:
+            p = l1_plan(widths, eps, delta, density, C, has_bias, assignment=assignment)
+            k1, rho, kb = p["k"], p["rho"], p["kb"]
+        return {"k": k1, "rho": list(rho), "kb": list(kb), "blocks": [k1] + list(rho)}
+
+    def build(self, mods, plan, density, ratio, g, solver, max_items, timer, assignment):
+        return _build_L1(mods, plan["k"], plan["rho"], plan["kb"], density, ratio, g, solver, max_items, timer,
+                         assignment)
+
+    def realise(self, network, layout):
+        from .bracket import realise_block, realise_merge
+
+        tl = [m for m in network if isinstance(m, MaskedLinear)]
+        outs, rho = layout["outs"], layout["rho"]
+        L = len(outs)
+        R0 = rho[0] if L > 1 else 1
+        first = realise_block(tl[0], tl[1])
+        n = outs[0] * R0
+        out = [type(first)(first.s_pos[:n], first.s_neg[:n], first.bias[:n], np.repeat(np.arange(outs[0]), R0))]
+        for l in range(1, L):
+            Rq = rho[l] if l < L - 1 else 1
+            r_in = rho[l - 1]
+            prev = tl[l]
+            copy_of = np.full(prev.weight.shape[0], -1)
+            copy_of[: outs[l - 1] * r_in] = np.repeat(np.arange(outs[l - 1]), r_in)
+            pb = prev.bias.detach().double() * (prev.bias_mask if prev.bias_mask is not None else 1)
+            fan = (prev.mask != 0).sum(1)
+            r = realise_merge(tl[l + 1], copy_of, outs[l - 1], pb, fan, np.repeat(np.arange(outs[l]), Rq))
+            m = outs[l] * Rq
+            out.append(type(r)(r.s_pos[:m], r.s_neg[:m], r.bias[:m], r.rows, r.lip[:m]))
+        return out
