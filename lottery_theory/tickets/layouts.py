@@ -178,8 +178,7 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, time
     # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
     for lay, mw, bm in zip(tl, masks_w, bias_m):
         lay.set_mask(torch.as_tensor(mw), torch.as_tensor(bm))
-    return source, network, errs, dens, {"outs": [W.shape[0] for W, _ in specs],
-                                                              "rho": list(rho)}
+    return source, network, errs, dens, {"outs": [W.shape[0] for W, _ in specs], "rho": list(rho)}
 
 
 @CONSTRUCTIONS.register("2L")
