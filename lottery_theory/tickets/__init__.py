@@ -1,8 +1,8 @@
 """Constructive strong lottery tickets inside ER source networks.
 
-``construct(target, density=..., eps=...)`` draws an ER source, builds the ticket
-explicitly with the subset-sum engine, certifies its error by the composition
-inequality and measures the rebuilt ticket itself (never the target).
+``construct(target, density=..., eps=...)`` draws an ER source, builds the ticket explicitly with the
+subset-sum engine (one :class:`Construction` per layout), certifies it from the rebuilt network's
+weights, and ``Ticket.sup_error`` brackets its sup error (attack lower bound, certified upper bound).
 """
 from .construct import Ticket, available_constructions, construct
 from .layouts import CONSTRUCTIONS, Construction

@@ -33,8 +33,11 @@ copy per neuron. Depth L+1 instead of 2L.
 
 Every subset-sum instance of a layer goes to the solver in one batch. Items per instance are
 capped at ``max_items`` (evenly spaced order statistics of the present values are kept), which
-bounds the solver's time; the resulting errors are reported, not hidden. The certified error uses the solver's *actual*
-per-weight errors (:func:`lottery_theory.bounds.composition_bound`).
+bounds the solver's time; the resulting errors are reported, not hidden. ``Ticket.certified_error`` is the
+composition inequality on what the rebuilt network realises (:func:`lottery_theory.bounds.composition_certificate`);
+``Ticket.sup_error`` brackets the sup error with an attack and the tighter interval certificate
+(:func:`lottery_theory.bounds.interval_certificate`). The layouts live in :mod:`.layouts`, their shared block
+code in :mod:`.blocks`.
 """
 from __future__ import annotations
 
