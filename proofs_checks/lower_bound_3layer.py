@@ -1,4 +1,4 @@
-"""Lower bound for 3-layer ER networks: the factor 1/log(1/(1-p)) is necessary (statement 5; THEORY.md sec. 1).
+"""Lower bound for 3-layer ER networks: the factor 1/log(1/(1-p)) is necessary (statement 5; docs/theory.md, "Lower bound").
 
 A d-n-1 network whose first layer is ER(p1) (output layer dense or ER(p2)) can only
 represent a target whose output depends on all d inputs if every input has a kept path

@@ -1,4 +1,4 @@
-"""Representation (weak ticket) in an ER source of depth L+1 (statement 3; THEORY.md sec. 3).
+"""Representation (weak ticket) in an ER source of depth L+1 (statement 3; docs/theory.md, "Representation").
 
 Layout: source layer 1 holds K copies of each input (copy c of x_j uses edge j -> c);
 source layer l+1 holds k_l copies of each target neuron of layer l (k_L = 1). A copy i'

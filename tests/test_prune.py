@@ -131,7 +131,7 @@ def test_ties_keep_exactly_k_lowest_index_first():
 
 
 def test_imp_schedule_and_rewinding():
-    # 20% of the live weights per round: 0.3 -> 0.0106 takes 15 rounds (NOTES: the paper's run_imp)
+    # 20% of the live weights per round: 0.3 -> 0.0106 takes 15 rounds (as in the authors' run_imp: 15 rounds from 0.3)
     sched = imp_schedule(0.3, 0.0106)
     assert len(sched) == 15 and sched[-1] == 0.0106
     assert all(math.isclose(b / a, 0.8) for a, b in zip(sched[:-2], sched[1:-1]))

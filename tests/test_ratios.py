@@ -51,7 +51,7 @@ def test_pyramidal_small():
 
 def test_lenet_erk_hits_target_where_reference_misses():
     # ERK scores: 1084/235200, 400/30000, 110/1000. The reference code sets C = 26620/(1084+400+110)
-    # = 16.70 and clips layer 3 (1.84 -> 1), landing at (1484*16.70 + 1000)/266200 = 0.0968 (NOTES: 0.097).
+    # = 16.70 and clips layer 3 (1.84 -> 1), landing at (1484*16.70 + 1000)/266200 = 0.0968 (the authors' published code gives 0.097).
     # Ours: layer 3 saturates, C = (26620 - 1000)/(1084 + 400) = 17.2642 -> d = 0.079568, 0.230189, 1.
     d = layer_densities(LENET, 0.1, "erk")
     assert d == pytest.approx([25620 / 1484 * 1084 / 235200, 25620 / 1484 * 400 / 30000, 1.0], rel=1e-12)

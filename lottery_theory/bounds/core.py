@@ -209,7 +209,7 @@ def er_subset_sum_density(n, eps, delta, C: float = DEFAULT_C):
     return _out(np.where(nn >= lg * (1 - 1e-12), p, np.nan))
 
 
-@_register("er-subset-sum-sufficient", "THEORY.md sec. 2: Lueker + Chernoff",
+@_register("er-subset-sum-sufficient", "docs/theory.md, ER subset sum: Lueker + Chernoff",
            r"n = \frac{\max\{2C\log(1/\varepsilon),\ 8\log(2/\delta)\}}{p}",
            "m ~ Bin(n, p) present items; P(m < np/2) <= exp(-np/8)", C=DEFAULT_C)
 def er_subset_sum_n_sufficient(eps, delta, density, C: float = DEFAULT_C):
@@ -222,7 +222,7 @@ def er_subset_sum_n_sufficient(eps, delta, density, C: float = DEFAULT_C):
 
 
 # ----------------------------------------------------------------------------- lower bound (3 layers)
-@_register("lower-bound", "Gadhikar et al. 2023, lower bound for 3-layer ER networks (THEORY.md sec. 1)",
+@_register("lower-bound", "Gadhikar et al. 2023, lower bound for 3-layer ER networks (docs/theory.md, lower bound)",
            r"P(E) = \sum_m \mathrm{Bin}(m; n, p_2)\,(1-(1-p_1)^m)^d",
            "d inputs, hidden width n, one output; first layer ER(p_1), output layer ER(p_2)")
 def lower_bound_success_prob(n, d, density, output_density=1.0):
@@ -318,7 +318,7 @@ def _nnz(widths: list[int], nnz) -> list[int]:
     return out
 
 
-@_register("representation", "THEORY.md sec. 3 (weak tickets in ER sources, depth L+1)",
+@_register("representation", "docs/theory.md, representation (weak tickets in ER sources, depth L+1)",
            r"k_{l-1} = \left\lceil \frac{\log(L\,k_l\,\mathrm{nnz}_l/\delta)}{\log(1/(1-p_{l+1}))} \right\rceil",
            "source: one input-copy layer of K n_0 units, then k_l copies of each target neuron; "
            "weights free (trainable), so an edge only has to be present")
