@@ -160,3 +160,11 @@ def test_cli_ticket_json_on_a_checkpoint(tmp_path, capsys):
     for key in ("upper", "lower", "wall_s", "peak_rss_gib", "kept_params", "source_params", "target_params"):
         assert key in out
     assert out["lower"] <= out["upper"]
+
+
+@pytest.mark.parametrize("kw, match", [({"box": -1.0}, "box"), ({"box": float("nan")}, "box"),
+                                       ({"assignment": "diag"}, "assignment"), ({"objective": "x"}, "objective"),
+                                       ({"budget": "x"}, "budget")])
+def test_construct_rejects_bad_options(kw, match):
+    with pytest.raises(ValueError, match=match):
+        construct(spectral_target((2, 3, 1), 0), density=0.5, eps=0.1, width_multiplier=2, **kw)

@@ -190,6 +190,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
     check_positive_int(max_items, "max_items")
+    if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
+        raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
     if max_items > 44:
         raise ValueError("max_items must be <= 44 (the exact solver's limit)")
     if width is not None and width_multiplier is not None:
