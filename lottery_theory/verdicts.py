@@ -87,6 +87,20 @@ def margin_verdict(lo: float, hi: float, margin: float) -> str:
     return "inconclusive"
 
 
+def seeds_of(table) -> str:
+    """The seeds a results table rests on, as ``"0,1,2"`` (empty when it has no ``seed`` column)."""
+    return ",".join(str(int(s)) for s in sorted(table["seed"].unique())) if "seed" in table else ""
+
+
+def slope_band(x, step: float) -> float:
+    """Worst error of the least-squares slope of ``y`` on ``x`` when every ``y`` is off by at most ``step``
+    (a grid's resolution): :math:`\\text{step} \\sum_i |x_i - \\bar x| / \\sum_i (x_i - \\bar x)^2`."""
+    import numpy as np
+
+    xc = np.asarray(x, float) - np.mean(x)
+    return float(np.abs(xc).sum() * step / (xc ** 2).sum())
+
+
 def paired_margin(a, b, margin: float) -> tuple[str, float, float, float]:
     """Claim ``a - b >= margin`` on seed-paired values (``a``, ``b``: Series indexed by seed): the verdict of
     :func:`margin_verdict` on the 95% t-interval of the mean difference; returns (verdict, mean, lo, hi)."""

@@ -15,12 +15,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-
-from lottery_theory.experiments.sweep import load_sweep, run_named
-from lottery_theory.plotting import render
 import pandas as pd
 
-from lottery_theory.verdicts import Row, combine, margin_verdict, mean_interval, paired_margin, script_main
+from lottery_theory.bounds import ER_FACTOR
+from lottery_theory.experiments.sweep import load_sweep, run_named
+from lottery_theory.plotting import render
+from lottery_theory.verdicts import (Row, combine, margin_verdict, mean_interval, paired_margin, script_main, seeds_of,
+                                     slope_band)
 
 STATEMENT = __doc__
 LEVEL = 0.3  # relative MSE level whose required width we compare across densities
@@ -28,15 +29,9 @@ MARGIN = 0.03  # "within 3 points of a dense source", fixed before measuring
 STEP = math.log(2)  # the width grid is in factors of 2
 
 
-def layer_factor(p):
-    return 1 / -np.log1p(-np.asarray(p, float))
-
-
 def slope_tolerance(ps) -> float:
-    """Worst least-squares slope error when each log k is off by one grid step (factor 2)."""
-    x = np.log(layer_factor(ps))
-    xc = x - x.mean()
-    return float(np.abs(xc).sum() * STEP / (xc ** 2).sum())
+    """Worst slope error of log k on log rho(p) when each k is off by one grid step (factor 2)."""
+    return slope_band(np.log(ER_FACTOR(ps)), STEP)
 
 
 def k_needed(t: pd.DataFrame) -> pd.DataFrame:
@@ -56,11 +51,11 @@ def decide_width(t: pd.DataFrame):
             f"p={r.density:g}/seed {r.seed}" for r in kn[kn.k.isna()].itertuples()), {}
     gm = kn.groupby("density")["k"].apply(lambda v: float(np.exp(np.log(v).mean())))
     ps = gm.index.to_numpy(float)
-    slope = float(np.polyfit(np.log(layer_factor(ps)), np.log(gm.to_numpy()), 1)[0])
+    slope = float(np.polyfit(np.log(ER_FACTOR(ps)), np.log(gm.to_numpy()), 1)[0])
     tol = slope_tolerance(ps)
     return ("holds" if abs(slope - 1) <= tol else "violated"), "k needed (geometric mean over seeds): " + ", ".join(
         f"p={p:g}: {k:.1f}" for p, k in sorted(gm.items(), reverse=True)) + f"; slope of log k on log rho(p) " \
-        f"{slope:.2f}", {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+        f"{slope:.2f}", {"seeds": seeds_of(t),
                          "interval": f"claim band [{1 - tol:.2f}, {1 + tol:.2f}] (grid resolution)"}
 
 
@@ -72,7 +67,7 @@ def decide_falls(t: pd.DataFrame):
         m, lo, hi = mean_interval((w[w.columns.min()] - w[w.columns.max()]).to_numpy())
         vs.append(margin_verdict(lo, hi, 0.0) if lo != 0 or hi != 0 else "inconclusive")
         parts.append(f"p={p:g}: narrow - wide = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-    return combine(vs), "; ".join(parts), {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t),
                                            "interval": "95% t, seed-paired"}
 
 
@@ -87,7 +82,7 @@ def decide_class(t: pd.DataFrame):
             parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
         dense = g[g.method == "dense_train"]["value"].mean()
         parts[-1] += f" (trained dense {dense:.3f})"
-    return combine(vs), "; ".join(parts), {"seeds": ",".join(str(int(s)) for s in sorted(t["seed"].unique())),
+    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t),
                                            "interval": "95% t, seed-paired"}
 
 
@@ -118,8 +113,8 @@ ROWS = [
     Row("teacher-width", f"teacher-student: the width for relative MSE <= {LEVEL} grows like 1/log(1/(1-p)) "
         "(p in {0.5, 0.2, 0.1})", "slope of log k on log rho(p) within 1 +- the grid's resolution (factor-2 "
         "steps; this grid cannot separate slopes 1 and 1.5)", decide_width,
-        lambda rng: _teacher(rng, lambda p: 2 * layer_factor(p) if p < 1 else 1),
-        lambda rng: _teacher(rng, lambda p: 0.5 * layer_factor(p) ** 2 if p < 1 else 1),
+        lambda rng: _teacher(rng, lambda p: 2 * ER_FACTOR(p) if p < 1 else 1),
+        lambda rng: _teacher(rng, lambda p: 0.5 * ER_FACTOR(p) ** 2 if p < 1 else 1),
         "k ~ rho(p)^2 (a path needs both of its edges)"),
     Row("teacher-falls", "teacher-student: the ticket's error falls with source width (every p < 1)",
         "narrowest - widest relative MSE > 0: whole 95% interval above 0 to hold, below to be violated",

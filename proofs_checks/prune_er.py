@@ -19,17 +19,13 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main
+from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main, seeds_of
 
 STATEMENT = __doc__
 
 
 MARGIN = 0.02  # "competitive" means within 2 accuracy points, fixed before measuring
 RATIOS = ["uniform", "er", "erk", "balanced", "pyramidal"]
-
-
-def _seeds(t) -> str:
-    return ",".join(str(int(x)) for x in sorted(t["seed"].unique()))
 
 
 def decide_ratio(t: pd.DataFrame):
@@ -45,7 +41,7 @@ def decide_ratio(t: pd.DataFrame):
         verdicts.append(v)
         parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}] ("
                      + ", ".join(f"{k} {x:.3f}" for k, x in means.items()) + ")")
-    return combine(verdicts), "; ".join(parts), {"seeds": _seeds(t), "interval": "95% t, seed-paired"}
+    return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired"}
 
 
 def decide_imp(t: pd.DataFrame):
@@ -59,7 +55,7 @@ def decide_imp(t: pd.DataFrame):
         verdicts.append(v)
         parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {m:+.3f} [{lo:+.3f}, "
                      f"{hi:+.3f}], cost {cost[er] / cost[1.0]:.2f}x")
-    return combine(verdicts), "; ".join(parts), {"seeds": _seeds(t), "interval": "95% t, seed-paired"}
+    return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired"}
 
 
 def _acc_table(rng, shift: dict, key: str, levels, n_seeds: int = 3) -> pd.DataFrame:
@@ -108,10 +104,10 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         ROWS[1].judge(imp),
         finding("ratio-0.1", "accuracy by ratio at density 0.1 (mean over seeds)",
                 "; ".join(f"{a}: " + ", ".join(f"{k} {acc01[a, k]:.3f}" for k in RATIOS) for a in ("mlp", "conv")),
-                seeds=_seeds(r)),
+                seeds=seeds_of(r)),
         finding("one-shot", f"one-shot pruners at density {final:g}: dense start -> ER start (0.5), mean over seeds",
                 "; ".join(f"{a}/{meth}: {m[a, meth, 1.0]:.3f} -> {m[a, meth, 0.5]:.3f}"
-                          for a in ("mlp", "conv") for meth in ("snip", "synflow", "magnitude")), seeds=_seeds(s)),
+                          for a in ("mlp", "conv") for meth in ("snip", "synflow", "magnitude")), seeds=seeds_of(s)),
     ]
 
 

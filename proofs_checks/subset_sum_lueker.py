@@ -27,7 +27,7 @@ import pandas as pd
 from lottery_theory.bounds import DEFAULT_C, ER_FACTOR, er_subset_sum_n
 from lottery_theory.plotting import render
 from lottery_theory.subset_sum import solve
-from lottery_theory.verdicts import Row, script_main
+from lottery_theory.verdicts import Row, script_main, seeds_of
 
 STATEMENT = __doc__
 DELTA = 0.1
@@ -112,7 +112,7 @@ def decide_dense_linear(t: pd.DataFrame):
     y = t[t.p == 1.0].sort_values("eps", ascending=False)["n_emp"].to_numpy(float)
     r = _increments(y)
     return ("holds" if r <= INCREMENT_RATIO else "violated"), f"n = {', '.join(f'{v:g}' for v in y)} (eps 1e-1..1e-4); " \
-        f"increments max/min = {r:.2f}", {"seeds": _seeds(t)}
+        f"increments max/min = {r:.2f}", {"seeds": seeds_of(t)}
 
 
 def decide_er_linear(t: pd.DataFrame):
@@ -123,7 +123,7 @@ def decide_er_linear(t: pd.DataFrame):
     worst = max(rs.values())
     return ("holds" if worst <= INCREMENT_RATIO else "violated"), \
         "increments max/min per p: " + ", ".join(f"p={p:g}: {v:.2f}" for p, v in sorted(rs.items(), reverse=True)), \
-        {"seeds": _seeds(t)}
+        {"seeds": seeds_of(t)}
 
 
 def _spread(t: pd.DataFrame, factor) -> tuple[float, float]:
@@ -138,13 +138,13 @@ def _spread(t: pd.DataFrame, factor) -> tuple[float, float]:
 def decide_inverse_p(t: pd.DataFrame):
     s, e = _spread(t, lambda p: p)
     return ("holds" if s <= FLAT else "violated"), f"max/min of n(p) p over p, worst eps ({e:g}): {s:.2f}", \
-        {"seeds": _seeds(t)}
+        {"seeds": seeds_of(t)}
 
 
 def decide_er_factor(t: pd.DataFrame):
     s, e = _spread(t, lambda p: -np.log1p(-p))
     return ("holds" if s <= FLAT else "violated"), f"max/min of n(p) log(1/(1-p)) over p, worst eps ({e:g}): {s:.2f}", \
-        {"seeds": _seeds(t)}
+        {"seeds": seeds_of(t)}
 
 
 def decide_cover(t: pd.DataFrame):
@@ -152,11 +152,7 @@ def decide_cover(t: pd.DataFrame):
     c = covering_C(t)
     return ("holds" if over.empty else "violated"), f"{len(t) - len(over)}/{len(t)} cells below the bound; " \
         f"smallest covering C on these seeds {c:.2f} (default C = {DEFAULT_C:g})", \
-        {"seeds": f"judged on {_seeds(t)}; C fitted on {CALIBRATION_SEEDS.start}-{CALIBRATION_SEEDS.stop - 1}"}
-
-
-def _seeds(t: pd.DataFrame) -> str:
-    return ",".join(str(s) for s in sorted(t["seed"].unique())) if "seed" in t else ""
+        {"seeds": f"judged on {seeds_of(t)}; C fitted on {CALIBRATION_SEEDS.start}-{CALIBRATION_SEEDS.stop - 1}"}
 
 
 # ---------------------------------------------------------------------------- synthetic tables (self-test)

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import lower_bound_width, required_width
+from lottery_theory.bounds import ER_FACTOR, lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, sweep_from_spec
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, finding, script_main
+from lottery_theory.verdicts import Row, finding, script_main, seeds_of, slope_band
 
 STATEMENT = __doc__
 EPS = [0.1, 0.03, 0.01]
@@ -53,10 +53,6 @@ def path_factor(p):
     return 1 / -np.log1p(-np.asarray(p, float) ** 2 / 2)
 
 
-def layer_factor(p):
-    return 1 / -np.log1p(-np.asarray(p, float))
-
-
 def half_factor(p):
     """Adaptive layout (docs/theory.md): 1 / ((1 - (1-p)^n0) log(1/(1-p/2))): one edge and a sign, on the
     units that reach an input at all (n0 = 10, the target layer with the fewest inputs)."""
@@ -70,11 +66,8 @@ def ratio_law(p):
 
 
 def slope_tolerance(factor, ps) -> float:
-    """Worst slope error of a least-squares fit of log k_min on log factor(p) when every log k_min is off
-    by at most one grid step: sum_i |x_i - mean| * step / sum_i (x_i - mean)^2."""
-    x = np.log(factor(np.asarray(ps, float)))
-    xc = x - x.mean()
-    return float(np.abs(xc).sum() * LOG_STEP / (xc ** 2).sum())
+    """Worst slope error of log k_min on log factor(p) when every k_min is off by one sqrt(2) grid step."""
+    return slope_band(np.log(factor(np.asarray(ps, float))), LOG_STEP)
 
 
 def kmin_table(wide: pd.DataFrame, eps: float = 0.01) -> pd.DataFrame:
@@ -118,7 +111,7 @@ def _slope_decision(t: pd.DataFrame, factor, label: str):
     txt = "k_min (geometric mean over seeds) " + ", ".join(f"p={p:g}: {k:.0f}" for p, k in
                                                           sorted(med.items(), reverse=True))
     return ("holds" if abs(slope - 1) <= tol else "violated"), f"{txt}; slope of log k_min on log {label} " \
-        f"{slope:.2f}", {"seeds": ",".join(str(s) for s in sorted(t["seed"].unique())), "interval":
+        f"{slope:.2f}", {"seeds": seeds_of(t), "interval":
                          f"claim band [{1 - tol:.2f}, {1 + tol:.2f}]"}
 
 
@@ -127,7 +120,7 @@ def decide_path(t: pd.DataFrame):
 
 
 def decide_layer(t: pd.DataFrame):
-    return _slope_decision(t[t.density < 1], layer_factor, "1/log(1/(1-p))")
+    return _slope_decision(t[t.density < 1], ER_FACTOR, "1/log(1/(1-p))")
 
 
 def decide_adaptive(t: pd.DataFrame):
@@ -151,7 +144,7 @@ def decide_ratio(t: pd.DataFrame):
     return ("holds" if abs(slope - 1) <= tol else "violated"), "k_fixed / k_adaptive: " + ", ".join(
         f"p={p:g}: {x:.1f} (law {ratio_law(p):.1f})" for p, x in sorted(zip(ps, r), reverse=True)) + \
         f"; slope on log law {slope:.2f}", \
-        {"seeds": ",".join(str(s) for s in sorted(t["seed"].unique())), "interval": f"claim band [{1 - tol:.2f}, "
+        {"seeds": seeds_of(t), "interval": f"claim band [{1 - tol:.2f}, "
                                                                                     f"{1 + tol:.2f}]"}
 
 
@@ -185,13 +178,13 @@ ROWS = [
     Row("fixed-layout-path-factor", "our fixed 2L layout: k_min grows like the factor of a two-edge path, "
         "1/log(1/(1-p^2/2)) (a property of our construction, not the paper's claim)",
         "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) steps)", decide_path,
-        lambda rng: _law(lambda p: 3 * path_factor(p), rng), lambda rng: _law(lambda p: 40 * layer_factor(p) if p < 1
+        lambda rng: _law(lambda p: 3 * path_factor(p), rng), lambda rng: _law(lambda p: 40 * ER_FACTOR(p) if p < 1
                                                                          else 40, rng),
         "k_min ~ 1/log(1/(1-p)) (one ER factor per layer)"),
     Row("fixed-layout-layer-factor", "the paper's per-layer factor on our fixed 2L layout: k_min ~ 1/log(1/(1-p)), "
         "p < 1 (violated = our layout pays the factor twice; see the adaptive layout)",
         "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) steps)", decide_layer,
-        lambda rng: _law(lambda p: 40 * layer_factor(p) if p < 1 else 40, rng),
+        lambda rng: _law(lambda p: 40 * ER_FACTOR(p) if p < 1 else 40, rng),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng), "k_min ~ 1/log(1/(1-p^2/2)) (both edges of a path)"),
     Row("adaptive-layout-one-factor", "adaptive 2L layout (a unit serves one of its surviving inputs): k_min grows "
         "like one ER factor with its sign on the units that reach an input, 1/((1-(1-p)^10) log(1/(1-p/2))) "
@@ -202,8 +195,8 @@ ROWS = [
         "k_min ~ 1/log(1/(1-p^2/2)) (both edges of a path, as in the fixed layout)"),
     Row("adaptive-layout-paper-factor", "the paper's per-layer factor on the adaptive 2L layout: k_min ~ "
         "1/log(1/(1-p)), p < 1", "slope of log k_min on log factor within 1 +- the grid's resolution (sqrt(2) "
-        "steps)", lambda t: _slope_decision(t[t.density < 1], layer_factor, "1/log(1/(1-p))"),
-        lambda rng: _law(lambda p: 20 * layer_factor(p) if p < 1 else 20, rng, FULL_PS),
+        "steps)", lambda t: _slope_decision(t[t.density < 1], ER_FACTOR, "1/log(1/(1-p))"),
+        lambda rng: _law(lambda p: 20 * ER_FACTOR(p) if p < 1 else 20, rng, FULL_PS),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng, FULL_PS), "k_min ~ 1/log(1/(1-p^2/2))"),
     Row("fixed-over-adaptive", "k_fixed / k_adaptive follows the derived ratio of the two factors (about 1/p where "
         "every unit reaches an input)", "slope of log ratio on log law within 1 +- twice the grid's resolution",

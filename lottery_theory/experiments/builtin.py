@@ -119,7 +119,7 @@ def run_ticket_lenet(cfg: LenetTicketConfig) -> list[dict]:
     return [{"metric": k, "value": float(v)} for k, v in vals.items()]
 
 
-TICKET_PS = {True: [1.0, 0.5, 0.2, 0.1, 0.05], False: [1.0, 0.5, 0.2, 0.1, 0.05]}
+TICKET_PS = [1.0, 0.5, 0.2, 0.1, 0.05]  # quick and full
 TICKET_SEEDS = {True: [0, 1, 2], False: [0, 1, 2, 3, 4]}
 TICKET_ITEMS = {True: (8, 48), False: (4, 64)}  # expected present items per subset sum spanned by the k grid
 TICKET_BOUND_MIN_P = {True: 0.1, False: 0.0}  # quick: the bound's k (75,221 units per input at p = 0.05, fixed
@@ -140,7 +140,7 @@ def ticket_grid(quick: bool, assignment: str = "fixed") -> dict:
 
     lo, hi = TICKET_ITEMS[quick]
     configs = []
-    for p in TICKET_PS[quick]:
+    for p in TICKET_PS:
         q = item_presence(p, assignment)
         ks = sorted({round(2 ** (i / 2)) for i in range(2, 40) if lo <= 2 ** (i / 2) * q <= hi})
         if p >= TICKET_BOUND_MIN_P[quick]:

@@ -14,15 +14,22 @@ from ..sparsity import er_mask, resolve_densities
 from ..subset_sum import solve
 
 
-def _eff_weight(m: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
-    """Target weight as [n_out, n_in_virtual] (masked layers: weight * mask) and bias."""
+def masked_weight(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Effective weight of a (masked) layer as float64 ``[out, in_virtual]`` (weight * mask; a conv read through
+    its ``[c_out, c_in k_h k_w]`` view) and its effective bias (zeros when the layer has none)."""
     w = m.weight.detach().double()
-    b = m.bias.detach().double() if m.bias is not None else None
+    b = m.bias.detach().double() if m.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
     if isinstance(m, (MaskedLinear, MaskedConv2d)):
         w = w * m.mask
-        if b is not None and m.bias_mask is not None:
+        if m.bias_mask is not None:
             b = b * m.bias_mask
-    return w.reshape(w.shape[0], -1).cpu().numpy(), (b.cpu().numpy() if b is not None else None)
+    return w.reshape(w.shape[0], -1).cpu(), b.cpu()
+
+
+def _eff_weight(m: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+    """Target weight as numpy [n_out, n_in_virtual] and bias (None when the layer has none)."""
+    w, b = masked_weight(m)
+    return w.numpy(), (b.numpy() if m.bias is not None else None)
 
 
 def _uniform_(t: torch.Tensor, g: torch.Generator | None) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..bounds.certificate import RealisedLayer, box_tensors, interval_certificate
-from ..nets.masked import MaskedConv2d, MaskedLinear
+from .blocks import masked_weight
 
 
 @dataclass
@@ -35,24 +35,13 @@ class SupError:
                 "composition": self.composition}
 
 
-def _masked(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-    """Effective (masked) weight as ``[out, in_virtual]`` and bias, float64."""
-    w = m.weight.detach().double()
-    b = m.bias.detach().double() if m.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    if isinstance(m, (MaskedLinear, MaskedConv2d)):
-        w = w * m.mask
-        if m.bias_mask is not None:
-            b = b * m.bias_mask
-    return w.reshape(w.shape[0], -1), b
-
-
 def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None) -> RealisedLayer:
     r"""What a block ``A -> ReLU -> B`` computes, when every live unit of ``A`` is univariate (one kept input
     edge and no bias) or constant (no input, output :math:`\mathrm{relu}(c_u)`):
     :math:`s^+ = W_B \max(W_A, 0)`, :math:`s^- = W_B \min(W_A, 0)`, :math:`\hat b = W_B\,\mathrm{relu}(c) + b_B`.
     ``B`` is read through its ``[out, units]`` view (a 1x1 conv for conv targets)."""
-    wa, ca = _masked(A)
-    wb, bb = _masked(B)
+    wa, ca = masked_weight(A)
+    wb, bb = masked_weight(B)
     fan = (wa != 0).sum(1)
     if torch.any(fan > 1) or torch.any((fan == 1) & (ca != 0)):
         raise ValueError("block layer has units that are not univariate: cannot realise it as per-input slopes")
@@ -68,7 +57,7 @@ def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: t
     r"""A copy layer (L+1 construction): unit ``m`` of the previous layer is a copy of target neuron
     ``copy_of[m]`` (``-1``: a constant unit with output :math:`\mathrm{relu}(c_m)`, which needs no input edge).
     :math:`S_{qj} = \sum_{m: copy\_of[m]=j} c_{qm}`, Lipschitz :math:`\sum_m |c_{qm}|`."""
-    c, bq = _masked(layer)
+    c, bq = masked_weight(layer)
     P = torch.zeros(c.shape[1], n_in, dtype=torch.float64)
     idx = torch.as_tensor(copy_of)
     live = idx >= 0
@@ -85,8 +74,7 @@ def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: t
 def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Module | None:
     """The ticket's function written with its realised slopes (exact for layouts without copies):
     each target layer becomes :math:`s^+ \\mathrm{relu}(x) - s^- \\mathrm{relu}(-x) + \\hat b`."""
-    if any(len(r.rows) != len(np.unique(r.rows)) or not np.array_equal(r.rows, np.arange(len(r.rows)))
-           for r in realised):
+    if any(not np.array_equal(r.rows, np.arange(len(r.rows))) for r in realised):
         return None
 
     class TwoSided(nn.Module):
@@ -119,8 +107,8 @@ def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, gene
            restarts: int = 16, steps: int = 100, samples: int = 2000, batch: int = 500):
     r"""Lower bound on :math:`\sup_x |f_P(x) - f_T(x)|`: random samples, then projected sign-gradient ascent
     from the ``restarts`` best samples (each on the output and sign it was best on), step size decaying
-    linearly from a tenth of the box to zero. Returns ``(best value, maximiser, random max)``; both networks
-    run in float64."""
+    linearly from a tenth of the box to zero. Returns ``(candidates, random max)``: the best point of each
+    restart (the caller re-evaluates them) and the max over the random samples; both networks run in float64."""
     P = copy.deepcopy(ticket_fn).double().eval()
     T = copy.deepcopy(target).double().eval()
     lo_t, hi_t = box_tensors(lo, hi, input_shape)
