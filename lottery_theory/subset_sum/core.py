@@ -7,7 +7,10 @@ mask ``P_b`` (ER: an item exists only if its edges survived) and a target
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from .._validation import Registry
+from . import kernel
 
 
 @dataclass(frozen=True)
@@ -254,9 +258,24 @@ def _mitm_fewest(v, t, p, max_size, tol: float, memory_mb: float = 16.0, device:
     return _expand(out, order, v.shape[1])
 
 
+def _use_kernel(device, batched: bool) -> bool:
+    if not isinstance(batched, (bool, np.bool_)):
+        raise TypeError(f"batched must be a bool, got {batched!r}")
+    return kernel.AVAILABLE and not batched and (device is None or torch.device(device).type == "cpu")
+
+
 @register_solver("mitm", max_n=44)
+def _mitm_auto(v, t, p, max_size, memory_mb: float = 16.0, device: str | torch.device | None = None,
+               batched: bool = False):
+    """Exact closest subset sum by meet-in-the-middle: the compiled kernel (:mod:`.kernel`) on the CPU when
+    numba is installed, else (or with ``device="cuda"`` or ``batched=True``) the batched torch path."""
+    if _use_kernel(device, batched):
+        return kernel.solve_batch(v, t, p, max_size)
+    return _mitm(v, t, p, max_size, memory_mb=memory_mb, device=device)
+
+
 def _mitm(v, t, p, max_size, memory_mb: float = 16.0, device: str | torch.device | None = None):
-    """Exact closest subset sum by meet-in-the-middle (Horowitz & Sahni 1974), batched.
+    """Exact closest subset sum by meet-in-the-middle (Horowitz & Sahni 1974), batched in torch.
 
     Present items are compacted to ``m`` columns and split into halves of size
     ``h1 = ceil(m/2)`` and ``h2 = floor(m/2)``. All ``2^h1`` left sums and
@@ -350,10 +369,12 @@ def _recover(srt: torch.Tensor, perm: torch.Tensor, need1: torch.Tensor) -> torc
     return perm.gather(1, j[:, None])[:, 0]
 
 
-def _mitm_fewest_screened(v, t, p, max_size, tol: float, **kw):
-    """The minimum-error pass first (fast); the size search only for rows whose best error is within ``tol``
-    (a row with no subset within ``tol`` keeps its minimum-error subset, which is also what the size search
-    would return)."""
+def _mitm_fewest_screened(v, t, p, max_size, tol: float, batched: bool = False, **kw):
+    """The compiled kernel where it applies (it screens per instance); otherwise the minimum-error pass first
+    (fast) and the size search only for rows whose best error is within ``tol`` (a row with no subset within
+    ``tol`` keeps its minimum-error subset, which is also what the size search would return)."""
+    if _use_kernel(kw.get("device"), batched):
+        return kernel.solve_batch(v, t, p, max_size, tol)
     sel = _mitm(v, t, p, max_size, **kw)
     err = np.abs(np.where(sel & p, v, 0.0).sum(1) - t)
     ok = err <= tol
@@ -386,6 +407,25 @@ def _greedy(v, t, p, max_size):
     return sel
 
 
+@contextlib.contextmanager
+def _native_output_silenced():
+    """HiGHS writes debug lines (``HighsMipSolverData::transformNewIntegerFeasibleSolution ...``) from C++
+    straight to file descriptors 1 and 2, ignoring ``disp=False``; point both at /dev/null for the call."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
 @register_solver("milp", max_n=64)
 def _milp(v, t, p, max_size, time_limit: float = 60.0, scale: float = 1e4):
     """Mixed-integer LP per instance with ``scipy.optimize.milp`` (HiGHS).
@@ -413,8 +453,9 @@ def _milp(v, t, p, max_size, time_limit: float = 60.0, scale: float = 1e4):
             if max_size is not None:
                 cons.append(LinearConstraint(np.r_[np.ones(n), 0.0][None, :], 0, max_size))
             bounds = Bounds(np.zeros(n + 1), np.r_[p[b].astype(float), np.inf])
-            res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
-                       options={"time_limit": time_limit, "disp": False, **extra})
+            with _native_output_silenced():
+                res = milp(c, constraints=cons, integrality=integrality, bounds=bounds,
+                           options={"time_limit": time_limit, "disp": False, **extra})
             if res.x is not None:
                 break
         if res.x is None:
