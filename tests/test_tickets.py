@@ -98,12 +98,14 @@ def test_conv_target_2L():
     t = conv_net(1, 2, channels=(2,), image_size=4, hidden=3, init="uniform", generator=torch.Generator().manual_seed(0))
     # min-error subsets (the objective this test was written for; the default "fewest" spends the budget) and
     # seeded inputs: the unseeded global stream made the sampled max depend on test order
-    tk = construct(t, density=1.0, eps=0.1, width_multiplier=40, input_shape=(1, 4, 4), objective="min_error",
+    # k = 80: with 40 the ~20 positive items a_u b_iu sometimes cannot reach a uniform-init weight near 1
+    # (seen: target 0.87 with all positive items summing to 0.80), a range miss, not a solver error
+    tk = construct(t, density=1.0, eps=0.1, width_multiplier=80, input_shape=(1, 4, 4), objective="min_error",
                    generator=torch.Generator().manual_seed(7))
     x = torch.rand(300, 1, 4, 4, generator=torch.Generator().manual_seed(3)) * 2 - 1
     err = tk.measure_error(x)
     assert err["max"] <= tk.certified_error + 1e-5
-    assert err["max"] < 0.05
+    assert tk.failures == 0 and err["max"] < 0.05
     br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(0), restarts=4, steps=30)
     assert err["max"] <= br.lower <= br.upper <= tk.certified_error + 1e-9  # a sampled max is no sup error
     with pytest.raises(ValueError, match="MLP targets only"):

@@ -3,7 +3,7 @@ the masks of a 2L block (docs/theory.md, "Where the ER mask enters the 2L constr
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -11,7 +11,7 @@ from torch import nn
 
 from ..nets.masked import MaskedConv2d, MaskedLinear
 from ..sparsity import er_mask, resolve_densities
-from ..subset_sum import solve
+from .distribute import solve_on
 
 
 def masked_weight(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,9 +81,10 @@ class SolverSpec:
     objective: str = "fewest"
     tols: tuple = ()
     layer: int = 0
+    executor: object = field(default=None, compare=False)  # an opened executor (see .distribute), None: here
 
     def at(self, layer: int) -> "SolverSpec":
-        return SolverSpec(self.method, self.objective, self.tols, layer)
+        return SolverSpec(self.method, self.objective, self.tols, layer, self.executor)
 
     def options(self) -> dict:
         return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}
@@ -101,13 +102,13 @@ def _solve_rows(values, present, targets, solver: SolverSpec, max_items: int, ti
     pv = np.take_along_axis(present, order, axis=1)
     vv = np.where(pv, np.take_along_axis(values, order, axis=1), 0.0)
     t1 = time.perf_counter()
-    res = solve(vv, targets, method=solver.method, present=pv, **solver.options())
+    sel_c, sums, err = solve_on(solver.executor, vv, targets, pv, solver.method, solver.options())
     sel = np.zeros(values.shape, dtype=bool)
-    np.put_along_axis(sel, order, res.selection, axis=1)
+    np.put_along_axis(sel, order, sel_c, axis=1)
     if timer is not None:
         timer["t_prepare_s"] = timer.get("t_prepare_s", 0.0) + (t1 - t0)
         timer["t_solve_s"] = timer.get("t_solve_s", 0.0) + (time.perf_counter() - t1)
-    return sel, res.sums, res.error
+    return sel, sums, err
 
 
 # ----------------------------------------------------------------------------- block (2L / first L+1 layer)
@@ -144,24 +145,47 @@ def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
     return slots
 
 
-def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None, assign=None):
-    """Subset sums for one block. ``W`` [R, n_in] target rows (the caller repeats rows for L+1 copies);
-    ``A`` the block layer (its ``[units, n_in]`` view: weight, mask, bias); ``wb``/``mb`` [R, units] the
-    next layer's weight and mask; ``assign`` unit -> input for the first ``n_in k`` units (default: the
-    fixed layout ``u // k``). Returns selections [R, n_in, K] over the slots, realised sums and errors."""
-    R, n_in = W.shape
-    hb = b is not None
+@dataclass(frozen=True)
+class Units:
+    """Block layer ``A`` seen unit by unit: ``a`` [units] the weight of each unit's assigned edge (0 without
+    one), ``present`` [units] whether that edge exists, ``c`` [units] the biases."""
+    a: np.ndarray
+    present: np.ndarray
+    c: np.ndarray
+
+
+def units_of(A: nn.Module, n_in: int, k: int, assign: np.ndarray | None) -> Units:
+    """:class:`Units` of a dense block layer ``A`` (its ``[units, n_in]`` view) for unit -> input ``assign``
+    (default: the fixed layout ``u // k``)."""
     wa = A.weight.detach().reshape(A.weight.shape[0], -1)
     ma = A.mask.reshape(A.mask.shape[0], -1)
+    if assign is None:
+        assign = np.arange(n_in * k) // k
+    units = A.weight.shape[0]
+    a = np.zeros(units)
+    pres = np.zeros(units, dtype=bool)
+    u = np.flatnonzero(assign >= 0)
+    j = torch.as_tensor(assign[u])
+    a[u] = wa[torch.as_tensor(u), j].double().numpy()
+    pres[u] = ma[torch.as_tensor(u), j].numpy()
+    return Units(a, pres, A.bias.detach().double().numpy())
+
+
+def _solve_block(W, b, k, U: Units, wb, mb, signed, solver, max_items, timer=None, assign=None):
+    """Subset sums for one block. ``W`` [R, n_in] target rows (the caller repeats rows for L+1 copies);
+    ``U`` the block layer's :class:`Units`; ``wb``/``mb`` [R, units] the next layer's weight and mask;
+    ``assign`` unit -> input for the first ``n_in k`` units (default: the fixed layout ``u // k``). Returns
+    selections [R, n_in, K] over the slots, realised sums and errors."""
+    R, n_in = W.shape
+    hb = b is not None
     if assign is None:
         assign = np.arange(n_in * k) // k
     slots = _slots(assign, n_in)
     valid = slots >= 0
     su = np.where(valid, slots, 0)
-    jj = np.repeat(np.arange(n_in)[:, None], slots.shape[1], axis=1)
-    a = np.where(valid, wa[torch.as_tensor(su), torch.as_tensor(jj)].double().numpy(), 0.0)  # a_u per slot
-    pa = valid & ma[torch.as_tensor(su), torch.as_tensor(jj)].numpy()
-    ca = A.bias.detach().double().numpy()
+    a = np.where(valid, U.a[su], 0.0)  # a_u per slot
+    pa = valid & U.present[su]
+    ca = U.c
     B = np.where(valid[None], wb[:, su], 0.0)  # [R, n_in, K]
     MB = valid[None] & mb[:, su]
     K = slots.shape[1]
@@ -192,8 +216,8 @@ def _solve_block(W, b, k, A, wb, mb, signed, solver, max_items, timer=None, assi
     return out
 
 
-def _block_masks(out, n_in, k, hb, units_total, R):
-    """Ticket masks for the block layer A ([units, n_in]) and the next layer B ([R, units])."""
+def _b_mask(out, n_in, k, hb, units_total, R) -> np.ndarray:
+    """Ticket mask of the mixing layer B ([R, units]) from one block's selections."""
     mB = np.zeros((R, units_total), dtype=bool)
     used = out["sel+"] | out.get("sel-", False)
     slots = out["slots"]
@@ -201,12 +225,24 @@ def _block_masks(out, n_in, k, hb, units_total, R):
     mB[:, slots[jj, rr]] = used[:, jj, rr]
     if hb:
         mB[:, n_in * k:(n_in + 1) * k] = out["selb"]
-    live = mB.any(0)
+    return mB
+
+
+def _a_mask(live, slots, n_in, k, hb, units_total):
+    """Ticket masks of the block layer A ([units, n_in]) and its biases: a unit is kept when B reads it."""
+    jj, rr = np.nonzero(slots >= 0)
     mA = np.zeros((units_total, n_in), dtype=bool)
     mA[slots[jj, rr], jj] = live[slots[jj, rr]]
     biasA = np.zeros(units_total, dtype=bool)
     if hb:
         biasA[n_in * k:(n_in + 1) * k] = live[n_in * k:(n_in + 1) * k]
+    return mA, biasA
+
+
+def _block_masks(out, n_in, k, hb, units_total, R):
+    """Ticket masks for the block layer A ([units, n_in]) and the next layer B ([R, units])."""
+    mB = _b_mask(out, n_in, k, hb, units_total, R)
+    mA, biasA = _a_mask(mB.any(0), out["slots"], n_in, k, hb, units_total)
     return mA, mB, biasA
 
 

@@ -55,6 +55,7 @@ from ..bounds.certificate import composition_certificate
 from ..bounds.core import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
 from .blocks import SolverSpec, _eff_weight
+from .distribute import check_executor, opened
 from .layouts import CONSTRUCTIONS
 
 PASSTHROUGH = (nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
@@ -62,8 +63,9 @@ PASSTHROUGH = (nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
 
 @dataclass
 class Ticket:
-    """A strong ticket: the ER ``source``, the pruned ``network`` (same module names) and its errors."""
-    source: nn.Sequential
+    """A strong ticket: the pruned ``network``, its ER ``source`` (same module names; a 2L source is held as a
+    :class:`~lottery_theory.tickets.source.SourceRecipe` and drawn densely on first access) and its errors."""
+    source_recipe: object
     network: nn.Sequential
     target: nn.Module
     construction: str
@@ -81,6 +83,15 @@ class Ticket:
     densities: list = field(default_factory=list)
     input_shape: tuple = ()
     layout: dict = field(default_factory=dict)
+    source_edges: int = 0
+
+    @property
+    def source(self) -> nn.Sequential:
+        """The dense ER source (weights, biases, masks). A 2L source is redrawn from its recipe here, on first
+        access only: the construction itself never holds it."""
+        if not isinstance(self.source_recipe, nn.Module):
+            self.source_recipe = self.source_recipe.materialise()
+        return self.source_recipe
 
     @property
     def kept_ratio(self) -> float:
@@ -124,7 +135,7 @@ class Ticket:
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,
                     eps_weight=self.eps_weight, failures=self.failures, n_instances=self.n_instances,
-                    source_params=self.source_params, kept_params=self.kept_params,
+                    source_params=self.source_params, source_edges=self.source_edges, kept_params=self.kept_params,
                     target_params=self.target_params, kept_ratio=self.kept_ratio, **self.timings)
 
 
@@ -154,7 +165,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
               width_multiplier: int | Sequence[int] | None = None, ratio: str = "uniform", solver: str = "mitm",
               generator: torch.Generator | None = None, max_items: int = 24, box: float = 1.0,
               input_shape: Sequence[int] | None = None, C: float | None = None,
-              assignment: str = "adaptive", objective: str | None = None, budget: str = "assumed") -> Ticket:
+              assignment: str = "adaptive", objective: str | None = None, budget: str = "assumed",
+              executor=None, workers: int = 2) -> Ticket:
     r"""Draw an ER source for ``target`` and build a strong ticket inside it (see the module docstring).
 
     * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
@@ -176,6 +188,9 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
       ``k`` units per input in each block layer. ``width_multiplier`` sets ``k`` directly (2L: units
       per input; L+1: ``k`` of the input block and the copies per neuron); ``width`` sets the block
       layer widths (``(n_in + 1) k``). Too small a width is allowed: failures are reported.
+    * ``executor``: where the subset sums are solved: ``None`` (here), ``"local"`` (a process pool of
+      ``workers``), ``"dask"`` (a local Dask cluster of ``workers``) or an executor/``dask.distributed.Client``
+      (:mod:`lottery_theory.tickets.distribute`); the ticket is bit-identical to the serial one.
     * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at
       :func:`~lottery_theory.bounds.per_weight_eps` and ``failures`` counts instances that missed it.
 
@@ -204,6 +219,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         raise ValueError(f"objective must be 'fewest' or 'min_error', got {objective!r}")
     if budget not in ("assumed", "norms"):
         raise ValueError(f"budget must be 'assumed' or 'norms', got {budget!r}")
+    check_executor(executor, workers)
     mods = _target_layers(target)
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
@@ -225,23 +241,29 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         tols = per_weight_budget(target, eps, -float(box), float(box), input_shape)
     else:
         tols = [eps_w] * L
-    spec = SolverSpec(solver, objective, tuple(tols))
 
     cons = layout_cls()
     plan = cons.plan(specs, widths, eps=eps, delta=delta, density=p_bound, C=C, has_bias=has_bias,
                      assignment=assignment, width=width, width_multiplier=width_multiplier)
     t1 = time.perf_counter()
-    source, network, errs, dens, layout = cons.build(mods, plan, density, ratio, generator, spec, max_items, timer,
-                                                     assignment)
+    with opened(executor, workers) as ex:
+        spec = SolverSpec(solver, objective, tuple(tols), executor=ex)
+        source, network, errs, dens, layout = cons.build(mods, plan, density, ratio, generator, spec, max_items,
+                                                         timer, assignment)
     blocks = plan["blocks"]
     t2 = time.perf_counter()
     all_err = np.concatenate([e.ravel() for e in errs])
-    n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
-                for l in masked_layers(source).values())
+    if isinstance(source, nn.Module):
+        n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
+                    for l in masked_layers(source).values())
+        n_edges = sum(int(l.mask.sum()) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
+                      for l in masked_layers(source).values())
+    else:
+        n_src, n_edges = source.params(), layout.pop("source_edges")
     kept = sum(int(l.mask.sum()) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
                for l in masked_layers(network).values())
     n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in specs)
-    ticket = Ticket(source=source, network=network, target=target, construction=construction,
+    ticket = Ticket(source_recipe=source, network=network, target=target, construction=construction,
                   certified_error=math.nan, eps=float(eps), eps_weight=min(tols),
                   failures=sum(int((e.ravel() > t).sum()) for e, t in zip(errs, tols)), n_instances=int(all_err.size),
                   instance_errors=all_err,
@@ -250,7 +272,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
                            "t_masks_and_bounds_s": (t2 - t1) - sum(timer.values()),
                            "t_total_s": time.perf_counter() - t0},
                   block_sizes=blocks, densities=list(dens), input_shape=tuple(input_shape),
-                  layout={**layout, "box": float(box)})
+                  layout={**layout, "box": float(box)}, source_edges=n_edges)
     ticket.certified_error = composition_certificate(target, ticket.realise(), float(box), tuple(input_shape))
     ticket.timings["t_total_s"] = time.perf_counter() - t0
     return ticket

@@ -15,7 +15,9 @@ from tqdm import tqdm
 from .._validation import Registry, check_positive_int
 from ..bounds.core import _w_2l, l1_plan
 from ..nets.masked import MaskedLinear
-from .blocks import _assign, _block_masks, _densities, _draw, _eff_weight, _new_like, _solve_block, _solve_rows
+from .blocks import (Units, _assign, _b_mask, _block_masks, _densities, _draw, _eff_weight, _slots, _solve_block,
+                     _solve_rows, assign_units, units_of)
+from .source import LayerDraw, SourceRecipe
 
 CONSTRUCTIONS = Registry("construction", "construction")
 
@@ -42,58 +44,136 @@ class Construction:
         raise NotImplementedError
 
 
+def _timed_chunks(draw: LayerDraw, timer: dict):
+    """``draw.chunks()`` with the drawing time added to ``timer["t_draw_source_s"]``."""
+    it = iter(draw.chunks())
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            timer["t_draw_source_s"] = timer.get("t_draw_source_s", 0.0) + time.perf_counter() - t0
+        yield item
+
+
+def _block_units(dA: LayerDraw, n_in: int, k: int, assignment: str, g, timer: dict):
+    """Layer A of a block, drawn in chunks: unit -> input (None: fixed layout), :class:`Units` and the
+    number of existing edges. Adaptive: pass 1 reads the masks of the ``n_in k`` input units (all that the
+    assignment needs), pass 2 redraws their chunks for the weights of the assigned edges."""
+    n_assign = n_in * k
+    a = np.zeros(dA.rows)
+    pres = np.zeros(dA.rows, dtype=bool)
+    edges = 0
+    if assignment == "fixed":
+        asg = None
+        for r0, r1, w, m in _timed_chunks(dA, timer):
+            edges += int(m.sum())
+            u = np.arange(r0, min(r1, n_assign))
+            if u.size:
+                j = torch.as_tensor(u // k)
+                rows = torch.as_tensor(u - r0)
+                a[u] = w[rows, j].double().numpy()
+                pres[u] = m[rows, j].numpy()
+    else:
+        mask = np.zeros((n_assign, dA.cols), dtype=bool)
+        for r0, r1, w, m in _timed_chunks(dA, timer):
+            edges += int(m.sum())
+            if r0 < n_assign:
+                mask[r0:min(r1, n_assign)] = m[:min(r1, n_assign) - r0].numpy()
+        asg = assign_units(mask, n_assign, g)
+        del mask
+        for i in range(-(-n_assign // dA.chunk_rows)):
+            r0, r1, w, m = dA.chunk(i)
+            u = np.arange(r0, min(r1, n_assign))
+            u = u[asg[u] >= 0]
+            rows, j = torch.as_tensor(u - r0), torch.as_tensor(asg[u])
+            if not bool(m[rows, j].all()):
+                raise RuntimeError("internal: an assigned edge is absent from the redrawn chunk")
+            a[u] = w[rows, j].double().numpy()
+            pres[u] = True
+    return asg, Units(a, pres, dA.bias().double().numpy()), edges
+
+
 def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
-    lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
-    L = len(lins)
-    src_mods, pairs, specs = [], [], []
+    """2L without a dense source: each block's layer A is drawn in chunks (its unit view kept), layer B one row
+    chunk at a time (solved, then its ticket rows written); only the ticket is materialised. The source is
+    returned as a :class:`SourceRecipe` (dense only when asked)."""
+    parts, pairs, specs = [], [], []
     for m in mods:
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            li = len(pairs)
             W, b = _eff_weight(m)
             n, n_in = W.shape
-            hb = b is not None
-            k = k_list[li]
-            units = (n_in + hb) * k
-            kind = nn.Conv2d if isinstance(m, nn.Conv2d) else nn.Linear
-            cin = m.in_channels if kind is nn.Conv2d else n_in
-            A = _new_like(kind, cin, units, m)
-            Bm = _new_like(kind, units, n, m, one_by_one=True)
-            pairs.append((len(src_mods), len(src_mods) + 2))  # positions of A and B in the Sequential
-            src_mods += [A, nn.ReLU(), Bm]
+            k = k_list[len(pairs)]
+            units = (n_in + (b is not None)) * k
+            if isinstance(m, nn.Conv2d):
+                sa = (("conv", m.in_channels, units, m.kernel_size, m.stride, m.padding),
+                      (units, m.in_channels, *m.kernel_size))
+                sb = (("conv", units, n, (1, 1), (1, 1), (0, 0)), (n, units, 1, 1))
+            else:
+                sa, sb = (("linear", n_in, units), (units, n_in)), (("linear", units, n), (n, units))
+            pairs.append((len(parts), len(parts) + 2))  # positions of A and B in the Sequential
+            parts += [sa, nn.ReLU(), sb]
             specs.append((W, b, k))
         else:
-            src_mods.append(copy.deepcopy(m))
-    source = nn.Sequential(*src_mods)
-    flat = [source[i] for pr in pairs for i in pr]
-    shapes = [tuple(x.weight.shape) for x in flat]
-    dens = _densities(dens_arg, 2 * L, shapes, ratio)
-    t0 = time.perf_counter()
-    _draw(flat, dens, g)
-    network = copy.deepcopy(source)
-    timer["t_draw_source_s"] = time.perf_counter() - t0
+            parts.append(copy.deepcopy(m))
+    slots_at = [i for pr in pairs for i in pr]
+    dens = _densities(dens_arg, 2 * len(pairs), [parts[i][1] for i in slots_at], ratio)
+    seeds = torch.randint(0, 1 << 62, (len(slots_at),), generator=g).tolist()
+    for i, d, sd in zip(slots_at, dens, seeds):
+        parts[i] = LayerDraw(parts[i][0], tuple(parts[i][1]), float(d), int(sd))
+    recipe = SourceRecipe(parts)
+    network = nn.Sequential(*[p.empty_module() if isinstance(p, LayerDraw) else copy.deepcopy(p) for p in parts])
     signed = True  # the block's input can be negative (network input, or no ReLU before it)
-    errs, li = [], 0
-    big = sum(p.numel() for p in source.parameters()) > 10_000_000
+    errs, li, edges = [], 0, 0
+    big = recipe.params() > 10_000_000
     for m in tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big):
         if not isinstance(m, (nn.Linear, nn.Conv2d)):
             if isinstance(m, nn.ReLU):
                 signed = False
             continue
         W, b, k = specs[li]
-        A, Bm = (source[i] for i in pairs[li])
+        dA, dB = (parts[i] for i in pairs[li])
+        tA, tB = (network[i] for i in pairs[li])
         n, n_in = W.shape
         hb = b is not None
-        wb = Bm.weight.detach().reshape(n, -1).double().numpy()
-        mb = Bm.mask.reshape(n, -1).numpy()
-        out = _solve_block(W, b, k, A, wb, mb, signed, solver.at(li), max_items, timer,
-                           _assign(A, n_in, k, assignment, g))
-        mA, mB, biasA = _block_masks(out, n_in, k, hb, A.weight.shape[0], n)
-        tA, tB = (network[i] for i in pairs[li])
-        tA.set_mask(torch.as_tensor(mA).reshape(tA.weight.shape), torch.as_tensor(biasA))
-        tB.set_mask(torch.as_tensor(mB).reshape(tB.weight.shape), torch.zeros(n, dtype=torch.bool))
-        errs.append(out["all_err"])
+        asg, U, e = _block_units(dA, n_in, k, assignment, g, timer)
+        edges += e + dA.rows + dB.rows
+        slots = _slots(np.arange(n_in * k) // k if asg is None else asg, n_in)
+        live = np.zeros(dA.rows, dtype=bool)
+        wB2, mB2 = tB.weight.data.view(n, -1), tB.mask.view(n, -1)
+        for r0, r1, w, mk in _timed_chunks(dB, timer):
+            edges += int(mk.sum())
+            out = _solve_block(W[r0:r1], b[r0:r1] if hb else None, k, U, w.double().numpy(), mk.numpy(), signed,
+                               solver.at(li), max_items, timer, asg)
+            mB = torch.from_numpy(_b_mask(out, n_in, k, hb, dA.rows, r1 - r0))
+            wB2[r0:r1] = w * mB
+            mB2[r0:r1] = mB
+            live |= mB.numpy().any(0)
+            errs.append(out["all_err"])
+        jj, rr = np.nonzero(slots >= 0)
+        us = slots[jj, rr]
+        keep = live[us]
+        us, jj = torch.as_tensor(us[keep]), torch.as_tensor(jj[keep])
+        tA.weight.data.view(dA.rows, -1)[us, jj] = torch.as_tensor(U.a[us.numpy()], dtype=torch.float32)
+        tA.mask.view(dA.rows, -1)[us, jj] = True
+        if hb:
+            bias_units = torch.arange(n_in * k, (n_in + 1) * k)
+            kept = torch.as_tensor(live[n_in * k:(n_in + 1) * k])
+            tA.bias_mask[bias_units] = kept
+            tA.bias.data[bias_units] = torch.as_tensor(U.c[n_in * k:(n_in + 1) * k], dtype=torch.float32) * kept
         signed, li = True, li + 1
-    return source, network, errs, dens, {"pairs": pairs}
+    # one array per target layer, as the L+1 layout returns
+    per_layer, pos = [], 0
+    for li in range(len(pairs)):
+        per_layer.append(np.concatenate(errs[pos:pos + _n_chunks(parts[pairs[li][1]])]))
+        pos += _n_chunks(parts[pairs[li][1]])
+    return recipe, network, per_layer, dens, {"pairs": pairs, "source_edges": edges}
+
+
+def _n_chunks(d: LayerDraw) -> int:
+    return -(-d.rows // d.chunk_rows)
 
 
 def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):
@@ -136,8 +216,9 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, time
     A, Bn = layers[0], layers[1]
     rows = n1 * R
     wb, mb = Bn.weight.detach()[:rows].double().numpy(), Bn.mask.numpy()[:rows]
-    out = _solve_block(Wr, br, plan_k, A, wb, mb, True, solver.at(0), max_items, timer,
-                       _assign(A, n0, plan_k, assignment, g))
+    asg = _assign(A, n0, plan_k, assignment, g)
+    out = _solve_block(Wr, br, plan_k, units_of(A, n0, plan_k, asg), wb, mb, True, solver.at(0), max_items, timer,
+                       asg)
     mA, mB, biasA = _block_masks(out, n0, plan_k, br is not None, A.weight.shape[0], rows)
     errs.append(out["all_err"])
     masks_w = [mA, np.zeros(tuple(Bn.weight.shape), dtype=bool)]
