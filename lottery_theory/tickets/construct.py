@@ -256,11 +256,11 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if isinstance(source, nn.Module):
         n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
                     for l in masked_layers(source).values())
-        n_edges = sum(int(l.mask.sum()) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
+        n_edges = sum(int(torch.count_nonzero(l.mask)) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
                       for l in masked_layers(source).values())
     else:
         n_src, n_edges = source.params(), layout.pop("source_edges")
-    kept = sum(int(l.mask.sum()) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
+    kept = sum(int(torch.count_nonzero(l.mask)) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
                for l in masked_layers(network).values())
     n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in specs)
     ticket = Ticket(source_recipe=source, network=network, target=target, construction=construction,
