@@ -73,8 +73,8 @@ def test_property_kernel_is_optimal(vals, target, max_size, tol):
     ref = solve(v, [target], method="bruteforce", max_size=max_size, **kw)
     err = abs(float(v[0][sel[0]].sum()) - target)
     assert err == pytest.approx(ref.error[0], abs=1e-12)
-    if tol is not None:
-        assert int(sel.sum()) == int(ref.size[0])
+    if tol is not None and ref.error[0] < tol - 1e-12:  # feasible: the smallest size is unique; infeasible rows
+        assert int(sel.sum()) == int(ref.size[0])        # get a min-error subset, whose size can tie within ulps
 
 
 def test_fallback_without_numba_gives_the_same_errors():
