@@ -103,3 +103,13 @@ def test_milp_prints_nothing(capfd):
     solve(rng.uniform(-1, 1, (3, 16)), rng.uniform(-1, 1, 3), method="milp")
     out, err = capfd.readouterr()
     assert "Highs" not in out + err and out == ""
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+def test_cuda_batched_path_equals_cpu_kernel():
+    rng = np.random.default_rng(4)
+    v = rng.uniform(-1, 1, (2000, 20))
+    t = rng.uniform(-1, 1, 2000)
+    np.testing.assert_allclose(solve(v, t, device="cuda").error, solve(v, t).error, rtol=0, atol=1e-13)
+    a = solve(v, t, device="cuda", objective="fewest", tol=1e-4)
+    np.testing.assert_array_equal(a.size, solve(v, t, objective="fewest", tol=1e-4).size)
