@@ -10,3 +10,16 @@ Public functions take ``density``. Sub-packages are imported lazily so that
 """
 
 __version__ = "0.1.0"
+
+_LAZY = {"sparsify": "lottery_theory.nets.interop", "export": "lottery_theory.nets.interop",
+         "as_masked": "lottery_theory.nets.interop", "to_prune_form": "lottery_theory.nets.interop"}
+
+
+def __getattr__(name: str):
+    """``lottery_theory.sparsify`` / ``export`` / ``as_masked`` / ``to_prune_form``, imported on first use
+    (they need torch)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lottery_theory' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from .builders import (
            widths_of,
 )
 from .checkpoint import build_target, load_target, save_target, target_spec
+from .interop import as_masked, export, sparsify, to_prune_form
 from .masked import (
            MaskedConv2d,
            MaskedLinear,
@@ -18,6 +19,6 @@ from .masked import (
            masks,
 )
 
-__all__ = ["MaskedConv2d", "MaskedLinear", "apply_masks", "available_inits", "build_target", "load_target",
+__all__ = ["MaskedConv2d", "MaskedLinear", "apply_masks", "as_masked", "export", "sparsify", "to_prune_form", "available_inits", "build_target", "load_target",
            "save_target", "target_spec", "conv_net", "enforce_masks",
            "er_source", "init_params", "masked_layers", "masks", "mlp", "register_init", "widths_of"]

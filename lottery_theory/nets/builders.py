@@ -148,7 +148,27 @@ def _widen(target: nn.Sequential, k: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*out)
 
 
-def er_source(target_or_widths: nn.Sequential | Sequence[int], *, width_multiplier: int | Sequence[int],
+def _er_source_any(target, width_multiplier, density, ratio, exact, init, scale_fan, generator, ratio_options):
+    """er_source for a module of any class: same architecture (width_multiplier must be 1), fresh weights,
+    ER masks in ``torch.nn.utils.prune`` form (:func:`~lottery_theory.nets.interop.sparsify`)."""
+    from .interop import sparsify
+
+    ks = [width_multiplier] if isinstance(width_multiplier, int) else list(width_multiplier)
+    if any(isinstance(k, bool) or k != 1 for k in ks):
+        raise ValueError(f"width_multiplier={width_multiplier!r}: only an nn.Sequential target can be widened; "
+                         f"for a {type(target).__name__} use width_multiplier=1")
+    source = copy.deepcopy(target)
+    init_params(source, init, generator=generator)
+    if scale_fan is not None:
+        factor = 1.0 / math.sqrt(check_density(scale_fan, "scale_fan"))
+        with torch.no_grad():
+            for m in source.modules():
+                if isinstance(m, (nn.Linear, nn.Conv2d)):
+                    m.weight.mul_(factor)
+    return sparsify(source, density=density, ratio=ratio, generator=generator, exact=exact, **ratio_options)
+
+
+def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: int | Sequence[int],
               density: float | Sequence[float], ratio: str = "uniform", exact: bool = False, bias: bool = True,
               init: str = "uniform", scale_fan: float | None = None, generator: torch.Generator | None = None,
               **ratio_options) -> nn.Sequential:
@@ -161,7 +181,12 @@ def er_source(target_or_widths: nn.Sequential | Sequence[int], *, width_multipli
     (default U[-1, 1], the constructions' distribution). ``scale_fan`` (a density) divides the
     weights by ``sqrt(scale_fan)``, so a Kaiming init has the variance of a layer whose fan-in is
     ``scale_fan`` times smaller: hidden-networks' ``--scale-fan`` for a ticket of that density.
+    A target of any other ``nn.Module`` class keeps its architecture (``width_multiplier=1``) and gets
+    ``torch.nn.utils.prune`` masks (:func:`~lottery_theory.nets.interop.sparsify`).
     """
+    if isinstance(target_or_widths, nn.Module) and not isinstance(target_or_widths, nn.Sequential):
+        return _er_source_any(target_or_widths, width_multiplier, density, ratio, exact, init, scale_fan, generator,
+                              ratio_options)
     if isinstance(target_or_widths, nn.Module):
         target = target_or_widths
         n_layers = sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in target)

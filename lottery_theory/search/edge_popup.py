@@ -23,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import check_density, check_positive_int
+from ..nets.interop import as_masked, replace_module, to_prune_form, torch_pruned_layers
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import resolve_densities
 from .train import as_loader, default_device, evaluate, run_epoch
@@ -135,14 +136,6 @@ class EdgePopupResult:
     best_val: float = math.nan
 
 
-def _swap(model: nn.Module, name: str, new: nn.Module) -> None:
-    parent = model
-    parts = name.split(".")
-    for p in parts[:-1]:
-        parent = getattr(parent, p)
-    setattr(parent, parts[-1], new)
-
-
 def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
     """Geometric densities from ``start`` down to ``final`` over ``levels`` levels (the paper's annealing)."""
     check_positive_int(levels, "levels")
@@ -168,10 +161,15 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     momentum and weight decay on the scores, cosine learning rate per level. ``bias_scores=True`` also
     scores the biases: each layer keeps ``round(d_l n_out)`` biases inside its ``bias_mask`` (else the
     biases stay frozen as in the source).
-    Returns a plain masked network with the source's architecture and module names.
+    Returns a plain masked network with the source's architecture and module names. ``source`` may be any
+    ``nn.Module`` whose layers carry the package's masks or ``torch.nn.utils.prune`` masks (e.g. from
+    :func:`~lottery_theory.sparsify`); the result comes back in the form it was given.
     """
     check_positive_int(epochs, "epochs")
     dev = default_device(device)
+    torch_form = not masked_layers(source) and bool(torch_pruned_layers(source))
+    if torch_form:  # a model masked with torch.nn.utils.prune (e.g. by sparsify): search a masked copy
+        source = as_masked(source)
     layers = masked_layers(source)
     if not layers:
         raise ValueError("source has no masked layers")
@@ -202,7 +200,7 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     wrapped = {}
     for n in names:
         wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator, bias_scores)
-        _swap(work, n, wrapped[n])
+        replace_module(work, n, wrapped[n])
     loader = as_loader(data, batch_size, True, generator)
     history: list[dict] = []
     best_val, best_masks = -math.inf, None
@@ -235,4 +233,6 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     layers_out = masked_layers(network)
     for n, (m, bm) in best_masks.items():
         layers_out[n].set_mask(m, None if bm is None else bm.cpu())
+    if torch_form:
+        network = to_prune_form(network)
     return EdgePopupResult(network=network, history=history, densities=final, best_val=best_val)

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .._validation import Registry, check_density, check_positive_int
+from ..nets.interop import as_masked, torch_pruned_layers
 from ..nets.masked import apply_masks, masked_layers
 from ..nets.masked import masks as get_masks
 from ..sparsity import layer_densities
@@ -194,8 +195,13 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
     ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``) fixes per-layer
     densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``method="imp"`` runs
     :func:`imp` (options: ``rounds``, ``epochs``, ``rewind``, ``lr``, ...). Options of the score
-    functions: ``batch_size``, ``input_shape``, ``synflow_rounds`` (default 100).
+    functions: ``batch_size``, ``input_shape``, ``synflow_rounds`` (default 100). A model masked with
+    ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) is pruned inside those masks: its
+    ``weight_mask`` buffers (and, after IMP, its weights) are updated in place.
     """
+    if not masked_layers(model) and torch_pruned_layers(model):
+        return _prune_torch_form(model, method=method, density=density, support=support, ratio=ratio, scope=scope,
+                                 data=data, generator=generator, **options)
     density = check_density(density, "density")
     support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
     layers = masked_layers(model)
@@ -222,6 +228,24 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
         return {k: v.clone() for k, v in current.items()}
     new = select(fn(model, data, generator, **options), support, targets)
     apply_masks(model, new)
+    return new
+
+
+def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
+    """``prune`` on a masked copy of a ``torch.nn.utils.prune`` model, then masks and weights written back."""
+    work = as_masked(model)
+    new = prune(work, **kw)
+    done = masked_layers(work)
+    with torch.no_grad():
+        for name, m in torch_pruned_layers(model).items():
+            m.weight_orig.copy_(done[name].weight)
+            m.weight_mask.copy_(new[name].to(m.weight_mask.dtype))
+            if m.bias is not None:
+                m.bias.copy_(done[name].bias)
+        targets = dict(model.named_parameters())
+        for pname, p in work.named_parameters():  # parameters of the other modules (norms, plain layers)
+            if pname in targets and pname.rsplit(".", 1)[0] not in done:
+                targets[pname].copy_(p)
     return new
 
 
