@@ -63,6 +63,15 @@ def cmd_figure(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_results(args: argparse.Namespace) -> int:
+    from .experiments.store import ResultStore
+
+    df = ResultStore(args.results).load(args.experiment)
+    df.to_csv(args.out, index=False)
+    print(f"{len(df)} rows of {df['hash'].nunique()} configs of {args.experiment!r} -> {args.out}")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiments import run_sweep_cli
 
@@ -134,7 +143,11 @@ EXAMPLES = {
     "sweep": """
         lottery-theory sweep tickets-quick --executor local --workers 2
         lottery-theory sweep my_sweep.json --executor dask --scheduler local
-        lottery-theory sweep my_sweep.toml --executor dask --scheduler tcp://host:8786""",
+        lottery-theory sweep my_sweep.toml --executor dask --scheduler tcp://host:8786
+        lottery-theory sweep list
+        lottery-theory sweep show tickets-quick""",
+    "results": """
+        lottery-theory results export ticket --out tickets.csv""",
     "reproduce": """
         lottery-theory reproduce --quick""",
     "ticket": """
@@ -204,11 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print only the JSON line")
 
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
-    s.add_argument("config", help="built-in sweep name or path to .json/.toml")
-    s.add_argument("--executor", default="local", choices=["local", "dask", "serial"])
-    s.add_argument("--workers", type=int, default=2)
+    from .experiments.schema import EXAMPLE
+
+    s.epilog += "\n\n" + EXAMPLE
+    s.add_argument("config", help="built-in sweep name, path to .json/.toml, 'list' (built-in sweeps) or 'show'")
+    s.add_argument("name", nargs="?", help="with 'show': the built-in sweep to print")
+    s.add_argument("--executor", default="local", choices=["local", "dask", "serial"],
+                   help="serial (this process), local (process pool of --workers) or dask (see --scheduler)")
+    s.add_argument("--workers", type=int, default=2, help="processes for --executor local / dask LocalCluster")
     s.add_argument("--scheduler", default="local", help="dask scheduler address, or 'local' for a LocalCluster")
     s.add_argument("--results", default="results", help="result store root (default ./results)")
+    r = add("results", "export a result store's rows as one table", cmd_results)
+    r.add_argument("action", choices=["export"], help="what to do")
+    r.add_argument("experiment", help="experiment name (a folder under the store)")
+    r.add_argument("--out", required=True, help="CSV file to write")
+    r.add_argument("--results", default="results", help="result store root (default ./results)")
     return p
 
 

@@ -19,6 +19,7 @@ import tomllib
 from tqdm import tqdm
 
 from .config import ExperimentConfig, config_from_dict, get_experiment
+from .schema import validate_spec
 from .store import ResultStore, default_store
 
 BUILTIN_SWEEPS: dict[str, Any] = {}
@@ -118,30 +119,54 @@ def load_sweep(sweep: str | dict, store: ResultStore | None = None):
 
 
 def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
-    """A sweep file (JSON or TOML): ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}``
-    or ``{"experiment": name, "configs": [{...}, ...]}``."""
+    """A sweep file (JSON or TOML), checked against the schema (:mod:`.schema`):
+    ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}`` or ``{"experiment": name, "configs":
+    [{...}, ...]}``."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"sweep file {p} does not exist")
-    if p.suffix == ".toml":
-        spec = tomllib.loads(p.read_text())
-    elif p.suffix == ".json":
-        spec = json.loads(p.read_text())
-    else:
-        raise ValueError(f"sweep files are .json or .toml, got {p.suffix!r}")
-    return sweep_from_spec(spec)
+    try:
+        if p.suffix == ".toml":
+            spec = tomllib.loads(p.read_text())
+        elif p.suffix == ".json":
+            spec = json.loads(p.read_text())
+        else:
+            raise ValueError(f"sweep files are .json or .toml, got {p.suffix!r}")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"sweep file {p} is not valid {p.suffix[1:].upper()}: {e}") from None
+    return sweep_from_spec(spec, where=f"sweep file {p}")
 
 
-def sweep_from_spec(spec: dict) -> list[ExperimentConfig]:
-    if "experiment" not in spec:
-        raise ValueError("a sweep needs an 'experiment' name")
+def sweep_from_spec(spec: dict, where: str = "sweep") -> list[ExperimentConfig]:
+    """The configs of a sweep spec, after checking it against the schema (:func:`.schema.validate_spec`)."""
+    validate_spec(spec, where)
     name = spec["experiment"]
     if "configs" in spec:
         return [config_from_dict(name, {**spec.get("fixed", {}), **c}) for c in spec["configs"]]
+    if "grid" not in spec:
+        return [config_from_dict(name, dict(spec.get("fixed", {})))]
     return grid(name, spec.get("fixed", {}), **spec.get("grid", {}))
 
 
+def describe_sweep(name: str) -> str:
+    """A built-in sweep's spec (JSON) and its number of configs."""
+    if name not in BUILTIN_SWEEPS:
+        raise ValueError(f"unknown built-in sweep {name!r}; available: {', '.join(sorted(BUILTIN_SWEEPS))}")
+    spec = BUILTIN_SWEEPS[name]
+    return f"{json.dumps(spec, indent=1, default=list)}\n{len(sweep_from_spec(spec))} configs"
+
+
 def run_sweep_cli(args) -> int:
+    if args.config == "list":
+        print(f"{'sweep':<28} {'experiment':<20} configs")
+        for name in sorted(BUILTIN_SWEEPS):
+            print(f"{name:<28} {BUILTIN_SWEEPS[name]['experiment']:<20} {len(sweep_from_spec(BUILTIN_SWEEPS[name]))}")
+        return 0
+    if args.config == "show":
+        if not args.name:
+            raise ValueError("sweep show needs a built-in sweep name (see `lottery-theory sweep list`)")
+        print(describe_sweep(args.name))
+        return 0
     if args.config in BUILTIN_SWEEPS:
         cfgs = sweep_from_spec(BUILTIN_SWEEPS[args.config])
     elif os.path.exists(args.config):
