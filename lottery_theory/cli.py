@@ -58,8 +58,17 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from .plotting import render
     from .verdicts import repo_root
 
-    data = Path(args.data) if args.data else repo_root() / "figures" / f"{args.name}.csv"
-    print(render(args.name, data, args.out))
+    out = args.out
+    folder = Path(args.dir) if args.dir else None
+    if out and Path(out).is_dir():  # `figure NAME --out DIR`: the folder `verify --out DIR` wrote
+        folder, out = Path(out), None
+    if args.data:
+        data = Path(args.data)
+    else:
+        data = (folder or repo_root() / "figures") / f"{args.name}.csv"
+    if not data.is_file():
+        raise FileNotFoundError(f"no {data}: run `lottery-theory verify` (with the same --out) first")
+    print(render(args.name, data, out))
     return 0
 
 
@@ -139,7 +148,8 @@ EXAMPLES = {
         lottery-theory verify            # full run: larger grids, may take hours""",
     "figure": """
         lottery-theory figure layer_ratios          # reads figures/layer_ratios.csv
-        lottery-theory figure lueker --data my.csv --out my.png""",
+        lottery-theory figure lueker --data my.csv --out my.png
+        lottery-theory figure layer_ratios --out DIR       # DIR = the --out of `verify --out DIR`""",
     "sweep": """
         lottery-theory sweep tickets-quick --executor local --workers 2
         lottery-theory sweep my_sweep.json --executor dask --scheduler local
@@ -195,8 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = add("figure", "draw one figure from stored results (never recomputes)", cmd_figure)
     f.add_argument("name")
-    f.add_argument("--data", help="CSV to read (default figures/NAME.csv)")
-    f.add_argument("--out", help="PNG to write (default beside the CSV)")
+    f.add_argument("--data", help="CSV to read (default DIR/NAME.csv)")
+    f.add_argument("--dir", help="folder of the CSVs, e.g. the --out of verify (default: figures/ of the checkout "
+                   "or of the working directory)")
+    f.add_argument("--out", help="PNG to write (default beside the CSV); an existing folder is read as --dir")
 
     t = add("ticket", "build a strong ticket inside an ER source and bracket its sup error (JSON on the last line)",
             cmd_ticket)

@@ -132,17 +132,31 @@ def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[s
 
 
 def repo_root() -> Path:
-    """The checkout that holds ``proofs_checks/`` (the package's parent), else the working directory."""
+    """The checkout this package runs from (the package's parent, if it holds ``proofs_checks/`` and
+    ``pyproject.toml``), else the working directory (an installed wheel: figures and results go there)."""
     here = Path(__file__).resolve().parent.parent
-    if (here / "proofs_checks").is_dir():
+    if (here / "proofs_checks").is_dir() and (here / "pyproject.toml").is_file():
         return here
     return Path.cwd()
 
 
+def checks_folder() -> Path:
+    """``proofs_checks/`` of the checkout, else of the installed ``proofs_checks`` package (shipped in the
+    wheel beside ``lottery_theory``)."""
+    folder = repo_root() / "proofs_checks"
+    if folder.is_dir():
+        return folder
+    spec = importlib.util.find_spec("proofs_checks")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    raise FileNotFoundError("no proofs_checks/ folder in the working directory and no installed proofs_checks "
+                            "package; reinstall lottery-theory or run from a checkout")
+
+
 def discover_checks(root: Path | None = None) -> dict[str, Path]:
-    folder = (root or repo_root()) / "proofs_checks"
+    folder = root / "proofs_checks" if root is not None else checks_folder()
     if not folder.is_dir():
-        raise FileNotFoundError(f"no proofs_checks/ folder under {folder.parent}; run from a checkout of lottery-theory")
+        raise FileNotFoundError(f"no proofs_checks/ folder under {folder.parent}")
     return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
 
 
