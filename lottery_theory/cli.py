@@ -66,8 +66,6 @@ def cmd_figure(args: argparse.Namespace) -> int:
         data = Path(args.data)
     else:
         data = (folder or repo_root() / "figures") / f"{args.name}.csv"
-    if not data.is_file():
-        raise FileNotFoundError(f"no {data}: run `lottery-theory verify` (with the same --out) first")
     print(render(args.name, data, out))
     return 0
 
