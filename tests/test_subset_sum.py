@@ -153,3 +153,18 @@ def test_property_reachable_target_has_zero_error(vals, data):
     target = float(v[chosen].sum())
     r = solve(v, [target])
     assert r.error[0] <= 1e-12
+
+
+def test_milp_front_end_solvers_agree_with_the_exact_optimum():
+    # cvxpy front end (HiGHS and scipy's HiGHS through cvxpy) and the direct scipy path: all within HiGHS's gap
+    rng = np.random.default_rng(21)
+    v = rng.uniform(-1, 1, (4, 10))
+    t = rng.uniform(-1, 1, 4)
+    p = rng.random((4, 10)) < 0.8
+    exact = solve(v, t, present=p, max_size=4)
+    for method, kw in (("milp", {}), ("milp", {"solver": "SCIPY"}), ("milp-scipy", {})):
+        r = solve(v, t, method=method, present=p, max_size=4, **kw)
+        assert np.all(r.error >= exact.error - 1e-12) and np.all(r.error - exact.error <= 1e-5), (method, kw)
+        assert not (r.selection & ~p).any() and r.size.max() <= 4
+    with pytest.raises(ValueError, match="installed cvxpy solver.*HIGHS"):
+        solve(v, t, method="milp", solver="NOPE")

@@ -2,7 +2,7 @@
 
 One interface, several solvers (a registry): ``mitm`` (exact, batched
 meet-in-the-middle, the default), ``bruteforce`` (exact reference),
-``milp`` (scipy/HiGHS, optimal to the solver's tolerance) and ``greedy``.
+``milp`` (cvxpy front end: HiGHS by default, any installed mixed-integer solver via ``solver=``), ``milp-scipy`` (scipy/HiGHS directly) and ``greedy``.
 """
 from .core import SubsetSumResult, available_solvers, register_solver, solve
 

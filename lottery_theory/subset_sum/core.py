@@ -238,9 +238,51 @@ def _native_output_silenced():
             os.close(fd)
 
 
+_TIME_LIMIT_OPTION = {"HIGHS": lambda s: {"time_limit": s}, "SCIPY": lambda s: {"scipy_options": {"time_limit": s}},
+                      "SCIP": lambda s: {"scip_params": {"limits/time": s}}, "GUROBI": lambda s: {"TimeLimit": s},
+                      "CPLEX": lambda s: {"cplex_params": {"timelimit": s}}, "MOSEK": lambda s: {}}
+
+
 @register_solver("milp", max_n=64)
-def _milp(v, t, p, max_size, time_limit: float = 60.0, scale: float = 1e4):
-    """Mixed-integer LP per instance with ``scipy.optimize.milp`` (HiGHS).
+def _milp_cvxpy(v, t, p, max_size, solver: str = "HIGHS", time_limit: float = 60.0, scale: float = 1e4):
+    """Mixed-integer LP per instance, formulated in cvxpy so that any installed mixed-integer solver works
+    (``solver``: "HIGHS" default, "SCIPY", "SCIP" with pyscipopt, "GUROBI" where licensed, as Pensia et al.).
+
+    minimise ``e`` s.t. ``-e <= S (sum_i v_i x_i - z) <= e``, ``x in {0,1}^n``, ``x <= present``,
+    ``sum x <= max_size``, with ``v``, ``z`` and ``present`` cvxpy Parameters, so the problem is compiled once
+    and re-solved per instance. ``S = scale`` as in :func:`_milp_scipy` (HiGHS's absolute gap ~1e-6).
+    """
+    import cvxpy as cp
+
+    if not isinstance(solver, str) or solver.upper() not in cp.installed_solvers():
+        raise ValueError(f"solver must be an installed cvxpy solver, got {solver!r}; installed: "
+                         f"{', '.join(cp.installed_solvers())}")
+    solver = solver.upper()
+    B, n = v.shape
+    sel = np.zeros((B, n), dtype=bool)
+    if n == 0:
+        return sel
+    x = cp.Variable(n, boolean=True)
+    e = cp.Variable(nonneg=True)
+    vp, zp, pp = cp.Parameter(n), cp.Parameter(), cp.Parameter(n, nonneg=True)
+    cons = [scale * (vp @ x - zp) <= e, scale * (zp - vp @ x) <= e, x <= pp]
+    if max_size is not None:
+        cons.append(cp.sum(x) <= max_size)
+    prob = cp.Problem(cp.Minimize(e), cons)
+    opts = _TIME_LIMIT_OPTION.get(solver, lambda s: {})(float(time_limit))
+    for b in range(B):
+        vp.value, zp.value, pp.value = v[b], float(t[b]), p[b].astype(float)
+        with _native_output_silenced():
+            prob.solve(solver=solver, verbose=False, **opts)
+        if x.value is None:
+            raise RuntimeError(f"MILP ({solver}) failed on instance {b}: status {prob.status}")
+        sel[b] = x.value > 0.5
+    return sel
+
+
+@register_solver("milp-scipy", max_n=64)
+def _milp_scipy(v, t, p, max_size, time_limit: float = 60.0, scale: float = 1e4):
+    """Mixed-integer LP per instance with ``scipy.optimize.milp`` (HiGHS) directly, without cvxpy.
 
     minimise ``e`` s.t. ``-e <= S (sum_i v_i x_i - z) <= e``, ``x in {0,1}^n``,
     ``x_i = 0`` for absent items, ``sum x <= max_size``. The instance is scaled by
