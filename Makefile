@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test setup clean
+.PHONY: run test setup clean docs examples
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q -m "not slow"
+
+docs: setup  # API reference from the docstrings -> docs/api/index.html
+	$(PY) docs/build_api.py docs/api
+
+examples: setup  # every script in examples/, full size
+	for f in examples/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) results

@@ -110,3 +110,18 @@ def test_ticket_exports_to_plain_sequential():
     assert torch.equal(plain(x), tk.network(x))
     kept = sum(int(torch.count_nonzero(m.weight)) for m in plain if isinstance(m, nn.Linear))
     assert kept <= tk.kept_params and math.isfinite(kept)
+
+
+def test_target_from_state_dict_and_spec(tmp_path):
+    from lottery_theory.nets import target_from_state_dict
+
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    spec = [["Linear", 4, 3, True], ["ReLU"], ["Linear", 3, 2, True]]
+    torch.save(m.state_dict(), tmp_path / "sd.pt")
+    x = torch.rand(5, 4)
+    assert torch.equal(target_from_state_dict(tmp_path / "sd.pt", spec)(x), m(x))
+    with pytest.raises(ValueError, match="does not fit the spec"):
+        target_from_state_dict({"0.weight": torch.zeros(3, 4)}, spec)
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable state_dict"):
+        target_from_state_dict(tmp_path / "bad.pt", spec)

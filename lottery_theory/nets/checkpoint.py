@@ -63,6 +63,28 @@ def build_target(spec: list) -> nn.Sequential:
     return nn.Sequential(*mods)
 
 
+def target_from_state_dict(state_dict, spec: list) -> nn.Sequential:
+    """A target from a ``state_dict`` (a mapping, or a path to a ``torch.save``-d one, read with
+    ``weights_only=True``) and an architecture ``spec`` (:func:`target_spec`'s format, e.g.
+    ``[["Linear", 784, 300, True], ["ReLU"], ["Linear", 300, 10, True]]``); keys and shapes must match exactly."""
+    if isinstance(state_dict, (str, Path)):
+        path = Path(state_dict)
+        if not path.is_file():
+            raise FileNotFoundError(f"no state_dict file at {path}")
+        try:
+            state_dict = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - corrupt or unsafe file: one clear error
+            raise ValueError(f"{path} is not a readable state_dict ({type(e).__name__}: {e})") from None
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"state_dict must be a mapping of tensors or a path, got {type(state_dict).__name__}")
+    model = build_target(spec)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"state_dict does not fit the spec: {e}") from None
+    return model
+
+
 def save_target(model: nn.Sequential, path: str | Path) -> Path:
     """Write ``model`` (plain or masked layers; masks folded into the weights) in the safe format."""
     spec = target_spec(model)
