@@ -125,3 +125,16 @@ def test_target_from_state_dict_and_spec(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable state_dict"):
         target_from_state_dict(tmp_path / "bad.pt", spec)
+
+
+def test_apply_masks_on_plain_and_torch_pruned_models():
+    from lottery_theory.nets import apply_masks
+
+    model = TwoBranch()
+    with pytest.raises(ValueError, match="sparsify"):
+        apply_masks(model, {"head": torch.ones(3, 64, dtype=torch.bool)})
+    lottery_theory.sparsify(model, density=0.5, generator=torch.Generator().manual_seed(0))
+    m = torch.zeros(3, 64, dtype=torch.bool)
+    m[:, :5] = True
+    apply_masks(model, {"head": m})
+    assert torch.equal(model.head.weight_mask.bool(), m) and torch.count_nonzero(model.head.weight[:, 5:]) == 0

@@ -95,13 +95,27 @@ def masks(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def apply_masks(model: nn.Module, new_masks: Mapping[str, torch.Tensor]) -> None:
-    """Set the weight masks of ``model`` from ``{module name: mask}``; pruned weights become 0."""
+    """Set the weight masks of ``model`` from ``{module name: mask}``; pruned weights become 0. Layers masked
+    with ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) get their ``weight_mask`` set."""
     layers = masked_layers(model)
-    unknown = sorted(set(new_masks) - set(layers))
+    pruned = {n: m for n, m in model.named_modules()
+              if isinstance(m, (nn.Linear, nn.Conv2d)) and hasattr(m, "weight_mask") and n not in layers}
+    known = {**layers, **pruned}
+    unknown = sorted(set(new_masks) - set(known))
     if unknown:
-        raise ValueError(f"masks given for unknown layers {unknown}; masked layers are {sorted(layers)}")
+        hint = "" if known else " (the model has no masks: lottery_theory.sparsify(model, density=...) adds them)"
+        raise ValueError(f"masks given for unknown layers {unknown}; masked layers are {sorted(known)}{hint}")
     for name, mask in new_masks.items():
-        layers[name].set_mask(mask)
+        if name in layers:
+            layers[name].set_mask(mask)
+        else:
+            m = pruned[name]
+            mask = torch.as_tensor(mask)
+            if tuple(mask.shape) != tuple(m.weight_mask.shape):
+                raise ValueError(f"mask for {name!r} has shape {tuple(mask.shape)}, weight {tuple(m.weight_mask.shape)}")
+            with torch.no_grad():
+                m.weight_mask.copy_(mask.to(m.weight_mask.dtype))
+                m.weight = m.weight_orig * m.weight_mask
 
 
 @torch.no_grad()
