@@ -90,3 +90,15 @@ class Registry(dict):
 
     def get_checked(self, key: Any) -> Any:
         return lookup(self, key, self.what, self.argname)
+
+
+def check_options(fn: Any, options: Mapping[str, Any], what: str, skip: int = 0) -> None:
+    """Unknown keyword options are a ``TypeError`` naming them and the accepted ones. The accepted options of
+    ``fn`` are its named parameters after the first ``skip`` (``**kwargs`` catch-alls do not count)."""
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())[skip:]
+    known = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "_"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for {what}; accepted: {', '.join(known) or 'none'}")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import check_options
+
 # Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)), fitted on held-out seeds:
 # `python proofs_checks/subset_sum_lueker.py --calibrate` (seeds 100-104, 400 trials each; eps 1e-1..1e-4,
 # p 1..0.05, delta = 0.1) gives a smallest covering C of 7.23, rounded up to 8. The verdict that C covers the
@@ -240,6 +242,10 @@ def lower_bound_success_prob(n, d, density, output_density=1.0):
 
     def one(n_, d_, a, b):
         n_ = int(n_)
+        if b < 1 and n_ > _MAX_EXACT_N:
+            raise ValueError(f"n={n_:,} is beyond the exact ER-output computation (n <= {_MAX_EXACT_N:,})")
+        if b >= 1:  # closed form (1 - (1-p)^n)^d, no sum
+            return float(np.exp(d_ * np.log1p(-((1 - a) ** n_)))) if n_ > 0 and a < 1 else float(n_ > 0)
         m = np.arange(n_ + 1)
         if a < 1:
             with np.errstate(divide="ignore"):
@@ -249,6 +255,9 @@ def lower_bound_success_prob(n, d, density, output_density=1.0):
         return float((_binom_pmf(m, n_, b) * inner).sum())
 
     return _out(np.vectorize(one, otypes=[float])(nn, dd, p1, p2))
+
+
+_MAX_EXACT_N = 10_000_000  # the exact ER-output P(E) sums n + 1 terms: ~80 MB of float64 at this n
 
 
 def lower_bound_width(d, delta, density, output_density=1.0):
@@ -269,10 +278,16 @@ def lower_bound_width(d, delta, density, output_density=1.0):
             base = max(1, math.ceil(math.log(-math.expm1(math.log1p(-delta_) / d_)) / math.log1p(-a) - 1e-9))
         if b >= 1:
             return base
+        if base > _MAX_EXACT_N:
+            raise ValueError(f"density={a:g}: the critical width (> {base:,}) is beyond the exact ER-output "
+                             f"computation (n <= {_MAX_EXACT_N:,}); use output_density=1 for the closed form")
         ok = lambda n: lower_bound_success_prob(n, d_, a, b) >= 1 - delta_  # noqa: E731
         hi = base
         while not ok(hi):
             hi *= 2
+            if hi > _MAX_EXACT_N:
+                raise ValueError(f"the critical width exceeds {_MAX_EXACT_N:,} (output_density={b:g} too small for "
+                                 f"the exact computation)")
         lo = max(base - 1, hi // 2)
         while hi - lo > 1:
             mid = (lo + hi) // 2
@@ -628,6 +643,7 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
         _density(density)
     if theorem not in _THEOREMS:
         raise ValueError(f"unknown theorem={theorem!r}; available: {', '.join(sorted(_THEOREMS))}")
+    check_options(_THEOREMS[theorem], options, f"theorem {theorem!r}", skip=6)
     return [int(x) for x in _THEOREMS[theorem](ws, float(eps), float(delta), density, C, bias, **options)]
 
 
@@ -660,11 +676,15 @@ def achievable_eps(target_widths, width: int, delta, density=1.0, *, theorem: st
 def min_density(target_widths, width: int, eps, delta, *, theorem: str = "er-slt-2L", C: float = DEFAULT_C,
                 bias: bool = True, tol: float = 1e-10) -> float:
     """Inverse query: the smallest density (same in every layer) whose required width is <= ``width``."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (1e-15 <= tol < 1):
+        raise ValueError(f"tol must be a number in [1e-15, 1) (bisection on the density), got {tol!r}")
     f = lambda p: _max_hidden(required_width(target_widths, eps, delta, p, theorem=theorem, C=C, bias=bias))  # noqa
     if f(1.0) > width:
         raise ValueError(f"width={width} is too small even for a dense source (needs {f(1.0)})")
     lo, hi = 0.0, 1.0
-    while hi - lo > tol:
+    for _ in range(200):  # halves the interval each step: 200 steps reach any tol >= 1e-15 (2^-50)
+        if hi - lo <= tol:
+            break
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if f(mid) <= width else (mid, hi)
     return hi

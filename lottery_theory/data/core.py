@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zlib
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,11 +203,18 @@ def _need(root: str | Path | None, files: list[list[str]], name: str) -> list[Pa
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (LeCun's MNIST format), plain or gzipped."""
+    """Read an IDX file (LeCun's MNIST format), plain or gzipped; a damaged file gives one ``ValueError``."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); the file is damaged") from None
+    if len(data) < 4:
+        raise ValueError(f"{path} is too short to be an IDX file ({len(data)} bytes)")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
     if zero != 0 or dtype_code != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file")
     dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
@@ -222,6 +230,10 @@ def _idx_loader(name: str):
     def fn(root=None, generator=None, flatten: bool = True):
         paths = _need(root, [[s, s + ".gz"] for s in stems], name)
         xs = [read_idx(p) for p in paths]
+        for (a, b), what in (((0, 1), "training"), ((2, 3), "test")):
+            if len(xs[a]) != len(xs[b]):
+                raise ValueError(f"{name}: {what} files disagree: {len(xs[a])} images but {len(xs[b])} labels "
+                                 f"({paths[a].name}, {paths[b].name})")
         conv = lambda im: (im.reshape(len(im), -1) if flatten else im[:, None]).astype(np.float32) / 255.0  # noqa
         train = (torch.as_tensor(conv(xs[0])), torch.as_tensor(xs[1].astype(np.int64)))
         test = (torch.as_tensor(conv(xs[2])), torch.as_tensor(xs[3].astype(np.int64)))
@@ -237,19 +249,45 @@ register_dataset("mnist")(_idx_loader("mnist"))
 register_dataset("fashion-mnist")(_idx_loader("fashion-mnist"))
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles plain containers and numpy arrays only: any other global (``os.system``, ...) is refused, so a
+    crafted file cannot run code. CIFAR-10's batches need nothing else."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load global {module}.{name} (only numpy arrays and plain "
+                                     f"containers are allowed; pass trust=True for files you made)")
+
+
 @register_dataset("cifar10")
-def _cifar10(root=None, generator=None):
-    """CIFAR-10 from the python pickle batches (``data_batch_1..5``, ``test_batch``) in ``root``."""
+def _cifar10(root=None, generator=None, trust: bool = False):
+    """CIFAR-10 from the python pickle batches (``data_batch_1..5``, ``test_batch``) in ``root``, read by a
+    restricted unpickler (containers and numpy arrays only); ``trust=True`` uses plain ``pickle`` (files you
+    made). A damaged or foreign file gives one ``ValueError`` naming it."""
+    if not isinstance(trust, bool):
+        raise TypeError(f"trust must be a bool, got {trust!r}")
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     if root is not None and (Path(root) / "cifar-10-batches-py").is_dir():
         root = Path(root) / "cifar-10-batches-py"
     paths = _need(root, [[n] for n in names], "cifar10")
 
     def read(p):
-        with open(p, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
-        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
-        return x, np.asarray(d[b"labels"], dtype=np.int64)
+        try:
+            with open(p, "rb") as f:
+                d = pickle.load(f, encoding="bytes") if trust else _CifarUnpickler(f, encoding="bytes").load()
+            x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+            y = np.asarray(d[b"labels"], dtype=np.int64)
+        except pickle.UnpicklingError as e:
+            raise ValueError(f"{p}: {e}") from None
+        except (EOFError, KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise ValueError(f"{p} is not a CIFAR-10 batch ({type(e).__name__}: {e})") from None
+        if len(x) != len(y):
+            raise ValueError(f"{p}: {len(x)} images but {len(y)} labels")
+        return x, y
 
     parts = [read(p) for p in paths[:5]]
     xt, yt = read(paths[5])

@@ -47,7 +47,14 @@ def _run_one(cfg: ExperimentConfig, root: str) -> str:
 
 def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",
               workers: int = 2, scheduler: str = "local", progress: bool = True) -> dict[str, int]:
-    """Run every config whose result is missing; returns counts of done / skipped configs."""
+    """Run every config whose result is missing; returns counts of done / skipped configs. ``executor``,
+    ``workers`` (a positive integer) and ``scheduler`` are checked before anything starts."""
+    if executor not in ("serial", "local", "dask"):
+        raise ValueError(f"unknown executor={executor!r}; available: serial, local, dask")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if not isinstance(scheduler, str) or not scheduler:
+        raise ValueError(f"scheduler must be 'local' or a scheduler address string, got {scheduler!r}")
     store = store or default_store()
     cfgs = list(dict.fromkeys(configs))  # de-duplicate, keep order
     todo = [c for c in cfgs if not store.done(c)]

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .._validation import Registry, check_density, check_positive_int
+from .._validation import Registry, check_density, check_options, check_positive_int
 from ..nets.interop import as_masked, torch_pruned_layers
 from ..nets.masked import apply_masks, masked_layers
 from ..nets.masked import masks as get_masks
@@ -214,6 +214,8 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
         return imp(model, density=density, support=support, ratio=ratio, scope=scope, data=data,
                    generator=generator, **options)
     fn = _PRUNERS.get_checked(method)
+    check_options(fn, {k: v for k, v in options.items() if not (method == "synflow" and k == "synflow_rounds")},
+                  f"pruner {method!r}", skip=3)
     targets = _targets(model, density, support, ratio, scope)
     apply_masks(model, support)
     if method == "synflow":
@@ -252,7 +254,14 @@ def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
 def imp_schedule(start: float, density: float, prune_fraction: float = 0.2, rounds: int | None = None
                  ) -> list[float]:
     """Densities after each IMP round: remove ``prune_fraction`` of the live weights per round until
-    ``density`` (the last round lands exactly on it), or ``rounds`` geometric steps if given."""
+    ``density`` (the last round lands exactly on it), or ``rounds`` geometric steps if given. ``start`` and
+    ``density`` lie in (0, 1] with ``density <= start``, so the schedule always ends."""
+    start = check_density(start, "start")
+    density = check_density(density, "density")
+    if density > start:
+        raise ValueError(f"density={density} must not exceed start={start} (IMP only removes weights)")
+    if isinstance(prune_fraction, bool) or not isinstance(prune_fraction, (int, float)):
+        raise TypeError(f"prune_fraction must be a number in (0, 1), got {prune_fraction!r}")
     if rounds is not None:
         check_positive_int(rounds, "rounds")
         return [start * (density / start) ** (i / rounds) for i in range(1, rounds + 1)]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from .._validation import Registry, check_density, check_shape
+from .._validation import Registry, check_density, check_shape, check_options
 
 RatioFn = Callable[..., list[float]]
 _RATIOS = Registry("layer-wise ratio")
@@ -229,6 +229,7 @@ def layer_densities(shapes: Sequence[Sequence[int]], density: float, method: str
     dense_idx = frozenset(dense_idx)
     counts = _counts(shp)
     _feasibility(counts, density, dense_idx)
+    check_options(fn, options, f"ratio {method!r}", skip=3)
     out = [float(x) for x in fn(shp, density, dense_idx, **options)]
     for i, x in enumerate(out):
         if not (0.0 < x <= 1.0 + 1e-12) or not math.isfinite(x):
