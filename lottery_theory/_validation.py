@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -102,3 +103,47 @@ def check_options(fn: Any, options: Mapping[str, Any], what: str, skip: int = 0)
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise TypeError(f"unknown option(s) {unknown} for {what}; accepted: {', '.join(known) or 'none'}")
+
+
+def check_number(value: Any, name: str, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, hi_open: bool = False) -> float:
+    """A finite real number (Python or numpy scalar, not a bool) inside the given bounds, as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if lo is not None and (v < lo or (lo_open and v == lo)) or hi is not None and (v > hi or (hi_open and v == hi)):
+        left, right = ("(" if lo_open else "[") if lo is not None else "(", (")" if hi_open else "]") if hi is not None else ")"
+        raise ValueError(f"{name} must lie in {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}, "
+                         f"got {v}")
+    return v
+
+
+def check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (MemAvailable on Linux, else physical pages free)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_alloc(nbytes: float, what: str) -> None:
+    """Refuse an allocation that cannot fit: ``MemoryError``-free, a ``ValueError`` naming the size."""
+    avail = available_memory()
+    if nbytes > avail:
+        raise ValueError(f"{what} needs about {nbytes / 2**30:,.1f} GiB, more than the {avail / 2**30:,.1f} GiB of "
+                         f"memory available")

@@ -78,11 +78,11 @@ def test_resume_after_sigkill(tmp_path):
             " executor='serial', progress=False)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(tmp_path.rglob("rows.csv"))) < 3:
+    while time.time() < deadline and len(list(tmp_path.rglob("manifest.json"))) < 3:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # kill mid-sweep, possibly mid-write
     proc.wait()
-    finished = len(list(tmp_path.rglob("rows.csv")))
+    finished = len(list(tmp_path.rglob("manifest.json")))  # the manifest is written last: done = manifest
     assert 3 <= finished < 8
     store = ResultStore(tmp_path)
     counts = run_sweep(grid("selftest", {"sleep_s": 0.4}, seed=list(range(8))), store=store, executor="serial",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_options
+from .._validation import check_number, check_options
 
 # Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)), fitted on held-out seeds:
 # `python proofs_checks/subset_sum_lueker.py --calibrate` (seeds 100-104, 400 trials each; eps 1e-1..1e-4,
@@ -99,6 +99,23 @@ def _out(a: np.ndarray):
     return a.item() if a.ndim == 0 else a
 
 
+_INT_LIMIT = float(2 ** 62)
+
+
+def _int(x, what: str = "the result") -> np.ndarray:
+    """Round up to int64, refusing values int64 cannot hold (a wrong number, never a wrap-around)."""
+    x = np.asarray(x, dtype=float)
+    if np.any(~np.isfinite(x)) or np.any(x > _INT_LIMIT):
+        raise ValueError(f"{what} exceeds {_INT_LIMIT:.3g} (got {np.nanmax(x):.3g}): the inputs are too extreme "
+                         f"for an integer answer")
+    return x.astype(np.int64)
+
+
+def _C(C) -> float:
+    """The subset-sum constant: a finite number > 0."""
+    return check_number(C, "C", lo=0.0, lo_open=True)
+
+
 # ----------------------------------------------------------------------------- ER factor
 @_register("er-factor", "Gadhikar et al. 2023 (arXiv 2210.02412), overparameterization factor",
            r"\rho(p) = \frac{1}{\log\frac{1}{1-p}}", "p in (0, 1]; rho(1) = 0")
@@ -131,7 +148,7 @@ def dense_subset_sum_n(eps, delta=None, C: float = 3.0):
     """
     e = _unit(eps, "eps")
     m = e if delta is None else np.minimum(e, _unit(delta, "delta"))
-    return _out(np.ceil(C * np.log2(1.0 / m) - 1e-12).astype(np.int64))
+    return _out(_int(np.ceil(_C(C) * np.log2(1.0 / m) - 1e-12), "n"))
 
 
 @_register("er-subset-sum", "Gadhikar et al. 2023, ER subset sum (Lueker 1998 with ER presence)",
@@ -148,10 +165,9 @@ def er_subset_sum_n(eps, delta, density, C: float = DEFAULT_C, integer: bool = T
     returns the real value (used by the exact inverse queries).
     """
     e, d, p = _unit(eps, "eps"), _unit(delta, "delta"), _density(density)
-    if C <= 0:
-        raise ValueError(f"C must be positive, got {C}")
+    C = _C(C)
     n = C * np.log(1.0 / np.minimum(e, d)) * np.maximum(1.0, np.asarray(ER_FACTOR(p)))
-    return _out(np.ceil(n - 1e-9).astype(np.int64) if integer else n)
+    return _out(_int(np.ceil(n - 1e-9), "n") if integer else n)
 
 
 def dense_subset_sum_n_expr():
@@ -220,7 +236,7 @@ def er_subset_sum_n_sufficient(eps, delta, density, C: float = DEFAULT_C):
     .. math:: n = \max\{2C\log(1/\varepsilon), 8\log(2/\delta)\} / p
     """
     e, d, p = _unit(eps, "eps"), _unit(delta, "delta"), _density(density)
-    return _out(np.ceil(np.maximum(2 * C * np.log(1 / e), 8 * np.log(2 / d)) / p - 1e-9).astype(np.int64))
+    return _out(_int(np.ceil(np.maximum(2 * _C(C) * np.log(1 / e), 8 * np.log(2 / d)) / p - 1e-9), "n"))
 
 
 # ----------------------------------------------------------------------------- lower bound (3 layers)
@@ -312,7 +328,7 @@ def representation_copies(n_pairs, delta, density):
         raise ValueError("n_pairs must be positive")
     with np.errstate(divide="ignore"):
         k = np.where(p < 1, np.log(npairs / d) / -np.log1p(-np.minimum(p, 1 - 1e-300)), 1.0)
-    return _out(np.maximum(1, np.ceil(k - 1e-9)).astype(np.int64))
+    return _out(_int(np.maximum(1, np.ceil(k - 1e-9)), "copies"))
 
 
 def _layer_densities(density, n: int, name: str = "density") -> list[float]:
@@ -643,6 +659,7 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
         _density(density)
     if theorem not in _THEOREMS:
         raise ValueError(f"unknown theorem={theorem!r}; available: {', '.join(sorted(_THEOREMS))}")
+    C = _C(C)
     check_options(_THEOREMS[theorem], options, f"theorem {theorem!r}", skip=6)
     return [int(x) for x in _THEOREMS[theorem](ws, float(eps), float(delta), density, C, bias, **options)]
 

@@ -1,17 +1,25 @@
-"""Content-addressed result store: ``<root>/<experiment>/<hash>/{config.json, rows.csv}``.
+"""Content-addressed result store: ``<root>/<experiment>/<hash>/{config.json, rows.csv, manifest.json}``.
 
-Writes are atomic: each file is written to a temporary name in the same folder and renamed
-(``os.replace``), ``rows.csv`` last, so a folder with ``rows.csv`` is a finished result and a
-SIGKILL at any moment leaves either nothing or a complete result.
+Writes are atomic: each file is written to a temporary name in the same folder and renamed (``os.replace``),
+``manifest.json`` last. A result counts as done only when its manifest matches what is on disk: the SHA-256
+and row count of ``rows.csv``, the SHA-256 of ``config.json``, and a config whose hash is the folder's name.
+Anything else (a missing or edited file, a truncated ``rows.csv``, a renamed folder, another config's
+``config.json``) is *damaged*: :meth:`ResultStore.problems` reports it, ``load`` leaves it out with a
+warning, and a sweep recomputes it. A per-config lock (``.lock``, :mod:`filelock`) lets two sweeps on one
+store share the work, and stale ``*.tmp`` files (from a killed writer) are removed under that lock.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock
 
 from .config import ExperimentConfig, config_from_dict, config_hash
 
@@ -30,6 +38,10 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class ResultStore:
     """Finished results by config; ``load`` joins every row with its config's fields."""
 
@@ -39,38 +51,97 @@ class ResultStore:
     def folder(self, cfg: ExperimentConfig) -> Path:
         return self.root / type(cfg).experiment / config_hash(cfg)
 
+    def lock(self, cfg: ExperimentConfig, timeout: float = -1) -> FileLock:
+        """The config's lock (``timeout=-1``: wait; ``0``: fail at once with ``filelock.Timeout``)."""
+        folder = self.folder(cfg)
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / ".lock"), timeout=timeout)
+
+    def problem(self, folder: Path, experiment: str | None = None) -> str | None:
+        """Why ``folder`` is not a finished, intact result (None: it is)."""
+        manifest, rows, cfg_path = folder / "manifest.json", folder / "rows.csv", folder / "config.json"
+        if not manifest.exists():
+            return "incomplete: no manifest.json (the writer stopped before the end)"
+        try:
+            m = json.loads(manifest.read_text())
+            meta = json.loads(cfg_path.read_text())
+            cfg = config_from_dict(experiment or folder.parent.name, meta["config"])
+        except FileNotFoundError as e:
+            return f"damaged: {Path(e.filename).name} is missing"
+        except (ValueError, KeyError, TypeError) as e:
+            return f"damaged: unreadable manifest or config ({type(e).__name__}: {e})"
+        if config_hash(cfg) != folder.name:
+            return f"damaged: config.json describes config {config_hash(cfg)}, not this folder's {folder.name}"
+        if not rows.exists():
+            return "damaged: rows.csv is missing"
+        if _sha256(cfg_path) != m.get("config_sha256"):
+            return "damaged: config.json does not match its manifest"
+        if _sha256(rows) != m.get("rows_sha256"):
+            return "damaged: rows.csv does not match its manifest (edited or truncated)"
+        return None
+
     def done(self, cfg: ExperimentConfig) -> bool:
-        return (self.folder(cfg) / "rows.csv").exists()
+        folder = self.folder(cfg)
+        return folder.is_dir() and self.problem(folder, type(cfg).experiment) is None
+
+    def problems(self, experiment: str) -> dict[str, str]:
+        """Folder name -> problem, for every result folder of ``experiment`` that is not intact."""
+        base = self.root / experiment
+        out = {}
+        for folder in sorted(base.glob("*/")) if base.exists() else []:
+            why = self.problem(folder, experiment)
+            if why is not None:
+                out[folder.name] = why
+        return out
+
+    def clean_tmp(self, cfg: ExperimentConfig) -> int:
+        """Remove leftover ``*.tmp`` files of ``cfg``'s folder; call with the config's lock held."""
+        n = 0
+        for tmp in self.folder(cfg).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+            n += 1
+        return n
 
     def write(self, cfg: ExperimentConfig, rows: list[dict]) -> Path:
         if not rows:
             raise ValueError("an experiment must return at least one row")
         folder = self.folder(cfg)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").unlink(missing_ok=True)  # from here until the end the result is not done
         _atomic_write(folder / "config.json", json.dumps({"experiment": type(cfg).experiment, "hash": config_hash(cfg),
                                                           "config": cfg.to_dict()}, indent=2, sort_keys=True))
         _atomic_write(folder / "rows.csv", pd.DataFrame(rows).to_csv(index=False))
+        _atomic_write(folder / "manifest.json", json.dumps({
+            "hash": config_hash(cfg), "rows": len(rows), "rows_sha256": _sha256(folder / "rows.csv"),
+            "config_sha256": _sha256(folder / "config.json"), "pid": os.getpid()}, indent=2, sort_keys=True))
         return folder
 
     def read(self, cfg: ExperimentConfig) -> pd.DataFrame:
         return pd.read_csv(self.folder(cfg) / "rows.csv")
 
     def load(self, experiment: str) -> pd.DataFrame:
-        """All finished results of ``experiment``: rows joined with config fields and the hash."""
+        """All intact results of ``experiment``: rows joined with config fields and the hash. Damaged or
+        incomplete folders are left out with one warning listing them (a sweep recomputes them)."""
         frames = []
+        bad = {}
         base = self.root / experiment
         for folder in sorted(base.glob("*/")) if base.exists() else []:
-            rows_path, cfg_path = folder / "rows.csv", folder / "config.json"
-            if not rows_path.exists() or not cfg_path.exists():
+            why = self.problem(folder, experiment)
+            if why is not None:
+                bad[folder.name] = why
                 continue
-            meta = json.loads(cfg_path.read_text())
+            meta = json.loads((folder / "config.json").read_text())
             cfg = config_from_dict(experiment, meta["config"])
-            df = pd.read_csv(rows_path)
+            df = pd.read_csv(io.StringIO((folder / "rows.csv").read_text()))
             for k, v in cfg.to_dict().items():
                 if k not in df.columns:
                     df[k] = [v] * len(df) if not isinstance(v, list) else [tuple(v)] * len(df)
             df["hash"] = meta["hash"]
             frames.append(df)
+        if bad:
+            warnings.warn(f"{len(bad)} damaged or incomplete result(s) of {experiment!r} under {self.root} left out "
+                          f"(a sweep recomputes them): " + "; ".join(f"{k}: {v}" for k, v in sorted(bad.items())),
+                          stacklevel=2)
         if not frames:
             raise FileNotFoundError(f"no finished results for experiment {experiment!r} under {self.root}")
         return pd.concat(frames, ignore_index=True)

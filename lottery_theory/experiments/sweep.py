@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -33,16 +34,51 @@ def grid(experiment: str, fixed: dict[str, Any] | None = None, **axes: Sequence[
             for vals in itertools.product(*(axes[k] for k in keys))]
 
 
-def _run_one(cfg: ExperimentConfig, root: str) -> str:
+def _run_one(cfg: ExperimentConfig, root: str, wait: bool = False) -> str:
+    """Run ``cfg`` unless it is stored: ``"done"``, ``"skipped"`` (stored, by us or by another sweep) or
+    ``"busy"`` (another process holds its lock; with ``wait=True`` wait for it instead)."""
     import torch
+    from filelock import Timeout
 
     torch.set_num_threads(1)  # one process per core
     store = ResultStore(root)
     if store.done(cfg):
         return "skipped"
-    _, fn = get_experiment(type(cfg).experiment)
-    store.write(cfg, fn(cfg))
-    return "done"
+    try:
+        with store.lock(cfg, timeout=-1 if wait else 0):
+            if store.done(cfg):  # finished by another sweep while we waited
+                return "skipped"
+            store.clean_tmp(cfg)  # leftovers of a killed writer (nobody else writes while we hold the lock)
+            _, fn = get_experiment(type(cfg).experiment)
+            store.write(cfg, fn(cfg))
+            return "done"
+    except Timeout:
+        return "busy"
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool-worker initializer: exit when the sweep's main process (pid ``parent``) dies, so no orphaned workers
+    remain. Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); everywhere: a watchdog thread exits once the
+    parent pid changes, and a worker whose parent died while it was starting exits at once."""
+    import ctypes
+    import signal
+    import threading
+    import time
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",
@@ -63,20 +99,25 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
         return counts
     bar = tqdm(total=len(todo), desc="sweep", unit="config", disable=not progress)
     root = str(store.root)
+    status: dict[ExperimentConfig, str] = {}
+
+    def finished(c, st):
+        status[c] = st
+        if st != "busy":
+            counts["done" if st == "done" else "skipped"] += 1
+            bar.update()
+
     if executor == "serial" or (executor == "local" and workers <= 1):
         for c in todo:
-            _run_one(c, root)
-            counts["done"] += 1
-            bar.update()
+            finished(c, _run_one(c, root))
     elif executor == "local":
         import multiprocessing as mp
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futs = [pool.submit(_run_one, c, root) for c in todo]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            futs = {pool.submit(_run_one, c, root): c for c in todo}
             for f in as_completed(futs):
-                f.result()
-                counts["done"] += 1
-                bar.update()
+                finished(futs[f], f.result())
     elif executor == "dask":
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -89,16 +130,15 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
             client = Client(scheduler)
         try:
             futs = client.map(_run_one, todo, [root] * len(todo), pure=False)
+            which = dict(zip([f.key for f in futs], todo))
             for f in dask_completed(futs):
-                f.result()
-                counts["done"] += 1
-                bar.update()
+                finished(which[f.key], f.result())
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
-    else:
-        raise ValueError(f"unknown executor={executor!r}; available: serial, local, dask")
+    for c in [c for c, st in status.items() if st == "busy"]:  # another sweep holds them: wait, then skip or run
+        finished(c, _run_one(c, root, wait=True))
     bar.close()
     return counts
 
@@ -181,8 +221,15 @@ def run_sweep_cli(args) -> int:
     else:
         raise ValueError(f"{args.config!r} is neither a sweep file nor a built-in sweep "
                          f"({', '.join(sorted(BUILTIN_SWEEPS))})")
-    counts = run_sweep(cfgs, store=ResultStore(args.results), executor=args.executor, workers=args.workers,
-                       scheduler=args.scheduler)
+    store = ResultStore(args.results)
+    mine = {c.hash() for c in cfgs}
+    for exp in sorted({type(c).experiment for c in cfgs}):
+        bad = {k: v for k, v in store.problems(exp).items() if k in mine}
+        if bad:
+            print(f"{len(bad)} damaged or incomplete result(s) of {exp!r} will be recomputed:", file=sys.stderr)
+            for k, v in sorted(bad.items()):
+                print(f"  {k}: {v}", file=sys.stderr)
+    counts = run_sweep(cfgs, store=store, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
     print(f"{counts['done']} run, {counts['skipped']} already stored, {counts['total']} in the sweep; "
           f"results under {args.results}")
     return 0

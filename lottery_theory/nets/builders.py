@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .._validation import Registry, check_density, check_positive_int, lookup
+from .._validation import Registry, check_alloc, check_bool, check_density, check_positive_int, lookup
 from ..sparsity import er_mask, resolve_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear, masked_layers
 
@@ -90,7 +90,9 @@ def mlp(widths: Sequence[int], *, bias: bool = True, activation: str = "relu", i
     indices), with the activation between layers and none after the last.
     """
     ws = _check_widths(widths)
+    check_bool(bias, "bias")
     act = lookup(_ACTIVATIONS, activation, "activation", "activation")
+    check_alloc(sum(a * b for a, b in zip(ws[:-1], ws[1:])) * 9.0, f"mlp({ws})")  # float32 weight, bool mask, init
     layers: list[nn.Module] = []
     for i in range(len(ws) - 1):
         layers.append(MaskedLinear(ws[i], ws[i + 1], bias=bias))

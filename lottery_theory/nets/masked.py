@@ -16,6 +16,19 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def _as_binary(mask, name: str) -> torch.Tensor:
+    """A mask as a bool tensor: bool, or numbers that are all exactly 0 or 1 (0.5, NaN, -1 are errors)."""
+    try:
+        t = torch.as_tensor(mask)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{name} must be a bool tensor or an array of 0/1, got {type(mask).__name__}: {e}") from None
+    if t.dtype == torch.bool:
+        return t
+    if t.is_complex() or not bool(torch.all((t == 0) | (t == 1))):
+        raise ValueError(f"{name} must hold only 0/1 (or True/False); got other values (e.g. 0.5, NaN, -1)")
+    return t.bool()
+
+
 class _MaskMixin:
     weight: torch.Tensor
     bias: torch.Tensor | None
@@ -31,14 +44,14 @@ class _MaskMixin:
 
     def set_mask(self, mask: torch.Tensor, bias_mask: torch.Tensor | None = None) -> None:
         """Replace the weight mask (and optionally the bias mask); zero the pruned entries."""
-        mask = torch.as_tensor(mask)
+        mask = _as_binary(mask, "mask")
         if tuple(mask.shape) != tuple(self.weight.shape):
             raise ValueError(f"mask has shape {tuple(mask.shape)} but the weight has shape {tuple(self.weight.shape)}")
         self.mask.copy_(mask.to(device=self.mask.device, dtype=torch.bool))
         if bias_mask is not None:
             if self.bias is None:
                 raise ValueError("bias_mask given, but the layer has no bias")
-            bias_mask = torch.as_tensor(bias_mask)
+            bias_mask = _as_binary(bias_mask, "bias_mask")
             if tuple(bias_mask.shape) != tuple(self.bias.shape):
                 raise ValueError(f"bias_mask has shape {tuple(bias_mask.shape)} but the bias has shape {tuple(self.bias.shape)}")
             self.bias_mask.copy_(bias_mask.to(device=self.bias_mask.device, dtype=torch.bool))
@@ -46,17 +59,19 @@ class _MaskMixin:
 
     @torch.no_grad()
     def zero_pruned(self) -> None:
-        self.weight.mul_(self.mask)
+        self.weight.masked_fill_(~self.mask, 0.0)  # a fill, not a product: inf * 0 would leave NaN
         if self.bias is not None and self.bias_mask is not None:
-            self.bias.mul_(self.bias_mask)
+            self.bias.masked_fill_(~self.bias_mask, 0.0)
 
     def masked_weight(self) -> torch.Tensor:
-        return self.weight * self.mask
+        """``weight`` with pruned entries exactly 0 (a select, not a product: an inf or NaN pruned weight gives 0,
+        not NaN; the gradient of pruned entries is 0 either way)."""
+        return torch.where(self.mask, self.weight, torch.zeros((), dtype=self.weight.dtype, device=self.weight.device))
 
     def masked_bias(self) -> torch.Tensor | None:
         if self.bias is None:
             return None
-        return self.bias * self.bias_mask
+        return torch.where(self.bias_mask, self.bias, torch.zeros((), dtype=self.bias.dtype, device=self.bias.device))
 
 
 class MaskedLinear(_MaskMixin, nn.Linear):

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import check_density, check_positive_int
+from .._validation import check_density, check_number, check_positive_int
 from ..nets.interop import as_masked, replace_module, to_prune_form, torch_pruned_layers
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import resolve_densities
@@ -166,6 +166,10 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     :func:`~lottery_theory.sparsify`); the result comes back in the form it was given.
     """
     check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    check_number(lr, "lr", lo=0.0, lo_open=True)
+    check_number(momentum, "momentum", lo=0.0, hi=1.0, hi_open=True)
+    check_number(weight_decay, "weight_decay", lo=0.0)
     dev = default_device(device)
     torch_form = not masked_layers(source) and bool(torch_pruned_layers(source))
     if torch_form:  # a model masked with torch.nn.utils.prune (e.g. by sparsify): search a masked copy

@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
-from .._validation import check_positive_int, lookup
+from .._validation import check_number, check_positive_int, lookup
 from ..nets.masked import enforce_masks
 
 _OPTIMIZERS: dict[str, Callable] = {
@@ -29,7 +29,13 @@ _SCHEDULES: dict[str, Callable] = {
 def default_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` if given, else CUDA when available, else CPU."""
     if device is not None:
-        return torch.device(device)
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(f"device={device!r} is not a device ({e})") from None
+        if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+            raise ValueError(f"device={device!r}: no such CUDA device here ({torch.cuda.device_count()} available)")
+        return dev
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -115,6 +121,9 @@ def train(model: nn.Module, train_data, *, epochs: int, lr: float = 1e-3, optimi
     test set is never seen here. ``on_epoch`` receives each history row (e.g. to store it).
     """
     check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
+    check_number(lr, "lr", lo=0.0, lo_open=True)
+    check_number(weight_decay, "weight_decay", lo=0.0)
     dev = default_device(device)
     model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_density, check_shape
+from .._validation import check_alloc, check_bool, check_density, check_shape
 
 
 def er_mask(shape: Sequence[int], density: float, *, generator: torch.Generator | None = None,
@@ -21,9 +22,13 @@ def er_mask(shape: Sequence[int], density: float, *, generator: torch.Generator 
     Randomness comes only from ``generator`` (a CPU ``torch.Generator``); the
     result is then moved to ``device``.
     """
+    if not isinstance(shape, (tuple, list, torch.Size)):
+        raise TypeError(f"shape must be a tuple of positive ints, got {shape!r}")
     shp = check_shape(shape, "shape") if len(tuple(shape)) >= 2 else _check_1d(shape)
     density = check_density(density, "density")
+    check_bool(exact, "exact")
     numel = math.prod(shp)
+    check_alloc(numel * (9 if exact else 5), f"er_mask of shape {shp}")
     if exact:
         k = int(round(density * numel))
         flat = torch.zeros(numel, dtype=torch.bool)
@@ -38,7 +43,8 @@ def er_mask(shape: Sequence[int], density: float, *, generator: torch.Generator 
 
 def _check_1d(shape: Sequence[int]) -> tuple[int, ...]:
     dims = tuple(shape)
-    if len(dims) != 1 or int(dims[0]) <= 0:
+    if len(dims) != 1 or isinstance(dims[0], (bool, np.bool_)) or not isinstance(dims[0], (int, np.integer)) \
+            or int(dims[0]) <= 0:
         raise ValueError(f"shape must be a non-empty tuple of positive ints, got {dims}")
     return (int(dims[0]),)
 

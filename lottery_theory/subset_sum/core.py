@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validation import Registry
+from .._validation import Registry, check_alloc
 from . import kernel
 from .batched import _bits, _compact, _expand, _mitm, _mitm_fewest
 
@@ -61,6 +61,7 @@ def _as_np(x, name: str, dtype) -> np.ndarray:
 
 
 OBJECTIVES = ("min_error", "fewest")
+_MAX_ABS = 1e200
 
 
 def solve(values, targets, *, method: str = "mitm", present=None, max_size: int | None = None,
@@ -101,6 +102,8 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
         raise ValueError("values contains NaN or inf")
     if not np.all(np.isfinite(t)):
         raise ValueError("targets contains NaN or inf")
+    if v.size and np.abs(v).max() > _MAX_ABS or t.size and np.abs(t).max() > _MAX_ABS:
+        raise ValueError(f"|values| and |targets| must be <= {_MAX_ABS:g} (sums of 44 items stay exact and finite)")
     if present is None:
         p = np.ones(v.shape, dtype=bool)
     else:
@@ -114,6 +117,7 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
             raise ValueError(f"max_size must be a non-negative integer, got {max_size!r}")
         max_size = int(max_size)
     B, n = v.shape
+    check_alloc(B * n * 19.0, f"solve on a batch of {B:,} x {n:,}")  # float64 values, presence, selection, copies
     if B == 0:
         return SubsetSumResult(np.zeros((0, n), bool), np.zeros(0), np.zeros(0), method)
     n_present = int(p.sum(axis=1).max()) if n else 0
