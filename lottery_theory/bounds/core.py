@@ -49,10 +49,13 @@ def _register(name, citation, latex, assumptions, **constants):
 
 # ----------------------------------------------------------------------------- validation
 def _arr(x, name: str) -> np.ndarray:
-    if isinstance(x, bool):
-        raise TypeError(f"{name} must be a number or array, got bool")
+    if isinstance(x, (bool, str, bytes)) or x is None:
+        raise TypeError(f"{name} must be a number or array of numbers, got {x!r}")
     try:
-        a = np.asarray(x, dtype=np.float64)
+        raw = np.asarray(x)
+        if raw.dtype.kind not in "iuf":  # strings, bools, objects: refused, not converted
+            raise TypeError
+        a = raw.astype(np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or array of numbers, got {x!r}") from None
     if not np.all(np.isfinite(a)):

@@ -5,6 +5,7 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -76,6 +77,8 @@ def init_params(model: nn.Module, init: str = "kaiming_uniform", *, generator: t
 
 
 def _check_widths(widths: Sequence[int], name: str = "widths") -> list[int]:
+    if not isinstance(widths, (list, tuple, np.ndarray)):
+        raise TypeError(f"{name} must be a list of positive ints, got {widths!r}")
     ws = list(widths)
     if len(ws) < 2:
         raise ValueError(f"{name} needs at least an input and an output width, got {ws}")
@@ -196,7 +199,7 @@ def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: 
         ws = _check_widths(target_or_widths, "target_or_widths")
         target = mlp(ws, bias=bias)
         n_layers = len(ws) - 1
-    if isinstance(width_multiplier, (int,)) and not isinstance(width_multiplier, bool):
+    if not isinstance(width_multiplier, (list, tuple)):
         k = [check_positive_int(width_multiplier, "width_multiplier")] * max(1, n_layers - 1)
     else:
         k = [check_positive_int(x, "width_multiplier") for x in width_multiplier]

@@ -197,6 +197,8 @@ def resolve_densities(shapes: Sequence[Sequence[int]], density: float | Sequence
     from an explicit list with one density per layer (each checked to lie in (0, 1])."""
     if isinstance(density, (int, float, np.integer, np.floating)) and not isinstance(density, bool):
         return layer_densities(shapes, check_density(density, "density"), ratio, **options)
+    if not isinstance(density, (list, tuple, np.ndarray)):
+        raise TypeError(f"density must be a number in (0, 1] or one per layer, got {density!r}")
     dens = [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
     if len(dens) != len(shapes):
         raise ValueError(f"density has {len(dens)} entries; expected one per prunable layer ({len(shapes)})")

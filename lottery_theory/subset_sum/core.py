@@ -98,6 +98,7 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
         v = np.broadcast_to(v, (t.shape[0], v.shape[0]))
     if v.ndim != 2 or v.shape[0] != t.shape[0]:
         raise ValueError(f"values must be [B, n] or [n] with B = len(targets) = {t.shape[0]}, got shape {v.shape}")
+    check_alloc(v.shape[0] * v.shape[1] * 19.0, f"solve on a batch of {v.shape[0]:,} x {v.shape[1]:,}")
     if not np.all(np.isfinite(v)):
         raise ValueError("values contains NaN or inf")
     if not np.all(np.isfinite(t)):
@@ -117,7 +118,6 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
             raise ValueError(f"max_size must be a non-negative integer, got {max_size!r}")
         max_size = int(max_size)
     B, n = v.shape
-    check_alloc(B * n * 19.0, f"solve on a batch of {B:,} x {n:,}")  # float64 values, presence, selection, copies
     if B == 0:
         return SubsetSumResult(np.zeros((0, n), bool), np.zeros(0), np.zeros(0), method)
     n_present = int(p.sum(axis=1).max()) if n else 0

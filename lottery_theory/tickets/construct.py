@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_positive_int
+from .._validation import check_density, check_positive_int
 from ..bounds.certificate import composition_certificate
 from ..bounds.core import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
@@ -233,6 +233,13 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     has_bias = any(b is not None for _, b in specs)
     C = DEFAULT_C if C is None else C
     L = len(lins)
+    if isinstance(density, (bool, np.bool_)) or not isinstance(density, (int, float, np.integer, np.floating, list,
+                                                                          tuple)):
+        raise TypeError(f"density must be a number in (0, 1] or a list of them, got {density!r}")
+    if isinstance(density, (list, tuple)):
+        [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
+    else:
+        density = check_density(density, "density")
     p_bound = density if isinstance(density, (int, float)) else list(density)  # what the bound calculators take
     eps_w = per_weight_eps(widths, eps, has_bias)
     if budget == "norms":

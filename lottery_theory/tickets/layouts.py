@@ -23,7 +23,7 @@ CONSTRUCTIONS = Registry("construction", "construction")
 
 
 def _per_layer(x, name: str, L: int) -> list[int]:
-    vals = [x] * L if isinstance(x, int) else list(x)
+    vals = list(x) if isinstance(x, (list, tuple)) else [check_positive_int(x, name)] * L
     if len(vals) != L:
         raise ValueError(f"{name} needs one entry per target layer ({L}), got {len(vals)}")
     return [check_positive_int(v, name) for v in vals]

@@ -1,0 +1,183 @@
+"""Bad input across the public API (issue 15): every case must raise ValueError or TypeError with a message that
+names the argument, within seconds: no silent acceptance, no raw numpy/torch error, no hang. The cases are the
+product of bad-value families (below) with the arguments that take them; `python tests/test_bad_inputs.py`
+prints the counts reported in the closing note."""
+from __future__ import annotations
+
+import math
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+import lottery_theory
+from lottery_theory import bounds
+from lottery_theory.data import load
+from lottery_theory.experiments import run_sweep
+from lottery_theory.experiments.sweep import sweep_from_spec
+from lottery_theory.nets import er_source, mlp
+from lottery_theory.search.edge_popup import edge_popup
+from lottery_theory.search.prune import imp_schedule, prune
+from lottery_theory.search.train import train
+from lottery_theory.sparsity import er_mask, layer_densities
+from lottery_theory.subset_sum import solve
+from lottery_theory.tickets import construct
+
+NAN, INF = math.nan, math.inf
+DENSITY = [0, 0.0, -0.1, 1.5, NAN, INF, "0.5", None, True, [0.5], np.float64(NAN)]
+DENSITY_VEC = [d for d in DENSITY if not isinstance(d, list)] + [[0.5, 1.2], ["0.5"]]  # bounds take arrays
+UNIT_OPEN = [0, 1, 1.0, -0.5, NAN, INF, "0.1", None, True]
+POS_INT = [0, -1, 2.5, NAN, "3", None, True, np.float32(2.0)]
+POS_REAL = [0, -1.0, NAN, INF, "1", None, True]
+WIDTHS = [[], [5], [0, 3], [3, -1], [2.5, 3], "abc", None, [3, True]]
+SHAPE = [(2.5,), (0, 3), (-1,), "ab", None, (), (3, 2.0), 7]
+BOOL = ["no", None, 2]
+DATA = ((torch.rand(40, 4), torch.randint(0, 2, (40,))))
+
+
+def _model():
+    return mlp([4, 6, 2], generator=torch.Generator().manual_seed(0))
+
+
+def _target():
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+
+
+# (case family, argument name as it must appear in the message, bad values, call taking one bad value)
+CASES = [
+    ("ER_FACTOR", "p", DENSITY_VEC, lambda v: bounds.ER_FACTOR(v)),
+    ("er_subset_sum_n", "eps", UNIT_OPEN, lambda v: bounds.er_subset_sum_n(v, 0.01, 0.5)),
+    ("er_subset_sum_n", "delta", UNIT_OPEN, lambda v: bounds.er_subset_sum_n(0.01, v, 0.5)),
+    ("er_subset_sum_n", "density", DENSITY_VEC, lambda v: bounds.er_subset_sum_n(0.01, 0.01, v)),
+    ("er_subset_sum_n", "C", POS_REAL, lambda v: bounds.er_subset_sum_n(0.01, 0.01, 0.5, C=v)),
+    ("required_width", "widths", WIDTHS, lambda v: bounds.required_width(v, 0.01, 0.01, 0.5)),
+    ("required_width", "eps", UNIT_OPEN, lambda v: bounds.required_width([4, 8, 1], v, 0.01, 0.5)),
+    ("required_width", "density", DENSITY_VEC, lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, v)),
+    ("required_width", "C", POS_REAL, lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, 0.5, C=v)),
+    ("required_width", "kernal_size", [3], lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, 0.5,
+                                                                           kernal_size=v)),
+    ("lower_bound_width", "delta", UNIT_OPEN, lambda v: bounds.lower_bound_width(10, v, 0.5)),
+    ("lower_bound_width", "density", DENSITY_VEC, lambda v: bounds.lower_bound_width(10, 0.01, v)),
+    ("lower_bound_width", "output_density", DENSITY_VEC, lambda v: bounds.lower_bound_width(10, 0.01, 0.5, v)),
+    ("min_density", "tol", [0, -1e-3, NAN, "x", 2.0], lambda v: bounds.min_density([4, 8, 1], 10**6, 0.01, 0.01,
+                                                                                 tol=v)),
+    ("er_mask", "shape", SHAPE, lambda v: er_mask(v, 0.5)),
+    ("er_mask", "density", DENSITY, lambda v: er_mask((3, 4), v)),
+    ("er_mask", "exact", BOOL, lambda v: er_mask((3, 4), 0.5, exact=v)),
+    ("er_mask", "er_mask of shape", [(100_000, 10_000_000)], lambda v: er_mask(v, 0.5)),
+    ("layer_densities", "density", DENSITY, lambda v: layer_densities([(4, 3), (3, 2)], v, "erk")),
+    ("layer_densities", "method", ["erk2", None, 3], lambda v: layer_densities([(4, 3), (3, 2)], 0.5, v)),
+    ("layer_densities", "erk_pwr", [2], lambda v: layer_densities([(4, 3), (3, 2)], 0.5, "erk", erk_pwr=v)),
+    ("mlp", "widths", WIDTHS, lambda v: mlp(v)),
+    ("mlp", "bias", BOOL, lambda v: mlp([3, 2], bias=v)),
+    ("mlp", "mlp(", [[10**6, 10**6, 10]], lambda v: mlp(v)),
+    ("er_source", "width_multiplier", POS_INT, lambda v: er_source([4, 6, 2], width_multiplier=v, density=0.5)),
+    ("er_source", "density", DENSITY, lambda v: er_source([4, 6, 2], width_multiplier=2, density=v)),
+    ("er_source", "erk_pwr", [3], lambda v: er_source([4, 6, 2], width_multiplier=2, density=0.5, ratio="erk",
+                                                      erk_pwr=v)),
+    ("sparsify", "density", DENSITY, lambda v: lottery_theory.sparsify(_target(), density=v)),
+    ("sparsify", "model", [None, "net", [1, 2]], lambda v: lottery_theory.sparsify(v, density=0.5)),
+    ("solve", "values", [[NAN, 0.1], [[1.0], [2.0]], "ab", [1e301, 0.2]], lambda v: solve(v, [0.1])),
+    ("solve", "targets", [[NAN], [INF], [[0.1, 0.2]], [1e301]], lambda v: solve([0.5, 0.2], v)),
+    ("solve", "method", ["gurobi", None, 3], lambda v: solve([0.5, 0.2], [0.1], method=v)),
+    ("solve", "max_size", [-1, 2.5, "3", True], lambda v: solve([0.5, 0.2], [0.1], max_size=v)),
+    ("solve", "objective", ["fastest", None], lambda v: solve([0.5, 0.2], [0.1], objective=v)),
+    ("solve", "tol", [0, -1.0, NAN, INF, "x", None], lambda v: solve([0.5, 0.2], [0.1], objective="fewest", tol=v)),
+    ("solve", "solve on a batch", [10**9], lambda v: solve(np.ones(20), np.zeros(v) if v < 10**7 else
+                                                           np.broadcast_to(np.zeros(1), (v,)))),
+    ("construct", "eps", UNIT_OPEN, lambda v: construct(_target(), density=0.5, eps=v, width_multiplier=4)),
+    ("construct", "density", DENSITY, lambda v: construct(_target(), density=v, eps=0.1, width_multiplier=4)),
+    ("construct", "max_items", POS_INT + [45], lambda v: construct(_target(), density=0.5, eps=0.1, max_items=v,
+                                                                   width_multiplier=4)),
+    ("construct", "box", [0, -1.0, NAN, INF, "1", None, True], lambda v: construct(_target(), density=0.5, eps=0.1,
+                                                                                   box=v, width_multiplier=4)),
+    ("construct", "width_multiplier", [v for v in POS_INT if v is not None], lambda v: construct(_target(), density=0.5, eps=0.1,
+                                                                   width_multiplier=v)),
+    ("construct", "executor", ["slurm", 3], lambda v: construct(_target(), density=0.5, eps=0.1, executor=v)),
+    ("construct", "workers", [0, -2, 1.5, True], lambda v: construct(_target(), density=0.5, eps=0.1,
+                                                                     executor="local", workers=v)),
+    ("train", "epochs", POS_INT, lambda v: train(_model(), DATA, epochs=v, progress=False)),
+    ("train", "lr", POS_REAL, lambda v: train(_model(), DATA, epochs=1, lr=v, progress=False)),
+    ("train", "batch_size", POS_INT, lambda v: train(_model(), DATA, epochs=1, batch_size=v, progress=False)),
+    ("train", "device", ["cuda:7", "gpu", 3.5], lambda v: train(_model(), DATA, epochs=1, device=v, progress=False)),
+    ("edge_popup", "density", DENSITY, lambda v: edge_popup(_model(), DATA, density=v, epochs=1, progress=False)),
+    ("edge_popup", "lr", POS_REAL, lambda v: edge_popup(_model(), DATA, density=0.5, epochs=1, lr=v, progress=False)),
+    ("edge_popup", "momentum", [-0.1, 1.0, NAN, "x"], lambda v: edge_popup(_model(), DATA, density=0.5, epochs=1,
+                                                                          momentum=v, progress=False)),
+    ("prune", "density", DENSITY, lambda v: prune(_model(), method="magnitude", density=v)),
+    ("prune", "method", ["magnitud", None], lambda v: prune(_model(), method=v, density=0.5)),
+    ("prune", "batchsize", [7], lambda v: prune(_model(), method="snip", density=0.5, data=DATA, batchsize=v)),
+    ("imp_schedule", "density", DENSITY, lambda v: imp_schedule(0.5, v)),
+    ("imp_schedule", "start", DENSITY, lambda v: imp_schedule(v, 0.1)),
+    ("load", "val_fraction", UNIT_OPEN, lambda v: load("digits", val_fraction=v)),
+    ("load", "dataset", ["mnist7", None], lambda v: load(v)),
+    ("run_sweep", "workers", [0, -1, 2.5, True, "2"], lambda v: run_sweep(
+        sweep_from_spec({"experiment": "selftest"}), executor="dask", workers=v, progress=False)),
+    ("run_sweep", "executor", ["slurm", None], lambda v: run_sweep(sweep_from_spec({"experiment": "selftest"}),
+                                                                    executor=v, progress=False)),
+    ("sweep_from_spec", "density", DENSITY, lambda v: sweep_from_spec({"experiment": "ticket",
+                                                                        "fixed": {"density": v}})),
+]
+
+ALIASES = {"p": ("p ", "p=", "density", "p must"), "widths": ("widths", "target_widths"),
+           "dataset": ("dataset", "name"), "model": ("model",), "mlp(": ("mlp(",)}
+
+
+def classify(arg: str, call, value, seconds: int = 30) -> str:
+    """'clear' (ValueError/TypeError naming the argument), 'unnamed' (right type, no name), 'other'
+    (another exception), 'accepted' (no error) or 'hang' (still running after ``seconds``)."""
+    def alarm(*_):
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        call(value)
+        return "accepted"
+    except TimeoutError:
+        return "hang"
+    except (ValueError, TypeError) as e:
+        names = ALIASES.get(arg, (arg,))
+        return "clear" if any(n in str(e) for n in names) else f"unnamed: {type(e).__name__}: {e}"
+    except Exception as e:  # noqa: BLE001
+        return f"other: {type(e).__name__}: {e}"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+ALL = [(fam, arg, v, call) for fam, arg, vals, call in CASES for v in vals]
+
+
+@pytest.mark.parametrize("fam, arg, value, call", ALL, ids=[f"{f}-{a}-{v!r}"[:60] for f, a, v, _ in ALL])
+def test_bad_input_gives_a_clear_error(fam, arg, value, call):
+    assert classify(arg, call, value) == "clear"
+
+
+if __name__ == "__main__":  # counts for the closing note
+    from collections import Counter
+
+    res = [(f, a, v, classify(a, c, v)) for f, a, v, c in ALL]
+    print(Counter(r[3].split(":")[0] for r in res), f"{len(res)} cases over {len({r[0] for r in res})} functions")
+    for f, a, v, r in res:
+        if r != "clear":
+            print(f"{f}({a}={v!r}): {r}")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# density-type arguments of functions that take one density (not arrays): anything outside (0, 1] must be refused
+SCALAR_DENSITY = [c for c in CASES if c[1] in ("density", "start") and c[2] is DENSITY]
+NOT_A_DENSITY = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not 0 < v <= 1),
+    st.integers().filter(lambda v: v not in (1,)), st.text(max_size=5), st.none(), st.booleans(),
+    st.binary(max_size=3))  # (lists are per-layer densities for some of these functions, so not drawn here)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(SCALAR_DENSITY), NOT_A_DENSITY)
+def test_property_no_bad_density_is_accepted(case, value):
+    fam, arg, _, call = case
+    assert classify(arg, call, value) == "clear", (fam, value)
