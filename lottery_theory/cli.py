@@ -19,13 +19,30 @@ def _ints(s: str) -> list[int]:
     return [int(x) for x in s.split(",") if x.strip()]
 
 
+def _json_safe(x):
+    """Strict JSON: numpy numbers as Python numbers, inf/NaN as the strings "inf", "-inf", "nan"."""
+    import math
+
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else str(float(x))
+    return x
+
+
 def cmd_bounds(args: argparse.Namespace) -> int:
     from . import bounds
 
     result = bounds.cli_evaluate(args.name, widths=args.widths, density=args.density, eps=args.eps,
                                  delta=args.delta, width=args.width, C=args.C, d=args.d)
     if args.json:
-        print(json.dumps(result, indent=2, default=float))
+        print(json.dumps(_json_safe(result), indent=2, allow_nan=False))
     else:
         for k, v in result.items():
             print(f"{k:>18}: {v}")
@@ -45,7 +62,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"{len(results) - len(bad)} of {len(results)} rows separate claim from alternative")
         return 1 if bad or not results else 0
     out = Path(args.out) if args.out else repo_root() / "figures"
-    rows = run_checks(args.only, quick=args.quick, out_dir=out,
+    rows = run_checks(args.only, quick=args.quick, out_dir=out, debug=args.debug,
                       progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
     write_outputs(rows, out, "quick" if args.quick else "full", args.only)
     print(format_table(rows))
@@ -229,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
     from .experiments.schema import EXAMPLE
 
-    s.epilog += "\n\n" + EXAMPLE
+    from .experiments.sweep import BUILTIN_SWEEPS
+
+    s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: " + ", ".join(sorted(BUILTIN_SWEEPS))
     s.add_argument("config", help="built-in sweep name, path to .json/.toml, 'list' (built-in sweeps) or 'show'")
     s.add_argument("name", nargs="?", help="with 'show': the built-in sweep to print")
     s.add_argument("--executor", default="local", choices=["local", "dask", "serial"],

@@ -169,7 +169,7 @@ def load_check(path: Path):
 
 
 def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_dir: Path | None = None,
-               progress: Callable | None = None) -> list[Verdict]:
+               progress: Callable | None = None, debug: bool = False) -> list[Verdict]:
     """Run the named checks (all by default); a check that raises gives an "error" row, not a crash."""
     checks = discover_checks()
     if names:
@@ -188,7 +188,11 @@ def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_di
                 rows.append(replace(v, check=v.check or name))
         except Exception as exc:  # noqa: BLE001 - reported as a row
             rows.append(Verdict(f"{name} ran", f"{type(exc).__name__}: {exc}", "-", "error", name, "ran"))
-            traceback.print_exc(file=sys.stderr)
+            if debug:
+                traceback.print_exc(file=sys.stderr)
+            else:
+                print(f"check {name} failed: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+                      file=sys.stderr)
     return rows
 
 

@@ -181,3 +181,28 @@ NOT_A_DENSITY = st.one_of(
 def test_property_no_bad_density_is_accepted(case, value):
     fam, arg, _, call = case
     assert classify(arg, call, value) == "clear", (fam, value)
+
+
+def test_strict_json_and_float64_targets():
+    import json
+
+    from lottery_theory.cli import _json_safe
+
+    out = json.dumps(_json_safe({"a": math.inf, "b": [np.float64(-math.inf), np.int64(3)], "c": math.nan}),
+                     allow_nan=False)
+    assert json.loads(out) == {"a": "inf", "b": ["-inf", 3], "c": "nan"}
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)).double()
+    tk = construct(t, density=0.5, eps=0.1, width_multiplier=8, generator=torch.Generator().manual_seed(0))
+    err = tk.measure_error(torch.rand(20, 3) * 2 - 1)  # a float64 target no longer raises a dtype error
+    assert err["max"] <= tk.certified_error + 1e-5
+
+
+def test_inf_pruned_weight_gives_zero_not_nan():
+    m = mlp([3, 2], generator=torch.Generator().manual_seed(0))
+    lay = m[0]
+    with torch.no_grad():
+        lay.weight[0, 0] = math.inf
+    lay.set_mask(torch.tensor([[False, True, True], [True, True, True]]))
+    assert torch.isfinite(m(torch.ones(4, 3))).all()
+    with pytest.raises(ValueError, match="0/1"):
+        lay.set_mask(torch.full((2, 3), 0.5))

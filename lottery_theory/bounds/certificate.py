@@ -234,7 +234,7 @@ def composition_certificate(target, realised: Sequence[RealisedLayer], box: floa
         raise ValueError("conv targets need input_shape=(channels, height, width)")
     import torch
 
-    x = torch.zeros((1,) + tuple(input_shape))
+    x = torch.zeros((1,) + tuple(input_shape), dtype=lins[0].weight.dtype)  # a shape probe in the target's dtype
     H = np.full(int(input_shape[0]), float(box))
     e = np.zeros_like(H)
     li, nonneg = 0, False  # after a ReLU both networks' values are >= 0: only the slopes s+ act

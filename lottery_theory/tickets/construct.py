@@ -108,7 +108,8 @@ class Ticket:
         gaps = []
         for s in range(0, x.shape[0], batch_size):
             xb = x[s:s + batch_size].to(dev)
-            gaps.append((self.network(xb).double() - self.target.to(dev)(xb).double()).abs().cpu())
+            tdt = next(self.target.parameters()).dtype  # a float64 target runs in float64
+            gaps.append((self.network(xb).double() - self.target.to(dev)(xb.to(tdt)).double()).abs().cpu())
         gap = torch.cat(gaps)
         return {"max": float(gap.max()), "mean": float(gap.mean()), "n": int(x.shape[0])}
 

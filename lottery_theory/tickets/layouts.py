@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import Registry, check_positive_int
+from .._validation import Registry, check_alloc, check_positive_int
 from ..bounds.core import _w_2l, l1_plan
 from ..nets.masked import MaskedLinear
 from .blocks import (Units, _assign, _b_mask, _block_masks, _densities, _draw, _eff_weight, _slots, _solve_block,
@@ -124,6 +124,8 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assign
     for i, d, sd in zip(slots_at, dens, seeds):
         parts[i] = LayerDraw(parts[i][0], tuple(parts[i][1]), float(d), int(sd))
     recipe = SourceRecipe(parts)
+    check_alloc(sum(p.rows * p.cols for p in parts if isinstance(p, LayerDraw)) * 5.0,  # float32 weight + bool mask
+                "the ticket network (dense masked layers)")
     network = nn.Sequential(*[p.empty_module() if isinstance(p, LayerDraw) else copy.deepcopy(p) for p in parts])
     signed = True  # the block's input can be negative (network input, or no ReLU before it)
     errs, li, edges = [], 0, 0
