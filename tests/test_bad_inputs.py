@@ -16,7 +16,8 @@ from lottery_theory import bounds
 from lottery_theory.data import load
 from lottery_theory.experiments import run_sweep
 from lottery_theory.experiments.sweep import sweep_from_spec
-from lottery_theory.nets import er_source, mlp
+from lottery_theory.nets import conv_net, er_source, mlp
+from lottery_theory.plotting import render
 from lottery_theory.search.edge_popup import edge_popup
 from lottery_theory.search.prune import imp_schedule, prune
 from lottery_theory.search.train import train
@@ -118,10 +119,38 @@ CASES = [
                                                                     executor=v, progress=False)),
     ("sweep_from_spec", "density", DENSITY, lambda v: sweep_from_spec({"experiment": "ticket",
                                                                         "fixed": {"density": v}})),
+    ("representation_plan", "delta", UNIT_OPEN, lambda v: bounds.representation_plan([4, 8, 1], v, 0.5)),
+    ("representation_plan", "density", DENSITY_VEC, lambda v: bounds.representation_plan([4, 8, 1], 0.01, v)),
+    ("achievable_eps", "width", POS_INT, lambda v: bounds.achievable_eps([4, 8, 1], v, 0.01, 0.5)),
+    ("per_weight_eps", "eps", UNIT_OPEN, lambda v: bounds.per_weight_eps([4, 8, 1], v)),
+    ("conv_net", "in_channels", POS_INT, lambda v: conv_net(v)),
+    ("conv_net", "channels", [[], [0], [2.5], "ab", None], lambda v: conv_net(1, channels=v)),
+    ("conv_net", "image_size", POS_INT, lambda v: conv_net(1, image_size=v)),
+    ("conv_net", "bias", BOOL, lambda v: conv_net(1, bias=v)),
+    ("layer_densities", "shapes", [[], [(0, 3)], [(2.5, 3)], "ab", None, [(3,)]],
+     lambda v: layer_densities(v, 0.5, "erk")),
+    ("sup_error", "box", [(1.0,), "ab", None, (1.0, -1.0), (math.nan, 1.0)], lambda v: _ticket().sup_error(v)),
+    ("sup_error", "restarts", POS_INT, lambda v: _ticket().sup_error((-1.0, 1.0), restarts=v)),
+    ("solve", "present", [[[True]], np.ones((1, 3), bool), "ab"], lambda v: solve([[0.5, 0.2]], [0.1], present=v)),
+    ("construct", "target", [None, "net", torch.nn.Linear(3, 2), torch.nn.Sequential(torch.nn.Tanh())],
+     lambda v: construct(v, density=0.5, eps=0.1)),
+    ("load", "root", ["/no/such/folder"], lambda v: load("mnist", root=v)),
+    ("render", "name", ["no-such-figure"], lambda v: render(v, "x.csv")),
 ]
 
+
+_TK = {}
+
+
+def _ticket():
+    if "t" not in _TK:
+        _TK["t"] = construct(_target(), density=0.5, eps=0.1, width_multiplier=4,
+                             generator=torch.Generator().manual_seed(0))
+    return _TK["t"]
+
 ALIASES = {"p": ("p ", "p=", "density", "p must"), "widths": ("widths", "target_widths"),
-           "dataset": ("dataset", "name"), "model": ("model",), "mlp(": ("mlp(",)}
+           "dataset": ("dataset", "name"), "model": ("model",), "mlp(": ("mlp(",),
+           "name": ("name", "figure"), "root": ("root", "missing")}
 
 
 def classify(arg: str, call, value, seconds: int = 30) -> str:
@@ -137,7 +166,7 @@ def classify(arg: str, call, value, seconds: int = 30) -> str:
         return "accepted"
     except TimeoutError:
         return "hang"
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, FileNotFoundError) as e:  # a missing file is its own clear error
         names = ALIASES.get(arg, (arg,))
         return "clear" if any(n in str(e) for n in names) else f"unnamed: {type(e).__name__}: {e}"
     except Exception as e:  # noqa: BLE001

@@ -110,8 +110,11 @@ def conv_net(in_channels: int = 1, num_classes: int = 10, *, channels: Sequence[
              hidden: int = 64, bias: bool = True, init: str = "kaiming_uniform",
              generator: torch.Generator | None = None) -> nn.Sequential:
     """Small conv net: [3x3 conv (padding 1) + ReLU] per entry of ``channels``, flatten, Linear-ReLU-Linear."""
+    if not isinstance(channels, (list, tuple)) or not channels:
+        raise TypeError(f"channels must be a non-empty list of positive ints, got {channels!r}")
     cs = [check_positive_int(in_channels, "in_channels")] + [check_positive_int(c, "channels") for c in channels]
     check_positive_int(image_size, "image_size")
+    check_bool(bias, "bias")
     layers: list[nn.Module] = []
     for a, b in zip(cs[:-1], cs[1:]):
         layers += [MaskedConv2d(a, b, 3, padding=1, bias=bias), nn.ReLU()]

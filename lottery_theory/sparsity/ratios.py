@@ -219,7 +219,7 @@ def layer_densities(shapes: Sequence[Sequence[int]], density: float, method: str
     """
     fn = _RATIOS.get_checked(method)
     density = check_density(density, "density")
-    if isinstance(shapes, (str, bytes)) or len(shapes) == 0:
+    if not isinstance(shapes, (list, tuple)) or len(shapes) == 0:
         raise ValueError("shapes must be a non-empty list of weight shapes")
     shp = [check_shape(s, f"shapes[{i}]") for i, s in enumerate(shapes)]
     L = len(shp)
