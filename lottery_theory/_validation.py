@@ -77,11 +77,15 @@ class Registry(dict):
         super().__init__()
         self.what, self.argname = what, argname
 
+    def __setitem__(self, name: str, value: Any) -> None:
+        """Adding an entry, by ``register`` or by assignment, refuses a name that is taken."""
+        if name in self:
+            raise ValueError(f"{self.what} {name!r} is already registered")
+        super().__setitem__(name, value)
+
     def register(self, name: str, wrap: Any = None):
         """Decorator storing ``fn`` (or ``wrap(fn)``) under ``name``; a name can be registered once."""
         def deco(fn):
-            if name in self:
-                raise ValueError(f"{self.what} {name!r} is already registered")
             self[name] = fn if wrap is None else wrap(fn)
             return fn
         return deco

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_number, check_options
+from .._validation import Registry, check_number, check_options
 
 # Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)), fitted on held-out seeds:
 # `python proofs_checks/subset_sum_lueker.py --calibrate` (seeds 100-104, 400 trials each; eps 1e-1..1e-4,
@@ -37,14 +37,11 @@ class Bound:
     fn: Callable | None = None
 
 
-BOUNDS: dict[str, Bound] = {}
+BOUNDS = Registry("bound", "name")
 
 
 def _register(name, citation, latex, assumptions, **constants):
-    def deco(fn):
-        BOUNDS[name] = Bound(name, citation, latex, assumptions, constants, fn)
-        return fn
-    return deco
+    return BOUNDS.register(name, wrap=lambda fn: Bound(name, citation, latex, assumptions, constants, fn))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -515,14 +512,11 @@ def subset_sum_block_size(eps_w, delta_w, p_path, C: float = DEFAULT_C) -> int:
 
 
 # ----------------------------------------------------------------------------- required width
-_THEOREMS: dict[str, Callable] = {}
+_THEOREMS = Registry("theorem", "theorem")
 
 
 def _theorem(name):
-    def deco(fn):
-        _THEOREMS[name] = fn
-        return fn
-    return deco
+    return _THEOREMS.register(name)
 
 
 def _slt_common(ws, eps, delta, bias):

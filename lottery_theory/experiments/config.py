@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._validation import lookup
+from .._validation import Registry, lookup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,7 @@ def config_hash(cfg: ExperimentConfig) -> str:
 
 
 RunFn = Callable[[ExperimentConfig], list[dict]]
-_EXPERIMENTS: dict[str, tuple[type[ExperimentConfig], RunFn]] = {}
+_EXPERIMENTS = Registry("experiment", "experiment")  # name -> (config class, run function)
 
 
 def register_experiment(cls: type[ExperimentConfig]) -> Callable[[RunFn], RunFn]:
@@ -53,11 +53,7 @@ def register_experiment(cls: type[ExperimentConfig]) -> Callable[[RunFn], RunFn]
     if not cls.experiment:
         raise ValueError("config class needs a non-empty `experiment` name")
 
-    def deco(fn: RunFn) -> RunFn:
-        _EXPERIMENTS[cls.experiment] = (cls, fn)
-        return fn
-
-    return deco
+    return _EXPERIMENTS.register(cls.experiment, wrap=lambda fn: (cls, fn))
 
 
 def available_experiments() -> list[str]:

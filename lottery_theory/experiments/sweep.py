@@ -19,11 +19,12 @@ from typing import Any
 import tomllib
 from tqdm import tqdm
 
+from .._validation import Registry
 from .config import ExperimentConfig, config_from_dict, get_experiment
 from .schema import validate_spec
 from .store import ResultStore, default_store
 
-BUILTIN_SWEEPS: dict[str, Any] = {}
+BUILTIN_SWEEPS = Registry("built-in sweep", "sweep")  # name -> sweep spec; a name can be added once
 
 
 def grid(experiment: str, fixed: dict[str, Any] | None = None, **axes: Sequence[Any]) -> list[ExperimentConfig]:
