@@ -58,14 +58,16 @@ def _run_one(cfg: ExperimentConfig, root: str, wait: bool = False) -> str:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Pool-worker initializer: exit when the sweep's main process (pid ``parent``) dies, so no orphaned workers
-    remain. Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); everywhere: a watchdog thread exits once the
-    parent pid changes, and a worker whose parent died while it was starting exits at once."""
+    """Pool-worker initializer: one subset-sum kernel thread per worker (one process per core), and exit when
+    the sweep's main process (pid ``parent``) dies, so no orphaned workers remain. Linux: the kernel sends
+    SIGKILL (PR_SET_PDEATHSIG); everywhere: a watchdog thread exits once the parent pid changes, and a worker
+    whose parent died while it was starting exits at once."""
     import ctypes
     import signal
     import threading
     import time
 
+    os.environ.setdefault("LOTTERY_THEORY_THREADS", "1")  # one process per core: the subset-sum kernel too
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError):
