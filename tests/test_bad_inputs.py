@@ -235,3 +235,12 @@ def test_inf_pruned_weight_gives_zero_not_nan():
     assert torch.isfinite(m(torch.ones(4, 3))).all()
     with pytest.raises(ValueError, match="0/1"):
         lay.set_mask(torch.full((2, 3), 0.5))
+
+
+def test_numpy_scalars_are_numbers():
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    tk = construct(t, density=np.float32(0.5), eps=np.float32(0.1), delta=np.float32(0.01),
+                   width_multiplier=np.int64(4), max_items=np.int64(20), generator=torch.Generator().manual_seed(0))
+    assert tk.n_instances == 38  # 2x(4x3 signed first layer) + 4 biases + 2x4 + 2 biases: 24 + 4 + 8 + 2
+    assert er_mask((np.int64(3), 4), np.float32(0.5)).sum() == 6
+    assert bounds.required_width([np.int64(4), 8, 1], np.float32(0.01), 0.01, np.float64(0.5))[0] == 4

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_density, check_positive_int
+from .._validation import check_density, check_open_unit, check_positive_int
 from ..bounds.certificate import composition_certificate
 from ..bounds.core import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
@@ -201,10 +201,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     t0 = time.perf_counter()
     timer: dict = {}
     layout_cls = CONSTRUCTIONS.get_checked(construction)
-    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and 0 < eps < 1):
-        raise ValueError(f"eps must lie in (0, 1), got {eps!r}")
-    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
-        raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
+    eps = check_open_unit(eps, "eps")  # numpy scalars welcome; bools, strings, NaN refused
+    delta = check_open_unit(delta, "delta")
     check_positive_int(max_items, "max_items")
     if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
         raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
