@@ -37,14 +37,6 @@ def _uniform_(t: torch.Tensor, g: torch.Generator | None) -> None:
         t.copy_(torch.rand(t.shape, generator=g, dtype=torch.float32) * 2 - 1)
 
 
-def _new_like(kind: type, n_in: int, n_out: int, ref: nn.Module | None, one_by_one: bool = False) -> nn.Module:
-    if kind is nn.Conv2d:
-        if one_by_one:
-            return MaskedConv2d(n_in, n_out, 1, bias=True)
-        return MaskedConv2d(n_in, n_out, ref.kernel_size, stride=ref.stride, padding=ref.padding, bias=True)
-    return MaskedLinear(n_in, n_out, bias=True)
-
-
 def _cap_presence(present: np.ndarray, values: np.ndarray, max_items: int) -> np.ndarray:
     """Keep at most ``max_items`` present items per row: evenly spaced order statistics of the present
     values (both extremes, for range, and the middle, for resolution). Keeping the largest |values|
