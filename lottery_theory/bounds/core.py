@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import Registry, check_number, check_options
+from .._validation import Registry, check_number, check_options, check_positive_int
 
 # Subset-sum constant in n = C log(1/min(eps, delta)) max(1, rho(p)), fitted on held-out seeds:
 # `python proofs_checks/subset_sum_lueker.py --calibrate` (seeds 100-104, 400 trials each; eps 1e-1..1e-4,
@@ -675,9 +675,7 @@ def achievable_eps(target_widths, width: int, delta, density=1.0, *, theorem: st
 
     Bisection on log(eps) over (1e-15, 0.5]; raises ValueError if even eps = 0.5 needs more.
     """
-    if isinstance(width, (bool, np.bool_)) or not isinstance(width, (int, np.integer)) or width < 1:
-        raise (ValueError if isinstance(width, (int, np.integer)) and not isinstance(width, (bool, np.bool_))
-               else TypeError)(f"width must be a positive integer, got {width!r}")
+    check_positive_int(width, "width")
     f = lambda e: _max_hidden(required_width(target_widths, e, delta, density, theorem=theorem, C=C, bias=bias))  # noqa
     if f(0.5) > width:
         raise ValueError(f"width={width} is too small for any eps <= 0.5 (needs {f(0.5)})")

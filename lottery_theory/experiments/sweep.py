@@ -19,7 +19,7 @@ from typing import Any
 import tomllib
 from tqdm import tqdm
 
-from .._validation import Registry
+from .._validation import Registry, check_positive_int
 from .config import ExperimentConfig, config_from_dict, get_experiment
 from .schema import validate_spec
 from .store import ResultStore, default_store
@@ -90,8 +90,7 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
     ``workers`` (a positive integer) and ``scheduler`` are checked before anything starts."""
     if executor not in ("serial", "local", "dask"):
         raise ValueError(f"unknown executor={executor!r}; available: serial, local, dask")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int(workers, "workers")
     if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f"scheduler must be 'local' or a scheduler address string, got {scheduler!r}")
     store = store or default_store()

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .._validation import check_positive_int
 from ..subset_sum import solve
 
 CHUNK = 16_384  # instances per task: ~0.2-1 s of kernel time at n = 20, small next to task overheads
@@ -31,8 +32,7 @@ def check_executor(executor, workers: int) -> None:
         pass
     elif isinstance(executor, str) or not callable(getattr(executor, "submit", None)):
         raise ValueError(f"executor must be None, 'serial', 'local', 'dask' or an object with submit(), got {executor!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_positive_int(workers, "workers")
 
 
 @contextlib.contextmanager

@@ -84,7 +84,7 @@ def _block_units(dA: LayerDraw, n_in: int, k: int, assignment: str, g, timer: di
                 mask[r0:min(r1, n_assign)] = m[:min(r1, n_assign) - r0].numpy()
         asg = assign_units(mask, n_assign, g)
         del mask
-        for i in range(-(-n_assign // dA.chunk_rows)):
+        for i in range(dA.chunks_for(n_assign)):
             r0, r1, w, m = dA.chunk(i)
             u = np.arange(r0, min(r1, n_assign))
             u = u[asg[u] >= 0]
@@ -168,14 +168,11 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assign
         signed, li = True, li + 1
     # one array per target layer, as the L+1 layout returns
     per_layer, pos = [], 0
-    for li in range(len(pairs)):
-        per_layer.append(np.concatenate(errs[pos:pos + _n_chunks(parts[pairs[li][1]])]))
-        pos += _n_chunks(parts[pairs[li][1]])
+    for _, b in pairs:
+        n = parts[b].chunks_for(parts[b].rows)
+        per_layer.append(np.concatenate(errs[pos:pos + n]))
+        pos += n
     return recipe, network, per_layer, dens, {"pairs": pairs, "source_edges": edges}
-
-
-def _n_chunks(d: LayerDraw) -> int:
-    return -(-d.rows // d.chunk_rows)
 
 
 def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, timer, assignment="fixed"):

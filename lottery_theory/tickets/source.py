@@ -50,6 +50,10 @@ class LayerDraw:
     def chunk_rows(self) -> int:
         return max(1, CHUNK_ELEMENTS // max(1, self.cols))
 
+    def chunks_for(self, rows: int) -> int:
+        """Number of chunks covering the first ``rows`` rows."""
+        return -(-rows // self.chunk_rows)
+
     def _gen(self, index: int) -> torch.Generator:
         return torch.Generator().manual_seed((self.seed + _MIX * (index + 2)) % (1 << 63))
 
@@ -67,7 +71,7 @@ class LayerDraw:
         return r0, r1, w, m
 
     def chunks(self) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor]]:
-        for i in range(-(-self.rows // self.chunk_rows)):
+        for i in range(self.chunks_for(self.rows)):
             yield self.chunk(i)
 
     def empty_module(self) -> nn.Module:
