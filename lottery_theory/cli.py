@@ -37,11 +37,14 @@ def _json_safe(x):
 
 
 def cmd_bounds(args: argparse.Namespace) -> int:
-    from . import bounds
+    from .bounds.cli import cli_evaluate
+    from .bounds.record import BOUNDS
 
-    result = bounds.cli_evaluate(args.name, widths=args.widths, density=args.density, eps=args.eps,
-                                 delta=args.delta, width=args.width, C=args.C, d=args.d)
-    if args.json:
+    if args.name is None:
+        raise SystemExit("bounds needs a calculator name; see `lottery-theory bounds list`")
+    given = {a.name: getattr(args, a.name) for a in BOUNDS[args.name].args} if args.name in BOUNDS else {}
+    result = cli_evaluate(args.name, **given)
+    if getattr(args, "json", False):
         print(json.dumps(_json_safe(result), indent=2, allow_nan=False))
     else:
         for k, v in result.items():
@@ -195,16 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=fn)
         return sp
 
-    b = add("bounds", "evaluate a bound calculator (see `bounds list`)", cmd_bounds)
-    b.add_argument("name", help="calculator name, or 'list'")
-    b.add_argument("--widths", type=_ints, help="target widths n_0,...,n_L")
-    b.add_argument("--density", type=float, help="ER density p (fraction kept)")
-    b.add_argument("--eps", type=float, help="approximation error epsilon")
-    b.add_argument("--delta", type=float, default=0.01, help="failure probability (default 0.01)")
-    b.add_argument("--width", type=int, help="given source width (inverse queries)")
-    b.add_argument("--d", type=int, help="input dimension (lower bound)")
-    b.add_argument("--C", type=float, help="override the constant C")
-    b.add_argument("--json", action="store_true", help="emit JSON")
+    from .bounds.cli import add_bound_parsers
+
+    b = add("bounds", "evaluate a bound calculator (one subcommand per calculator; see `bounds list`)", cmd_bounds)
+    add_bound_parsers(b.add_subparsers(dest="name", metavar="NAME"))
 
     for name, help_, fn in [("verify", "run every proofs_checks/ script and print the verdict table", cmd_verify),
                             ("reproduce", "regenerate every figure in figures/ (runs all checks)", cmd_reproduce)]:

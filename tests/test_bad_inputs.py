@@ -55,7 +55,7 @@ CASES = [
     ("required_width", "widths", WIDTHS, lambda v: bounds.required_width(v, 0.01, 0.01, 0.5)),
     ("required_width", "eps", UNIT_OPEN, lambda v: bounds.required_width([4, 8, 1], v, 0.01, 0.5)),
     ("required_width", "density", DENSITY_VEC, lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, v)),
-    ("required_width", "C", POS_REAL, lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, 0.5, C=v)),
+    ("required_width", "C", [v for v in POS_REAL if v is not None], lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, 0.5, C=v)),
     ("required_width", "kernal_size", [3], lambda v: bounds.required_width([4, 8, 1], 0.01, 0.01, 0.5,
                                                                            kernal_size=v)),
     ("lower_bound_width", "delta", UNIT_OPEN, lambda v: bounds.lower_bound_width(10, v, 0.5)),

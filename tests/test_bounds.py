@@ -77,7 +77,7 @@ def test_per_weight_eps_and_required_width_structure():
     # items present w.p. p_a p_b / 2 = 0.5 -> factor max(1, rho(0.5)) = 1.4427
     # k = ceil(2 ln(1/0.002439) 1.4427) = ceil(2 * 6.0162 * 1.4427 = 17.36) = 18; widths (n + 1) k
     assert w == [4, 5 * 18, 3, 4 * 18, 2]
-    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="pensia", C=2.0) == w
+    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="burkholz", C=2.0)[1] == 5 * 18  # dense L+1 layer 1
     er = B.required_width([4, 3, 2], 0.1, 0.1, 0.2, C=2.0)
     assert all(a >= b for a, b in zip(er, w))
     l1 = B.required_width([4, 3, 2], 0.1, 0.1, 0.5, theorem="er-slt-L+1")
@@ -175,7 +175,27 @@ def test_cli_bounds_json(capsys):
     assert out["source_widths"] == B.required_width([784, 300, 100, 10], 0.01, 0.01, 0.1)
     assert main(["bounds", "lower-bound", "--d", "10", "--density", "0.5"]) == 0
     assert "critical_width: 10" in capsys.readouterr().out
-    assert main(["bounds", "er-width", "--density", "0.1"]) == 2  # missing --eps: one-line error
+    with pytest.raises(SystemExit) as exc:  # missing --eps and --widths: argparse's one-line usage error
+        main(["bounds", "er-width", "--density", "0.1"])
+    assert exc.value.code == 2
+    assert "--widths, --eps" in capsys.readouterr().err
+
+
+def test_every_bound_record_is_a_cli_subcommand(capsys):
+    """The CLI is generated from the records: each has a subcommand with exactly its arguments."""
+    from lottery_theory.cli import build_parser
+    parser = build_parser()
+    for name, rec in B.BOUNDS.items():
+        assert rec.citation and rec.latex and rec.assumptions and callable(rec.fn)
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(["bounds", name, "--help"])
+        assert exc.value.code == 0
+        text = capsys.readouterr().out
+        assert all("--" + a.name.replace("_", "-") in text for a in rec.args), name
+    with pytest.raises(TypeError, match="unknown argument"):
+        B.BOUNDS["er-factor"].evaluate(density=0.5, eps=0.1)
+    with pytest.raises(ValueError, match="needs --density"):
+        B.BOUNDS["er-factor"].evaluate()
 
 
 def test_sympy_expressions_agree_with_numeric_calculators():
@@ -194,3 +214,18 @@ def test_sympy_expressions_agree_with_numeric_calculators():
     rho, p = B.er_factor_expr()
     assert float(rho.subs(p, 0.1)) == pytest.approx(B.ER_FACTOR(0.1))
     assert sp.limit(rho * p, p, 0, "+") == 1
+
+
+def test_citations_point_inside_the_repository_or_to_a_paper():
+    """Every equation label a bound cites exists in docs/theory.md; nothing cites files the repo lacks."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    theory = (root / "docs" / "theory.md").read_text()
+    for rec in B.BOUNDS.values():
+        for eq in re.findall(r"eq\. \(([A-Z]+-\d)\)", rec.citation):
+            assert f"({eq})" in theory, (rec.name, eq)
+        assert re.search(r"\d{4}|docs/theory\.md|inverse of", rec.citation), rec.citation  # a paper (year) or in-repo
+    for path in [*root.joinpath("lottery_theory").rglob("*.py"), root / "README.md"]:
+        text = path.read_text()
+        assert "THEORY.md" not in text and "NOTES.md" not in text, path

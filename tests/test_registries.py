@@ -5,7 +5,7 @@ import pytest
 
 from lottery_theory._validation import Registry
 
-REGISTRIES = [("lottery_theory.bounds.core", "BOUNDS"), ("lottery_theory.bounds.core", "_THEOREMS"),
+REGISTRIES = [("lottery_theory.bounds.record", "BOUNDS"), ("lottery_theory.bounds.record", "THEOREMS"),
               ("lottery_theory.experiments.config", "_EXPERIMENTS"), ("lottery_theory.experiments.sweep", "BUILTIN_SWEEPS"),
               ("lottery_theory.tickets.layouts", "CONSTRUCTIONS"), ("lottery_theory.subset_sum.core", "_SOLVERS"),
               ("lottery_theory.sparsity.ratios", "_RATIOS"), ("lottery_theory.search.prune", "_PRUNERS"),

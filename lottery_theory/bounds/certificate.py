@@ -222,7 +222,7 @@ def composition_certificate(target, realised: Sequence[RealisedLayer], box: floa
     Kept for comparison: :func:`interval_certificate` is never looser."""
     from torch import nn
 
-    from .core import composition_bound
+    from .composition import composition_bound
 
     mods = list(target.children())
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]

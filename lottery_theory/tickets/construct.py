@@ -52,7 +52,7 @@ from torch import nn
 
 from .._validation import check_density, check_open_unit, check_positive_int
 from ..bounds.certificate import composition_certificate
-from ..bounds.core import DEFAULT_C, per_weight_eps
+from ..bounds import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
 from .blocks import SolverSpec, _eff_weight
 from .distribute import check_executor, opened

@@ -13,7 +13,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .._validation import Registry, check_alloc, check_positive_int
-from ..bounds.core import _w_2l, l1_plan
+from ..bounds.widths import er_slt_2l, l1_plan
 from ..nets.masked import MaskedLinear
 from .blocks import (Units, _assign, _b_mask, _block_masks, _densities, _draw, _eff_weight, _slots, _solve_block,
                      _solve_rows, assign_units, units_of)
@@ -274,7 +274,7 @@ class TwoL(Construction):
             ws = _per_layer(width, "width", L)
             ks = [max(1, w // (W.shape[1] + (b is not None))) for w, (W, b) in zip(ws, specs)]
         else:
-            bw = _w_2l(widths, eps, delta, density, C, has_bias, assignment=assignment)
+            bw = er_slt_2l(widths, eps, delta, density, C, has_bias, assignment=assignment)
             ks = [bw[2 * l + 1] // (widths[l] + int(has_bias)) for l in range(L)]
         return {"blocks": ks}
 

@@ -1,0 +1,187 @@
+r"""Source widths that a theorem requires (:func:`required_width`), our ER constructions' widths
+(2L and L+1 layouts of :func:`lottery_theory.tickets.construct`) and the inverse queries.
+
+SLT widths assume inputs in [-1, 1] and :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`, and split
+:math:`\varepsilon` and :math:`\delta` over weights (:func:`per_weight_eps`, union bound over all subset-sum
+instances). Peer theorems live in ``bounds/peers/``, one module each.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_options, check_positive_int
+from ._common import DEFAULT_C, constant, layer_densities, unit, widths
+from ._common import density as _check_density
+from .composition import per_weight_eps
+from .er_subset_sum import subset_sum_block_size
+from .record import THEOREM_C, THEOREMS, Arg, bound, width_theorem
+from .representation import representation_plan
+
+
+def slt_budget(ws, eps, delta, bias):
+    """Depth L, per-weight accuracy and per-instance failure probability of the subset-sum constructions."""
+    L = len(ws) - 1
+    eps_w = per_weight_eps(ws, eps, bias)
+    n_inst = 2 * sum(ws[l] * ws[l + 1] for l in range(L)) + (sum(ws[1:]) if bias else 0)
+    return L, eps_w, float(unit(delta, "delta")) / n_inst
+
+
+def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> int:
+    r"""Units per input of a block layer (docs/theory.md, eq. (AD-1)). Fixed layout: items present w.p.
+    :math:`p_a p_b/2`, so :math:`k = n_{ss}(\varepsilon', \delta', p_a p_b/2)`. Adaptive layout: a unit serves one
+    of its surviving inputs, so an item is present w.p. :math:`p_b/2`; a unit has no surviving edge w.p.
+    :math:`(1-p_a)^{n_{in}}` and, when :math:`p_a < 1`, balancing can leave an input one unit short of the
+    mean: :math:`k = \lceil (n_{ss}(\varepsilon', \delta', p_b/2) + [p_a < 1]) / (1 - (1-p_a)^{n_{in}}) \rceil`
+    (at :math:`p_a = 1` both layouts coincide)."""
+    if assignment == "fixed":
+        return subset_sum_block_size(eps_w, dw, pa * pb / 2, C)
+    if assignment != "adaptive":
+        raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
+    reach = 1 - (1 - pa) ** n_in
+    if reach <= 0:
+        raise ValueError(f"block layer density {pa} leaves no surviving edge for {n_in} inputs")
+    return int(math.ceil((subset_sum_block_size(eps_w, dw, pb / 2, C) + (pa < 1)) / reach))
+
+
+_ASSIGNMENT = (Arg("assignment", "str", "block layout of the construction", "adaptive", ("adaptive", "fixed")),)
+
+
+@width_theorem("er-slt-2L", cli="er-width", C=DEFAULT_C, options=_ASSIGNMENT,
+               citation="Gadhikar et al. 2023, strong tickets in ER sources (2L layout); docs/theory.md, eq. (AD-1)",
+               latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})",
+               assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
+def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
+    r"""2L (Pensia/Malach layout, as built by :func:`lottery_theory.tickets.construct`).
+
+    Before target layer l sits a block layer of :math:`(n_{l-1} + [\text{bias}])\,k_l` units: k_l units per
+    input j (unit u computes relu(a_u x_j)) and k_l constant units relu(c_u) for the bias; ``k_l`` from
+    :func:`_block_k` (fixed layout: a path j -> u -> i exists iff both edges survive and a_u has the sign
+    of the part it serves, probability :math:`p_a p_b / 2`; adaptive: :math:`p_b/2`).
+    """
+    L, eps_w, dw = slt_budget(ws, eps, delta, bias)
+    if np.ndim(density) == 0 or len(density) == 2 * L:
+        ps = layer_densities(density, 2 * L)
+    else:
+        ps = [x for p in layer_densities(density, L) for x in (p, p)]
+    res = [ws[0]]
+    for l in range(1, L + 1):
+        k = _block_k(eps_w, dw, ps[2 * l - 2], ps[2 * l - 1], ws[l - 1], C, assignment)
+        res += [(ws[l - 1] + int(bias)) * k, ws[l]]
+    return res
+
+
+def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> dict:
+    r"""Block sizes of the L+1 construction (Burkholz 2022 layout, as built by ``construct``).
+
+    Source layer 1: :math:`(n_0 + [b])\,k` units (univariate blocks as in 2L, ``k`` from :func:`_block_k`).
+    Source layer l+1 (l = 1..L-1): :math:`\rho_l` copies of each target neuron of
+    layer l, plus :math:`k^b_l` constant units for the next layer's bias. Target weight :math:`w_{ij}` of
+    layer l+1 is a subset sum over the :math:`\rho_l` copies of j (each edge present w.p.
+    :math:`p_{l+2}`): :math:`\rho_l = n_{ss}(\varepsilon', \delta', p_{l+2})`,
+    :math:`k^b_l = n_{ss}(\varepsilon', \delta', p_{l+2}/2)`.
+    """
+    L, eps_w, dw = slt_budget(ws, eps, delta, bias)
+    ps = layer_densities(density, L + 1)
+    k = _block_k(eps_w, dw, ps[0], ps[1], ws[0], C, assignment)
+    rho = [subset_sum_block_size(eps_w, dw, ps[l + 1], C) for l in range(1, L)]
+    kb = [subset_sum_block_size(eps_w, dw, ps[l + 1] / 2, C) if bias else 0 for l in range(1, L)]
+    return dict(k=k, rho=rho, kb=kb, densities=ps, eps_w=eps_w, delta_w=dw)
+
+
+@width_theorem("er-slt-L+1", cli="er-width-L+1", C=DEFAULT_C, options=_ASSIGNMENT,
+               citation="Gadhikar et al. 2023, strong tickets in ER sources (L+1 layout); docs/theory.md, eq. (AD-1)",
+               latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l,\ \rho_l = n_{ss}(\varepsilon', \delta', p)",
+               assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
+def er_slt_l1(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
+    """L+1 (Burkholz 2022 layout): see :func:`l1_plan`."""
+    plan = l1_plan(ws, eps, delta, density, C, bias, assignment)
+    L = len(ws) - 1
+    return [ws[0], (ws[0] + int(bias)) * plan["k"]] + [plan["rho"][l - 1] * ws[l] + plan["kb"][l - 1]
+                                                      for l in range(1, L)] + [ws[L]]
+
+
+@width_theorem("er-representation", C=DEFAULT_C, citation="docs/theory.md, eq. (RP-1)",
+               latex=r"\text{see representation}", assumptions="weights free (trainable); edges only need to exist")
+def er_representation(ws, eps, delta, density, C, bias):
+    """Weak-ticket (representation) widths of :func:`representation_plan` (eps, C and bias do not enter)."""
+    return representation_plan(ws, delta, density)["source_widths"]
+
+
+def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er-slt-2L", C: float | None = None,
+                   bias: bool = True, **options) -> list[int]:
+    r"""Source layer widths :math:`(n_0, s_1, \ldots, n_L)` that ``theorem`` requires.
+
+    Theorems (``available_theorems()``): ``er-slt-2L``, ``er-slt-L+1`` (option ``assignment="adaptive"``
+    (default) or ``"fixed"``), ``er-representation`` (``density`` scalar or per source layer), and the peers
+    ``pensia``, ``burkholz``, ``orseau``, ``malach``, ``da-cunha`` (``bounds/peers/``, each at its paper's form).
+    ``C=None`` uses the theorem's own constant.
+    """
+    ws = widths(target_widths)
+    unit(eps, "eps"), unit(delta, "delta")
+    if np.ndim(density) == 0:
+        _check_density(density)
+    fn = THEOREMS.get_checked(theorem)
+    C = THEOREM_C[theorem] if C is None else constant(C)
+    check_options(fn, options, f"theorem {theorem!r}", skip=6)
+    return [int(x) for x in fn(ws, float(eps), float(delta), density, C, bias, **options)]
+
+
+
+def available_theorems() -> list[str]:
+    return sorted(THEOREMS)
+
+
+def _max_hidden(ws: list[int]) -> int:
+    return max(ws[1:-1]) if len(ws) > 2 else 0
+
+
+def _inverse_args(which: str):
+    return (Arg("widths", "ints", "target widths n_0,...,n_L"), Arg("width", "int", "given source width"),
+            Arg(which, "float", "ER density p" if which == "density" else "sup-error epsilon"),
+            Arg("delta", "float", "failure probability", 0.01), Arg("C", "float", "constant", DEFAULT_C))
+
+
+@bound("achievable-eps", citation="inverse of required_width (er-slt-2L); docs/theory.md, eq. (AD-1)",
+       latex=r"\min\{\varepsilon : \max_l s_l(\varepsilon) \le \text{width}\}", assumptions="as er-width",
+       args=_inverse_args("density"),
+       report=lambda widths, width, density, delta, C: {"eps": achievable_eps(widths, width, delta, density, C=C)})
+def achievable_eps(target_widths, width: int, delta, density=1.0, *, theorem: str = "er-slt-2L",
+                   C: float | None = None, bias: bool = True, rtol: float = 1e-10) -> float:
+    """Inverse query: the smallest eps whose required (largest hidden) width is <= ``width``.
+
+    Bisection on log(eps) over (1e-15, 0.5]; raises ValueError if even eps = 0.5 needs more.
+    """
+    check_positive_int(width, "width")
+    f = lambda e: _max_hidden(required_width(target_widths, e, delta, density, theorem=theorem, C=C, bias=bias))  # noqa
+    if f(0.5) > width:
+        raise ValueError(f"width={width} is too small for any eps <= 0.5 (needs {f(0.5)})")
+    lo, hi = math.log(1e-15), math.log(0.5)
+    if f(math.exp(lo)) <= width:
+        return math.exp(lo)
+    while hi - lo > rtol:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if f(math.exp(mid)) <= width else (mid, hi)
+    return math.exp(hi)
+
+
+@bound("min-density", citation="inverse of required_width (er-slt-2L); docs/theory.md, eq. (AD-1)",
+       latex=r"\min\{p : \max_l s_l(p) \le \text{width}\}", assumptions="as er-width; same density in every layer",
+       args=_inverse_args("eps"),
+       report=lambda widths, width, eps, delta, C: {"density": min_density(widths, width, eps, delta, C=C)})
+def min_density(target_widths, width: int, eps, delta, *, theorem: str = "er-slt-2L", C: float | None = None,
+                bias: bool = True, tol: float = 1e-10) -> float:
+    """Inverse query: the smallest density (same in every layer) whose required width is <= ``width``."""
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (1e-15 <= tol < 1):
+        raise ValueError(f"tol must be a number in [1e-15, 1) (bisection on the density), got {tol!r}")
+    f = lambda p: _max_hidden(required_width(target_widths, eps, delta, p, theorem=theorem, C=C, bias=bias))  # noqa
+    if f(1.0) > width:
+        raise ValueError(f"width={width} is too small even for a dense source (needs {f(1.0)})")
+    lo, hi = 0.0, 1.0
+    for _ in range(200):  # halves the interval each step: 200 steps reach any tol >= 1e-15 (2^-50)
+        if hi - lo <= tol:
+            break
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if f(mid) <= width else (mid, hi)
+    return hi
