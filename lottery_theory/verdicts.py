@@ -87,6 +87,18 @@ def margin_verdict(lo: float, hi: float, margin: float) -> str:
     return "inconclusive"
 
 
+def rows_at(table, column: str, value: float):
+    """The rows of ``table`` whose ``column`` equals ``value`` (float-tolerant). A grid without that value is an
+    error naming the values it has, never an empty table that a check would silently judge."""
+    import numpy as np
+
+    hit = np.isclose(table[column].astype(float), value)
+    if not hit.any():
+        raise ValueError(f"the stored sweep has no {column} = {value:g} (it has {sorted(set(table[column]))}); "
+                         f"the check's statement needs it")
+    return table[hit]
+
+
 def seeds_of(table) -> str:
     """The seeds a results table rests on, as ``"0,1,2"`` (empty when it has no ``seed`` column)."""
     return ",".join(str(int(s)) for s in sorted(table["seed"].unique())) if "seed" in table else ""

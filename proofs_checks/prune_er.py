@@ -19,7 +19,7 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main, seeds_of
+from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main, seeds_of, rows_at
 
 STATEMENT = __doc__
 
@@ -96,11 +96,11 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
 
     final = min(s["density_point"])
     imp = s[(s["method"] == "imp") & np.isclose(s["density_point"], final)]
-    acc01 = r[np.isclose(r["density"], 0.1)].groupby(["arch", "ratio"])["value"].mean()
+    acc01 = rows_at(r, "density", 0.1).groupby(["arch", "ratio"])["value"].mean()
     one = s[(s["method"] != "imp") & np.isclose(s["density_point"], final)].groupby(["arch", "method", "start_density"])
     m = one["value"].mean()
     return [
-        ROWS[0].judge(r[np.isclose(r["density"], 0.01)]),
+        ROWS[0].judge(rows_at(r, "density", 0.01)),
         ROWS[1].judge(imp),
         finding("ratio-0.1", "accuracy by ratio at density 0.1 (mean over seeds)",
                 "; ".join(f"{a}: " + ", ".join(f"{k} {acc01[a, k]:.3f}" for k in RATIOS) for a in ("mlp", "conv")),

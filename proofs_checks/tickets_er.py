@@ -218,14 +218,17 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS["ticket-lenet-check"]), store=store, executor="serial")
     df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
     df["layout"] = df["assignment"].fillna("fixed") if "assignment" in df else "fixed"
-    wide = df.pivot_table(index=["layout", "density", "width_multiplier", "seed"], columns="metric",
+    # eps comes from each stored config (TicketConfig.eps), never re-typed here
+    wide = df.pivot_table(index=["layout", "density", "width_multiplier", "seed", "eps"], columns="metric",
                           values="value").reset_index()
-    wide["bound_k"] = [bound_k(p, layout=lay) for lay, p in zip(wide["layout"], wide["density"])]
-    wide["eps"] = 0.01
+    if wide["eps"].nunique() != 1:
+        raise ValueError(f"the ticket sweeps mix eps values {sorted(wide['eps'].unique())}; k_min needs one")
+    wide["bound_k"] = [bound_k(p, e, layout=lay) for lay, p, e in zip(wide["layout"], wide["density"], wide["eps"])]
     wide.to_csv(out_dir / "ticket_error_width.csv", index=False)
     render("ticket_error_width", out_dir / "ticket_error_width.csv")
 
-    kmin = pd.concat([kmin_table(g).assign(layout=lay) for lay, g in wide.groupby("layout")], ignore_index=True)
+    eps = float(wide["eps"].iloc[0])
+    kmin = pd.concat([kmin_table(g, eps).assign(layout=lay) for lay, g in wide.groupby("layout")], ignore_index=True)
     kf, ka = kmin[kmin.layout == "fixed"], kmin[kmin.layout == "adaptive"]
     kf.to_csv(out_dir / "ticket_width_scaling.csv", index=False)
     render("ticket_width_scaling", out_dir / "ticket_width_scaling.csv")

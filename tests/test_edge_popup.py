@@ -152,3 +152,30 @@ def test_cuda_path_matches_cpu_semantics():
     for name, m in masks(r.network).items():
         assert not (m.cpu() & ~dict(src.named_modules())[name].mask).any()
         assert int(m.sum()) == round(0.2 * m.numel())
+
+
+def test_options_live_in_a_frozen_config():
+    """edge_popup(config=EdgePopupConfig(...)) and the same options by keyword give the same masks; the config
+    is frozen and checks its fields when built; unknown keywords are refused by name."""
+    import dataclasses
+
+    from lottery_theory.search import EdgePopupConfig
+
+    x, y = _digits_like(n=300, d=8, classes=3)
+    src = er_source([8, 12, 3], width_multiplier=1, density=0.5, exact=True, generator=torch.Generator().manual_seed(0))
+    cfg = EdgePopupConfig(density=0.25, epochs=2, lr=0.05)
+    a = edge_popup(src, (x, y), cfg, generator=torch.Generator().manual_seed(3), progress=False)
+    b = edge_popup(src, (x, y), density=0.25, epochs=2, lr=0.05, generator=torch.Generator().manual_seed(3),
+                   progress=False)
+    assert all(torch.equal(masks(a.network)[n], masks(b.network)[n]) for n in masks(a.network))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 0.2
+    with pytest.raises(ValueError, match="momentum"):
+        EdgePopupConfig(density=0.2, epochs=1, momentum=1.5)
+    with pytest.raises(TypeError, match="learning_rate"):
+        edge_popup(src, (x, y), density=0.2, epochs=1, learning_rate=0.1)
+    with pytest.raises(TypeError, match="epochs"):
+        edge_popup(src, (x, y), density=0.2)
+    # keywords override a given config
+    c = edge_popup(src, (x, y), cfg, epochs=1, generator=torch.Generator().manual_seed(3), progress=False)
+    assert len(c.history) == 1

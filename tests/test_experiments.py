@@ -184,3 +184,21 @@ def test_every_builtin_sweep_builds_valid_configs():
         cfgs = sweep_from_spec(spec)
         assert cfgs, name
         assert len({config_hash(c) for c in cfgs}) == len(cfgs), f"{name}: duplicate configs"
+
+
+def test_lenet_eps_field_keeps_old_hashes_and_grids_read_config_defaults():
+    from lottery_theory.experiments.builtin.ticket import TicketConfig, ticket_grid
+    from lottery_theory.experiments.builtin.ticket_lenet import LenetTicketConfig
+    assert config_hash(LenetTicketConfig(eps=None)) == config_hash(LenetTicketConfig())
+    assert config_hash(LenetTicketConfig(eps=0.02)) != config_hash(LenetTicketConfig())
+    assert ticket_grid(True)["fixed"]["target_widths"] == list(TicketConfig.target_widths)
+
+
+def test_rows_at_refuses_a_missing_grid_point():
+    import pandas as pd
+
+    from lottery_theory.verdicts import rows_at
+    t = pd.DataFrame({"density": [0.5, 0.1, 0.1], "value": [1, 2, 3]})
+    assert rows_at(t, "density", 0.1)["value"].tolist() == [2, 3]
+    with pytest.raises(ValueError, match="no density = 0.01"):
+        rows_at(t, "density", 0.01)

@@ -100,3 +100,12 @@ def ceil_int(x: float, what: str) -> int:
 def constant(C) -> float:
     """A calculator's constant: a finite number > 0."""
     return check_number(C, "C", lo=0.0, lo_open=True)
+
+
+def interleave(ws: list[int], hidden) -> list[int]:
+    """Source widths of a 2L layout: ``[n_0, s_1, n_1, s_2, ..., s_L, n_L]`` from the target widths and one
+    block width per target layer."""
+    res = [ws[0]]
+    for s, n in zip(hidden, ws[1:]):
+        res += [int(s), n]
+    return res

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .._validation import check_options, check_positive_int
-from ._common import DEFAULT_C, constant, layer_densities, unit, widths
+from ._common import DEFAULT_C, constant, interleave, layer_densities, unit, widths
 from ._common import density as _check_density
 from .composition import per_weight_eps
 from .er_subset_sum import subset_sum_block_size
@@ -65,11 +65,8 @@ def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
         ps = layer_densities(density, 2 * L)
     else:
         ps = [x for p in layer_densities(density, L) for x in (p, p)]
-    res = [ws[0]]
-    for l in range(1, L + 1):
-        k = _block_k(eps_w, dw, ps[2 * l - 2], ps[2 * l - 1], ws[l - 1], C, assignment)
-        res += [(ws[l - 1] + int(bias)) * k, ws[l]]
-    return res
+    return interleave(ws, [(ws[l - 1] + int(bias)) * _block_k(eps_w, dw, ps[2 * l - 2], ps[2 * l - 1], ws[l - 1], C,
+                                                              assignment) for l in range(1, L + 1)])
 
 
 def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> dict:

@@ -12,6 +12,7 @@ layer size but chosen inside the support only, and model selection on a validati
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import check_density, check_number, check_positive_int
+from .._validation import check_bool, check_density, check_number, check_positive_int
 from ..nets.interop import as_masked, replace_module, to_prune_form, torch_pruned_layers
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import resolve_densities
@@ -136,6 +137,21 @@ class EdgePopupResult:
     best_val: float = math.nan
 
 
+def _config(config: EdgePopupConfig | None, options: dict) -> EdgePopupConfig:
+    fields = [f.name for f in dataclasses.fields(EdgePopupConfig)]
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for edge_popup; accepted: {', '.join(fields)}")
+    if config is None:
+        missing = [f for f in ("density", "epochs") if f not in options]
+        if missing:
+            raise TypeError(f"edge_popup needs {' and '.join(missing)} (or config=EdgePopupConfig(...))")
+        return EdgePopupConfig(**options)
+    if not isinstance(config, EdgePopupConfig):
+        raise TypeError(f"config must be an EdgePopupConfig, got {type(config).__name__}")
+    return dataclasses.replace(config, **options)
+
+
 def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
     """Geometric densities from ``start`` down to ``final`` over ``levels`` levels (the paper's annealing)."""
     check_positive_int(levels, "levels")
@@ -145,31 +161,67 @@ def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
     return [start * r ** i for i in range(levels - 1)] + [final]
 
 
-def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epochs: int, lr: float = 0.1,
-               batch_size: int = 128, anneal: tuple[float, int] | None = None, ratio: str = "uniform",
-               val_data=None, val_fraction: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
-               bias_scores: bool = False, generator: torch.Generator | None = None, device=None,
-               progress: bool = True) -> EdgePopupResult:
+@dataclass(frozen=True)
+class EdgePopupConfig:
+    """Options of :func:`edge_popup`, checked when built (a bad value raises naming the field).
+
+    ``density``: final kept fraction per layer relative to the layer's **full** size (scalar, spread by
+    ``ratio``, or one per layer); ``epochs`` per level; ``anneal=(start_density, levels)`` for geometrically
+    decreasing densities; SGD with ``momentum``/``weight_decay`` and a cosine ``lr`` per level;
+    ``val_fraction`` of the data picks the best epoch when no ``val_data`` is given; ``bias_scores`` also
+    scores the biases.
+    """
+    density: float | tuple[float, ...]
+    epochs: int
+    lr: float = 0.1
+    batch_size: int = 128
+    anneal: tuple[float, int] | None = None
+    ratio: str = "uniform"
+    val_fraction: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    bias_scores: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.density, (int, float, np.integer, np.floating)) or isinstance(self.density, bool):
+            if isinstance(self.density, (str, bytes)) or not isinstance(self.density, Sequence):
+                raise TypeError(f"density must be a number or a sequence of numbers, got {self.density!r}")
+            object.__setattr__(self, "density", tuple(self.density))
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_number(self.lr, "lr", lo=0.0, lo_open=True)
+        check_number(self.momentum, "momentum", lo=0.0, hi=1.0, hi_open=True)
+        check_number(self.weight_decay, "weight_decay", lo=0.0)
+        check_number(self.val_fraction, "val_fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        check_bool(self.bias_scores, "bias_scores")
+        if self.anneal is not None:
+            if not isinstance(self.anneal, (tuple, list)) or len(self.anneal) != 2:
+                raise ValueError(f"anneal must be (start_density, levels), got {self.anneal!r}")
+            check_density(self.anneal[0], "anneal start density")
+            check_positive_int(self.anneal[1], "anneal levels")
+            object.__setattr__(self, "anneal", tuple(self.anneal))
+
+
+def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *, val_data=None,
+               generator: torch.Generator | None = None, device=None, progress: bool = True,
+               **options) -> EdgePopupResult:
     """Find a strong ticket inside the masks of ``source`` (its support) by edge-popup.
 
-    ``density``: final kept fraction per layer, relative to the layer's **full** size (scalar, spread
-    by ``ratio`` via :func:`~lottery_theory.sparsity.layer_densities`, or one per layer). Each layer
-    keeps exactly ``round(d_l N_l)`` weights, all inside its support; a request above the support's
-    size raises ``ValueError``. ``anneal=(start_density, levels)`` runs ``epochs`` epochs per level
-    at geometrically decreasing densities. ``val_data`` (default: a ``val_fraction`` split of
-    ``data``) picks the best epoch of the last level; the test set is never used here. SGD with
-    momentum and weight decay on the scores, cosine learning rate per level. ``bias_scores=True`` also
-    scores the biases: each layer keeps ``round(d_l n_out)`` biases inside its ``bias_mask`` (else the
-    biases stay frozen as in the source).
+    Options come as an :class:`EdgePopupConfig` or as its fields by keyword (``density=0.1, epochs=10``;
+    keywords override a given config; an unknown keyword is a ``TypeError`` naming it). Each layer keeps
+    exactly ``round(d_l N_l)`` weights, all inside its support; a request above the support's size raises
+    ``ValueError``. ``val_data`` (default: a ``val_fraction`` split of ``data``) picks the best epoch of the
+    last level; the test set is never used here. Each layer keeps ``round(d_l n_out)`` biases inside its
+    ``bias_mask`` when ``bias_scores`` (else the biases stay frozen as in the source).
     Returns a plain masked network with the source's architecture and module names. ``source`` may be any
     ``nn.Module`` whose layers carry the package's masks or ``torch.nn.utils.prune`` masks (e.g. from
     :func:`~lottery_theory.sparsify`); the result comes back in the form it was given.
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    check_number(lr, "lr", lo=0.0, lo_open=True)
-    check_number(momentum, "momentum", lo=0.0, hi=1.0, hi_open=True)
-    check_number(weight_decay, "weight_decay", lo=0.0)
+    cfg = _config(config, options)
+    density, epochs, lr, batch_size, anneal, ratio = (cfg.density, cfg.epochs, cfg.lr, cfg.batch_size, cfg.anneal,
+                                                      cfg.ratio)
+    val_fraction, momentum, weight_decay, bias_scores = cfg.val_fraction, cfg.momentum, cfg.weight_decay, \
+        cfg.bias_scores
     dev = default_device(device)
     torch_form = not masked_layers(source) and bool(torch_pruned_layers(source))
     if torch_form:  # a model masked with torch.nn.utils.prune (e.g. by sparsify): search a masked copy
@@ -197,7 +249,6 @@ def edge_popup(source: nn.Module, data, *, density: float | Sequence[float], epo
     levels = [final]
     if anneal is not None:
         start, n_lev = anneal
-        start = check_density(start, "anneal start density")
         sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
         levels = [list(t) for t in zip(*sched)]
     work = copy.deepcopy(source).to(dev)

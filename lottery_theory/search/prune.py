@@ -9,7 +9,12 @@ weights are kept (Synaptic-Flow's ``kthvalue`` threshold with ``<=`` removal mis
 it kept 5 of a target of 6 on a tie). The new masks are
 nested in the support and applied to the model.
 
-Scores (higher = keep), each a registered function ``fn(model, data, generator, **kw) -> {name: tensor}``:
+Every method is a registry entry with one signature, ``run(task: PruneTask, **options) -> masks``: the task
+holds the model, target density, support, ratio/scope, data and generator, and gives ``task.counts(...)``
+(exact kept counts) and ``task.keep(scores, current, counts)`` (select and apply). One-shot score methods
+are registered with :func:`register_scores` (``fn(model, data, generator, **options) -> {layer: scores}``,
+higher = keep); iterative ones (``synflow``, ``imp``) with :func:`register_pruner`. ``prune`` has no
+method-specific branch.
 
 * ``random``: i.i.d. uniform;
 * ``magnitude``: :math:`|w|`;
@@ -26,6 +31,8 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,16 +45,61 @@ from ..sparsity import layer_densities
 from .train import as_loader, loss_fn, train
 
 ScoreFn = Callable[..., dict[str, torch.Tensor]]
+Masks = dict[str, torch.Tensor]
+
+
+@dataclass
+class PruneTask:
+    """What a pruner works on: prune ``model`` to ``density`` (fraction of all weights) inside ``support``."""
+    model: nn.Module
+    density: float
+    support: Masks
+    ratio: str | None = None
+    scope: str = "global"
+    data: Any = None
+    generator: torch.Generator | None = None
+
+    def counts(self, density: float | None = None, current: Masks | None = None, clamp: bool = False):
+        """Exact kept counts at ``density`` (default: the task's) inside ``current`` (default: the support)."""
+        return _targets(self.model, self.density if density is None else density,
+                        self.support if current is None else current, self.ratio, self.scope, clamp)
+
+    def keep(self, scores: dict[str, torch.Tensor], current: Masks, counts) -> Masks:
+        """Keep the highest ``scores`` inside ``current`` (exactly ``counts``) and apply the masks."""
+        new = select(scores, current, counts)
+        apply_masks(self.model, new)
+        return new
+
+
+@dataclass(frozen=True)
+class Pruner:
+    """A registry entry: ``run(task, **options) -> masks``; ``options_of`` and ``skip`` say which keyword
+    options it accepts (the named parameters of ``options_of`` after the first ``skip``)."""
+    name: str
+    run: Callable[..., Masks]
+    options_of: Callable
+    skip: int
+
+
 _PRUNERS = Registry("pruning")
 
 
-def register_pruner(name: str) -> Callable[[ScoreFn], ScoreFn]:
-    """Register ``fn(model, data, generator, **options) -> {layer name: score tensor}`` (higher = keep)."""
-    return _PRUNERS.register(name)
+def register_pruner(name: str):
+    """Register an iterative (or any) pruner ``run(task: PruneTask, **options) -> masks``."""
+    return _PRUNERS.register(name, wrap=lambda fn: Pruner(name, fn, fn, 1))
+
+
+def register_scores(name: str):
+    """Register a one-shot method by its scores ``fn(model, data, generator, **options) -> {layer: scores}``."""
+    def one_shot(fn: ScoreFn) -> Pruner:
+        def run(task: PruneTask, **options) -> Masks:
+            return task.keep(fn(task.model, task.data, task.generator, **options), task.support, task.counts())
+        return Pruner(name, run, fn, 3)
+    return _PRUNERS.register(name, wrap=one_shot)
 
 
 def available_pruners() -> list[str]:
-    return sorted(_PRUNERS.names() + ["imp"])
+    return _PRUNERS.names()
 
 
 def _first_batch(data, n: int = 256):
@@ -57,12 +109,12 @@ def _first_batch(data, n: int = 256):
     return x, y
 
 
-@register_pruner("random")
+@register_scores("random")
 def _random(model, data, generator, **_):
     return {n: torch.rand(l.weight.shape, generator=generator) for n, l in masked_layers(model).items()}
 
 
-@register_pruner("magnitude")
+@register_scores("magnitude")
 def _magnitude(model, data, generator, **_):
     return {n: l.weight.detach().abs().cpu() for n, l in masked_layers(model).items()}
 
@@ -76,7 +128,7 @@ def _grads(model, x, y, create_graph=False, temperature: float = 1.0):
     return layers, ws, torch.autograd.grad(loss, ws, create_graph=create_graph)
 
 
-@register_pruner("snip")
+@register_scores("snip")
 def _snip(model, data, generator, batch_size: int = 256, **_):
     x, y = _first_batch(data, batch_size)
     dev = next(model.parameters()).device
@@ -84,7 +136,7 @@ def _snip(model, data, generator, batch_size: int = 256, **_):
     return {n: (w.detach() * g).abs().cpu() for n, w, g in zip(layers, ws, gs)}
 
 
-@register_pruner("grasp")
+@register_scores("grasp")
 def _grasp(model, data, generator, batch_size: int = 256, grasp_temperature: float = 200.0, **_):
     """GraSP: Hg by double backprop on L(f(x)/T): g = dL/dw (held fixed), Hg = d(g_fixed . dL/dw)/dw."""
     import math as _m
@@ -122,10 +174,20 @@ def synflow_scores(model: nn.Module, input_shape: Sequence[int]) -> dict[str, to
 
 
 @register_pruner("synflow")
-def _synflow(model, data, generator, input_shape=None, **_):
+def _synflow(task: PruneTask, input_shape: Sequence[int] | None = None, synflow_rounds: int = 100) -> Masks:
+    """SynFlow, iterative: ``synflow_rounds`` rounds on an exponential schedule from the support's density
+    down to the target, rescoring on the current masks each round (Tanaka et al. 2020, Alg. 1)."""
+    rounds = check_positive_int(synflow_rounds, "synflow_rounds")
     if input_shape is None:
-        input_shape = tuple(_first_batch(data, 1)[0].shape[1:])
-    return synflow_scores(model, input_shape)
+        input_shape = tuple(_first_batch(task.data, 1)[0].shape[1:])
+    sup_d = sum(int(v.sum()) for v in task.support.values()) / sum(v.numel() for v in task.support.values())
+    final = task.counts()
+    current = task.support
+    for i in range(1, rounds + 1):
+        counts = task.counts(sup_d * (task.density / sup_d) ** (i / rounds), current, clamp=True) if i < rounds \
+            else final
+        current = task.keep(synflow_scores(task.model, input_shape), current, counts)
+    return {k: v.clone() for k, v in current.items()}
 
 
 def select(scores: dict[str, torch.Tensor], support: dict[str, torch.Tensor], counts: dict[str, int] | int
@@ -193,9 +255,9 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
     """Prune ``model`` to ``density`` (fraction of all weights) inside ``support``; returns and applies masks.
 
     ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``) fixes per-layer
-    densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``method="imp"`` runs
-    :func:`imp` (options: ``rounds``, ``epochs``, ``rewind``, ``lr``, ...). Options of the score
-    functions: ``batch_size``, ``input_shape``, ``synflow_rounds`` (default 100). A model masked with
+    densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``options`` go to the method:
+    ``imp`` (``rounds``, ``epochs``, ``rewind``, ``lr``, ...), ``synflow`` (``input_shape``, ``synflow_rounds``,
+    default 100), ``snip``/``grasp`` (``batch_size``; ``grasp_temperature``). A model masked with
     ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) is pruned inside those masks: its
     ``weight_mask`` buffers (and, after IMP, its weights) are updated in place.
     """
@@ -210,27 +272,12 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
     for n, l in layers.items():
         if tuple(support[n].shape) != tuple(l.weight.shape):
             raise ValueError(f"support[{n!r}] has shape {tuple(support[n].shape)}, weight {tuple(l.weight.shape)}")
-    if method == "imp":
-        return imp(model, density=density, support=support, ratio=ratio, scope=scope, data=data,
-                   generator=generator, **options)
-    fn = _PRUNERS.get_checked(method)
-    check_options(fn, {k: v for k, v in options.items() if not (method == "synflow" and k == "synflow_rounds")},
-                  f"pruner {method!r}", skip=3)
-    targets = _targets(model, density, support, ratio, scope)
+    entry = _PRUNERS.get_checked(method)
+    check_options(entry.options_of, options, f"pruner {method!r}", skip=entry.skip)
+    task = PruneTask(model, density, support, ratio, scope, data, generator)
+    task.counts()  # refuses a density the support cannot hold, before any work
     apply_masks(model, support)
-    if method == "synflow":
-        rounds = check_positive_int(options.pop("synflow_rounds", 100), "synflow_rounds")
-        sup_d = sum(int(v.sum()) for v in support.values()) / sum(v.numel() for v in support.values())
-        current = support
-        for i in range(1, rounds + 1):
-            d_i = sup_d * (density / sup_d) ** (i / rounds)
-            t_i = _targets(model, d_i, current, ratio, scope, clamp=True) if i < rounds else targets
-            current = select(fn(model, data, generator, **options), current, t_i)
-            apply_masks(model, current)
-        return {k: v.clone() for k, v in current.items()}
-    new = select(fn(model, data, generator, **options), support, targets)
-    apply_masks(model, new)
-    return new
+    return entry.run(task, **options)
 
 
 def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
@@ -315,3 +362,14 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
         if on_round:
             on_round({"round": r, "density": d, **(res.history[-1] if res.history else {})})
     return {k: v.clone() for k, v in current.items()}
+
+
+@register_pruner("imp")
+def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2, epochs: int = 10,
+         lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init", val_data=None,
+         on_round: Callable[[dict], None] | None = None, progress: bool = False) -> Masks:
+    """IMP as a registry entry: :func:`imp` on the task's model, data and support."""
+    return imp(task.model, density=task.density, data=task.data, support=task.support, ratio=task.ratio,
+               scope=task.scope, rounds=rounds, prune_fraction=prune_fraction, epochs=epochs, lr=lr,
+               optimizer=optimizer, rewind=rewind, generator=task.generator, val_data=val_data, on_round=on_round,
+               progress=progress)

@@ -213,7 +213,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if assignment not in ("adaptive", "fixed"):
         raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
     if objective is None:
-        objective = "fewest" if construction == "2L" else "min_error"
+        objective = layout_cls.default_objective
     if objective not in ("fewest", "min_error"):
         raise ValueError(f"objective must be 'fewest' or 'min_error', got {objective!r}")
     if budget not in ("assumed", "norms"):

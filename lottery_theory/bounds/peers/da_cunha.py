@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from .._common import ceil_int
+from .._common import ceil_int, interleave
 from ..record import Arg, width_theorem
 
 
@@ -35,10 +35,6 @@ def da_cunha_width(ws, eps, delta, density, C, bias, kernel_size: int = 3):
     """Intermediate channel counts of the 2L CNN (``ws`` are channel counts c_0..c_L)."""
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size <= 0:
         raise ValueError(f"kernel_size must be a positive int, got {kernel_size!r}")
-    L = len(ws) - 1
-    m = min(eps, delta)
-    res = [ws[0]]
-    for i in range(1, L + 1):
-        n = ceil_int(C * math.log(kernel_size ** 2 * ws[i - 1] * ws[i] * L / m), "n_i")
-        res += [2 * n * ws[i - 1], ws[i]]
-    return res
+    L, m = len(ws) - 1, min(eps, delta)
+    return interleave(ws, [2 * ceil_int(C * math.log(kernel_size ** 2 * ws[i - 1] * ws[i] * L / m), "n_i") * ws[i - 1]
+                           for i in range(1, L + 1)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .._common import ceil_int
+from .._common import ceil_int, interleave
 from ..record import width_theorem
 
 
@@ -31,7 +31,4 @@ def malach_width(ws, eps, delta, density, C, bias):
     L = len(ws) - 1
     n = max(ws)
     m = ceil_int(C * n ** 5 * L ** 2 / eps ** 2 * math.log(n * L / delta), "width")
-    res = [ws[0]]
-    for l in range(1, L + 1):
-        res += [m, ws[l]]
-    return res
+    return interleave(ws, [m] * L)

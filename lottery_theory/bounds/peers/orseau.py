@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .._common import ceil_int
+from .._common import ceil_int, interleave
 from ..composition import per_weight_eps
 from ..record import width_theorem
 
@@ -34,7 +34,4 @@ def orseau_width(ws, eps, delta, density, C, bias):
     L = len(ws) - 1
     n_w = sum((ws[l - 1] + int(bias)) * ws[l] for l in range(1, L + 1))
     m = 2 * ceil_int(C * math.log(n_w / (per_weight_eps(ws, eps, bias) * delta)), "neurons per weight")
-    res = [ws[0]]
-    for l in range(1, L + 1):
-        res += [(ws[l - 1] + int(bias)) * ws[l] * m, ws[l]]
-    return res
+    return interleave(ws, [(ws[l - 1] + int(bias)) * ws[l] * m for l in range(1, L + 1)])

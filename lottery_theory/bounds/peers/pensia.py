@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .._common import constant, ceil_int, out, to_int, unit, widths
+from .._common import ceil_int, constant, interleave, out, to_int, unit, widths
 from ..record import Arg, bound, width_theorem
 
 
@@ -32,13 +32,9 @@ def pensia_width(ws, eps, delta, density, C, bias):
     r"""Theorem 1's widths: per input of target layer i, :math:`C\lceil\log_2(d_{i-1} d_i l/\min(\varepsilon,\delta))\rceil`
     units (a bias counts as one more input). At one weight (:math:`d = l = 1`) and :math:`\varepsilon = \delta = 0.01`
     this is 3 x 7 = 21, the count of their experiment."""
-    L = len(ws) - 1
-    m = min(eps, delta)
-    res = [ws[0]]
-    for i in range(1, L + 1):
-        per_input = C * ceil_int(math.log2(ws[i - 1] * ws[i] * L / m), "units per input")
-        res += [(ws[i - 1] + int(bias)) * int(per_input), ws[i]]
-    return res
+    L, m = len(ws) - 1, min(eps, delta)
+    return interleave(ws, [(ws[i - 1] + int(bias)) * C * ceil_int(math.log2(ws[i - 1] * ws[i] * L / m), "units")
+                           for i in range(1, L + 1)])
 
 
 def _experiment_report(eps, C, widths_):

@@ -1,0 +1,101 @@
+"""Constructive tickets for random spectral-norm-1 MLP targets in ER sources (proofs_checks/tickets_er.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from ..config import ExperimentConfig, register_experiment
+from ..sweep import BUILTIN_SWEEPS
+
+
+def spectral_target(widths, seed: int, bias: bool = True) -> torch.nn.Sequential:
+    """Random MLP with U[-1,1] weights (and biases), each weight matrix scaled to spectral norm <= 1."""
+    from ...nets import mlp
+
+    t = mlp(list(widths), init="uniform", bias=bias, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        for m in t:
+            if isinstance(m, torch.nn.Linear):
+                s = torch.linalg.matrix_norm(m.weight, ord=2)
+                m.weight /= max(1.0, float(s))
+    return t
+
+
+@dataclass(frozen=True)
+class TicketConfig(ExperimentConfig):
+    """One constructive ticket for a random spectral-norm-1 MLP target inside an ER source."""
+    experiment: ClassVar[str] = "ticket"
+    target_widths: tuple = (10, 20, 20, 1)
+    density: float = 0.5
+    width_multiplier: int = 16
+    construction: str = "2L"
+    max_items: int = 20
+    n_eval: int = 2000
+    eps: float = 0.01
+    attack_restarts: int = 8
+    attack_steps: int = 60
+    assignment: str | None = None  # None = "fixed" (the layout before assignments existed; keeps old hashes)
+    objective: str | None = None  # None = "min_error" (the solver objective before "fewest" existed)
+
+
+@register_experiment(TicketConfig)
+def run_ticket(cfg: TicketConfig) -> list[dict]:
+    from ...tickets import construct
+
+    target = spectral_target(cfg.target_widths, cfg.seed)
+    tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
+                   width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
+                   assignment=cfg.assignment or "fixed", objective=cfg.objective or "min_error",
+                   generator=torch.Generator().manual_seed(10_000 + cfg.seed))
+    g = torch.Generator().manual_seed(20_000 + cfg.seed)
+    br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
+                      samples=cfg.n_eval)
+    vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max, "certified_error": tk.certified_error,
+            "failures": tk.failures, "n_instances": tk.n_instances, "source_params": tk.source_params,
+            "kept_params": tk.kept_params, "target_params": tk.target_params, "t_total_s": tk.timings["t_total_s"],
+            "median_instance_error": float(np.median(tk.instance_errors))}
+    return [{"metric": k, "value": float(v)} for k, v in vals.items()]
+
+
+TICKET_PS = [1.0, 0.5, 0.2, 0.1, 0.05]  # quick and full
+TICKET_SEEDS = {True: [0, 1, 2], False: [0, 1, 2, 3, 4]}
+TICKET_ITEMS = {True: (8, 48), False: (4, 64)}  # expected present items per subset sum spanned by the k grid
+TICKET_BOUND_MIN_P = {True: 0.1, False: 0.0}  # quick: the bound's k (75,221 units per input at p = 0.05, fixed
+#                                              layout) is built for p >= 0.1 only
+
+
+def item_presence(p: float, assignment: str, n_in: int = 10) -> float:
+    """Probability that a block unit is a present item of one subset sum (sign included): fixed p^2/2,
+    adaptive (1 - (1-p)^n_in) p/2 (the unit must reach some input; docs/theory.md)."""
+    return p * p / 2 if assignment == "fixed" else (1 - (1 - p) ** n_in) * p / 2
+
+
+def ticket_grid(quick: bool, assignment: str = "fixed") -> dict:
+    """Width multipliers k = round(2^(i/2)) per density where the expected present items per subset sum,
+    k x item_presence(p), lie in TICKET_ITEMS (k_min has ~20-30); plus the bound's k for eps = 0.01
+    (default C). ``assignment="fixed"`` is stored as None (the original layout, old hashes)."""
+    from ...bounds import required_width
+
+    lo, hi = TICKET_ITEMS[quick]
+    configs = []
+    for p in TICKET_PS:
+        q = item_presence(p, assignment)
+        ks = sorted({round(2 ** (i / 2)) for i in range(2, 40) if lo <= 2 ** (i / 2) * q <= hi})
+        if p >= TICKET_BOUND_MIN_P[quick]:
+            ws = list(TicketConfig.target_widths)  # the config's own defaults, not re-typed
+            ks.append(required_width(ws, TicketConfig.eps, 0.01, p, assignment=assignment)[1] // (ws[0] + 1))
+        configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
+                    for s in TICKET_SEEDS[quick]]
+    fixed = {"target_widths": list(TicketConfig.target_widths)}
+    if assignment != "fixed":
+        fixed["assignment"] = assignment
+    return {"experiment": "ticket", "fixed": fixed, "configs": configs}
+
+
+BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
+BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
+BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="adaptive")
+BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="adaptive")

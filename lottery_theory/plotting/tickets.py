@@ -1,0 +1,113 @@
+"""Figures of the constructive tickets (proofs_checks/tickets_er.py)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .core import panels, register_figure, styles
+
+
+@register_figure("ticket_error_width")
+def _ticket_error_width(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Sup-error bracket of the rebuilt tickets vs width multiplier, one panel per layout: certified upper
+    (solid) and attack lower (dotted, open markers), median over seeds, one grey/marker per density; the
+    bound's k marked."""
+    if "layout" not in df:
+        df = df.assign(layout="fixed")
+    n_seeds = df["seed"].nunique()
+    pairs = panels(df, fig, "layout", lambda lay: f"{lay} layout", reverse=True)
+    for ax, sub in pairs:
+        for (p, g), (mk, ls, c) in zip(sub.groupby("density", sort=True), styles()):
+            agg = g.groupby("width_multiplier")[["upper", "lower"]].median()
+            ax.plot(agg.index, agg["upper"], marker=mk, ls="-", color=c, ms=4, label=f"p={p:g}: certified upper")
+            ax.plot(agg.index, agg["lower"], marker=mk, ls=":", color=c, ms=4, mfc="none",
+                    label=f"p={p:g}: attack lower")
+            ax.fill_between(agg.index, agg["lower"], agg["upper"], color=c, alpha=0.10)
+            ax.axvline(g["bound_k"].iloc[0], ls=ls, color=c, lw=0.8)
+        ax.axhline(0.01, color="0.5", lw=0.8, ls="--")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width multiplier k (units per input, log2)")
+    pairs[0][0].set_ylabel("sup over [-1,1]^10 of |ticket(x) - target(x)|")
+    pairs[0][0].annotate("eps = 0.01", (0.02, 0.012), xycoords=("axes fraction", "data"), fontsize=7, color="0.3")
+    pairs[-1][0].legend(fontsize=5, ncol=2)
+    fig.suptitle(f"2L tickets for 10-20-20-1 targets: bracket [attack, certificate] (shaded), median of {n_seeds} "
+                 "seeds; vertical lines: the bound's k for eps = 0.01 (same line style as the density)", fontsize=8)
+
+
+@register_figure("ticket_width_scaling")
+def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Smallest certified width k_min vs density, with reference slopes 1/log(1/(1-p)) and 1/log(1/(1-p^2/2))."""
+    ax = fig.subplots()
+    gm = df.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
+    for _, r in df.iterrows():
+        ax.plot(r["density"], r["k_min"], "x", color="0.6", ms=4)
+    ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"k_min (geometric mean of {df['seed'].nunique()} seeds; "
+            "x = each seed)")
+    below = [q for q in gm.index if q < 1]
+    p_ref = max(below) if below else gm.index.max()  # the per-layer factor vanishes at p = 1
+    for f, ls, lab, top in ((lambda q: 1 / -np.log1p(-q * q / 2), "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)",
+                             gm.index.max()),
+                            (lambda q: 1 / -np.log1p(-q), ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)", p_ref)):
+        p = np.geomspace(gm.index.min(), top, 50)
+        ax.plot(p, gm[p_ref] * f(p) / f(p_ref), ls=ls, color="0.3", label=lab)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
+    ax.set_ylabel("k_min: smallest k with certified upper <= eps = 0.01")
+    ax.set_title(f"fixed 2L layout, target 10-20-20-1; reference lines anchored at p = {p_ref:g}", fontsize=8)
+    ax.legend(fontsize=7)
+
+
+@register_figure("ticket_sparsity")
+def _ticket_sparsity(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Kept and source parameters of the smallest certified eps-ticket, relative to the target, vs density,
+    per layout (median over seeds)."""
+    ax = fig.subplots()
+    if "layout" not in df:
+        df = df.assign(layout="fixed")
+    for (lay, g), mk in zip(df.groupby("layout", sort=False), ["o", "s"]):
+        m = g.groupby("density")[["kept_ratio", "source_ratio"]].median()
+        ax.plot(m.index, m["kept_ratio"], marker=mk, ls="-", color="0.0", label=f"{lay}: kept ticket / target")
+        ax.plot(m.index, m["source_ratio"], marker=mk, ls="--", color="0.5", mfc="none",
+                label=f"{lay}: ER source / target")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p of the ER source (fraction kept)")
+    ax.set_ylabel("parameters relative to the target")
+    ax.set_title(f"smallest certified eps-ticket (upper <= {df['eps'].min():g}), 2L, target 10-20-20-1; median of "
+                 f"{df['seed'].nunique()} seeds", fontsize=8)
+    ax.legend(fontsize=7)
+
+
+@register_figure("construction_scaling")
+def _construction_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """k_min (smallest certified eps-ticket) vs p for the fixed and adaptive 2L layouts, each seed (x) and the
+    geometric mean, with reference slopes and the 3-layer lower bound's critical width per input."""
+    ax = fig.subplots()
+    km = df.dropna(subset=["k_min"])
+    for (lay, g), (mk, ls) in zip(km.groupby("layout", sort=False), [("o", "-"), ("s", "-")]):
+        gm = g.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
+        ax.plot(g["density"], g["k_min"], "x", color="0.6", ms=4)
+        ax.plot(gm.index, gm.values, marker=mk, ls=ls, color="0.0" if lay == "fixed" else "0.35",
+                label=f"{lay} layout: k_min (geometric mean of {g['seed'].nunique()} seeds)")
+        ps = np.geomspace(gm.index.min(), gm.index.max(), 50)
+        n0 = int(df["n0"].dropna().iloc[0]) if "n0" in df and df["n0"].notna().any() else 10
+        f = (lambda q: 1 / -np.log1p(-q * q / 2)) if lay == "fixed" else \
+            (lambda q: 1 / ((1 - (1 - q) ** n0) * -np.log1p(-q / 2)))
+        ref = 0.5 if 0.5 in gm.index else gm.index.max()
+        ax.plot(ps, gm[ref] * f(ps) / f(ref), ls="--" if lay == "fixed" else ":", color="0.5",
+                label="~ 1/log(1/(1-p^2/2)) (two edges)" if lay == "fixed" else
+                "~ 1/((1-(1-p)^n0) log(1/(1-p/2))) (one edge, n0 = 10 inputs)")
+    if "lower_bound_per_input" in df:
+        lb = df.dropna(subset=["lower_bound_per_input"]).sort_values("density")
+        ax.plot(lb["density"], lb["lower_bound_per_input"], "-.", color="0.2", marker="v", ms=4,
+                label="3-layer lower bound: critical width n*/d (connectivity only; d = 10, delta = 0.01)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
+    ax.set_ylabel("units per target input (block layer width / (n_in + 1))")
+    ax.set_title("2L tickets for 10-20-20-1 targets, eps = 0.01 certified; reference lines anchored at p = 0.5",
+                 fontsize=8)
+    ax.legend(fontsize=6)

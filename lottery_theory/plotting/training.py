@@ -1,0 +1,131 @@
+"""Figures of the trained experiments: edge-popup, ratios, sparse-to-sparse."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .core import panels, register_figure, seed_agg, styles, t_interval
+
+
+@register_figure("edge_popup_teacher")
+def _edge_popup_teacher(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Relative MSE and sup error (on held-out inputs) of edge-popup tickets vs source width per density:
+    mean and 95% t-interval over seeds; the level 0.3 and, per density, the width predicted by rho(p)
+    from the p = 0.5 width marked."""
+    ax1, ax2 = fig.subplots(1, 2)
+    n_seeds = df["seed"].nunique()
+    need = {}
+    for (p, g), (mk, ls, c) in zip(df.groupby("density", sort=True), styles()):
+        for ax, col in ((ax1, "relative_mse"), (ax2, "sup_error")):
+            a = seed_agg(g, "width_multiplier", col)
+            ax.errorbar(a.index, a["mean"], yerr=a["half"], marker=mk, ls=ls, color=c, label=f"p={p:g}", capsize=2)
+        a = seed_agg(g, "width_multiplier", "relative_mse")
+        ok = a[a["mean"] <= 0.3]
+        need[p] = (float(ok.index.min()) if len(ok) else None, c, ls)
+    if need.get(0.5, (None,))[0]:
+        k05 = need[0.5][0]
+        for p, (_, c, ls) in need.items():
+            if p < 1:
+                kp = k05 * (1 / -np.log1p(-p)) / (1 / -np.log1p(-0.5))
+                ax1.plot([kp], [0.3], marker="v", color=c, ms=8, ls="none")
+        ax1.plot([], [], "kv", ls="none", label="predicted width: k(0.5) rho(p)/rho(0.5)")
+    for ax, lab in ((ax1, "relative MSE of the ticket (held-out inputs)"),
+                    (ax2, "max |ticket - teacher| on held-out inputs (a sample)")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("width multiplier of the ER source")
+        ax.set_ylabel(lab)
+        ax.legend(title="density p (fraction kept)", fontsize=6, title_fontsize=6)
+    ax1.axhline(0.3, color="0.5", lw=0.8, ls="--")
+    ax1.annotate("level 0.3 (the verdict's)", (1, 0.31), fontsize=7, color="0.3")
+    fig.suptitle(f"Edge-popup tickets for a 20-40-40-1 teacher (ticket keeps half of the ER support); mean and 95% "
+                 f"interval over {n_seeds} seeds", fontsize=8)
+
+
+@register_figure("edge_popup_class")
+def _edge_popup_class(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Test accuracy at final density 0.1 by method (mean and 95% t-interval over seeds, each seed a dot),
+    one panel per architecture; "dense, trained" = the dense network trained with Adam (no mask)."""
+    archs = sorted(df["arch"].unique(), reverse=True)
+    axes = fig.subplots(1, len(archs), squeeze=False)[0]
+    labels = sorted(df["label"].unique())
+    n_seeds = df["seed"].nunique()
+    for ax, arch in zip(axes, archs):
+        sub = df[df["arch"] == arch]
+        for i, lab in enumerate(labels):
+            v = sub[sub["label"] == lab]["value"].to_numpy()
+            m, h = t_interval(v)
+            ax.errorbar([i], [m], yerr=[h], fmt="s", color="0.0", capsize=4, ms=6)
+            ax.plot(np.full(len(v), i) + np.linspace(-0.12, 0.12, len(v)), v, "o", color="0.55", ms=3)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels([l.replace("edge-popup, ", "edge-popup\n") for l in labels], fontsize=7)
+        lo, hi = sub["value"].min(), sub["value"].max()
+        ax.set_ylim(lo - 0.05, min(1.0, hi + 0.02))
+        ax.set_title(ARCH_TITLES.get(arch, arch), fontsize=9)
+    axes[0].set_ylabel("test accuracy (y axis does not start at 0)")
+    fig.suptitle(f"final density 0.1 for every edge-popup ticket; mean and 95% interval over {n_seeds} seeds (dots); "
+                 "dense, trained = the unmasked network trained with Adam", fontsize=8)
+
+
+ARCH_TITLES = {"mlp": "LeNet-300-100 on MNIST (mnist5k)", "conv": "conv net on digits"}
+
+
+def arch_panels(df: pd.DataFrame, fig: plt.Figure) -> list[tuple[plt.Axes, pd.DataFrame]]:
+    """:func:`panels` per architecture, log x axis, accuracy on the y axis."""
+    pairs = panels(df, fig, "arch", lambda arch: ARCH_TITLES.get(arch, arch))
+    for ax, _ in pairs:
+        ax.set_xscale("log")
+    pairs[0][0].set_ylabel("test accuracy")
+    return pairs
+
+
+@register_figure("ratio_comparison")
+def _ratio_comparison(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Test accuracy vs global density per layer-wise ratio (mean and 95% t-interval over seeds), per
+    architecture; chance (0.1) marked; er dashed with open markers so it stays visible under erk."""
+    n_seeds = df["seed"].nunique()
+    for i, (ax, sub) in enumerate(arch_panels(df, fig)):
+        for j, ((ratio, g), (mk, ls, c)) in enumerate(zip(sub.groupby("ratio"), styles())):
+            a = seed_agg(g, "density")
+            ax.errorbar(a.index * (1 + 0.04 * (j - 2)), a["mean"], yerr=a["half"], marker=mk, ls=ls, color=c,
+                        label=ratio, capsize=2, mfc="none" if ratio == "er" else c)
+        ax.axhline(0.1, color="0.6", lw=0.8, ls="--")
+        ax.annotate("chance", (sub["density"].min(), 0.11), fontsize=7, color="0.4")
+        ax.set_xlabel("global density (fraction kept)", fontsize=8)
+        if i == 0:
+            ax.legend(title="layer-wise ratio", fontsize=7, title_fontsize=7)
+    fig.suptitle(f"training inside ER masks; mean and 95% interval over {n_seeds} seeds (points offset "
+                 "horizontally)", fontsize=8)
+
+
+@register_figure("sparse_to_sparse")
+def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """IMP (lines over its rounds) and one-shot pruners (points) vs density: filled markers = dense start,
+    open markers = inside an ER mask of density 0.5; mean over seeds; the ER path's training cost relative to
+    the dense path annotated for IMP."""
+    n_seeds = df["seed"].nunique()
+    for ax, sub in arch_panels(df, fig):
+        for (method, g), (mk, _, c) in zip(sub.groupby("method"), styles()):
+            for start, ls, fill in ((1.0, "-", c), (0.5, "--", "none")):
+                h = g[g["start_density"] == start]
+                if h.empty:
+                    continue
+                a = seed_agg(h, "density_point")
+                lab = f"{method}, {'dense' if start == 1.0 else 'ER 0.5'} start"
+                if method == "imp":
+                    ax.errorbar(a.index, a["mean"], yerr=a["half"], marker=mk, ls=ls, color=c, ms=4, mfc=fill,
+                                label=lab, capsize=2)
+                else:
+                    ax.errorbar(a.index, a["mean"], yerr=a["half"], marker=mk, ls="none", color=c, ms=6, mfc=fill,
+                                label=lab, capsize=2)
+        imp = sub[sub["method"] == "imp"]
+        if len(imp) and {1.0, 0.5} <= set(imp["start_density"]):
+            final = imp["density_point"].min()
+            at = imp[np.isclose(imp["density_point"], final)].groupby("start_density")["trained_param_epochs"].mean()
+            ax.annotate(f"IMP cost to {final:g}: ER path {at[0.5] / at[1.0]:.2f}x dense", (0.03, 0.03),
+                        xycoords="axes fraction", fontsize=7)
+        ax.set_xlabel("density (fraction kept)")
+    ax.legend(fontsize=5, ncol=1, loc="lower right")
+    fig.suptitle(f"dense-to-sparse from a dense start vs inside an ER mask; mean and 95% interval over {n_seeds} "
+                 "seeds; cost = trained parameter-epochs", fontsize=8)

@@ -1,0 +1,111 @@
+"""Issue 16: a bound, a pruner, an experiment and a construction are each added in one place (a module that
+registers them) and are then usable through the public entry points with no edit elsewhere. Each test adds
+one from outside the package, uses it, and removes it again."""
+import dataclasses
+from typing import ClassVar
+
+import pytest
+import torch
+
+from lottery_theory.bounds import BOUNDS, THEOREMS, Arg, bound, width_theorem
+from lottery_theory.bounds.record import THEOREM_C
+from lottery_theory.search.prune import _PRUNERS, PruneTask, prune, register_pruner
+
+
+@pytest.fixture
+def cleanup():
+    added = []
+    yield added
+    for registry, name in added:
+        registry.pop(name, None)
+
+
+def test_a_new_bound_is_a_cli_subcommand(cleanup, capsys):
+    from lottery_theory.cli import main
+
+    @bound("test-double-n", citation="hand rule for this test (2024)", latex="n = 2m", assumptions="none",
+           args=(Arg("m", "int", "items"),), report=lambda m: {"n": 2 * m})
+    def double(m):
+        return 2 * m
+    cleanup.append((BOUNDS, "test-double-n"))
+    assert main(["bounds", "test-double-n", "--m", "21"]) == 0
+    assert "n: 42" in capsys.readouterr().out
+
+
+def test_a_new_width_theorem_reaches_required_width_and_the_cli(cleanup, capsys):
+    from lottery_theory.bounds import required_width
+    from lottery_theory.cli import main
+
+    @width_theorem("test-flat", C=2.0, citation="hand rule (2024)", latex="s = C n", assumptions="none")
+    def flat(ws, eps, delta, density, C, bias):
+        return [ws[0]] + [x for w in ws[1:] for x in (int(C * w), w)]
+    cleanup += [(THEOREMS, "test-flat"), (BOUNDS, "test-flat-width"), (THEOREM_C, "test-flat")]
+    assert required_width([3, 4, 1], 0.1, 0.1, theorem="test-flat") == [3, 8, 4, 2, 1]  # C = 2: 2*4, 2*1
+    assert main(["bounds", "test-flat-width", "--widths", "3,4,1", "--eps", "0.1", "--C", "3"]) == 0
+    assert "[3, 12, 4, 3, 1]" in capsys.readouterr().out
+
+
+def test_a_new_iterative_pruner_runs_through_prune(cleanup):
+    from lottery_theory.nets import er_source, masks
+
+    @register_pruner("test-halving")
+    def halving(task: PruneTask, steps: int = 2):
+        """Magnitude pruning in ``steps`` geometric rounds (an iterative pruner in ten lines)."""
+        current = task.support
+        d0 = sum(int(v.sum()) for v in current.values()) / sum(v.numel() for v in current.values())
+        for i in range(1, steps + 1):
+            last = i == steps
+            counts = task.counts() if last else task.counts(d0 * (task.density / d0) ** (i / steps), current, True)
+            scores = {n: l.weight.detach().abs() for n, l in __import__("lottery_theory").nets.masked_layers(
+                task.model).items()}
+            current = task.keep(scores, current, counts)
+        return current
+    cleanup.append((_PRUNERS, "test-halving"))
+    src = er_source([6, 8, 2], width_multiplier=1, density=0.5, exact=True, generator=torch.Generator().manual_seed(0))
+    sup = masks(src)
+    new = prune(src, method="test-halving", density=0.2, steps=3)
+    assert sum(int(v.sum()) for v in new.values()) == round(0.2 * (6 * 8 + 8 * 2))  # exact count: 13
+    assert all(bool((new[n] <= sup[n]).all()) for n in new)  # nested in the support
+    with pytest.raises(TypeError, match="unknown option"):
+        prune(src, method="test-halving", density=0.1, rounds=3)
+    # IMP and SynFlow are registry entries of the same shape, not branches of prune()
+    assert {"imp", "synflow"} <= set(_PRUNERS) and _PRUNERS["imp"].skip == _PRUNERS["synflow"].skip == 1
+
+
+def test_a_new_experiment_runs_in_a_sweep(cleanup, tmp_path):
+    from lottery_theory.experiments import ExperimentConfig, ResultStore, register_experiment, run_sweep
+    from lottery_theory.experiments.config import _EXPERIMENTS
+
+    @dataclasses.dataclass(frozen=True)
+    class SquareConfig(ExperimentConfig):
+        experiment: ClassVar[str] = "test_square"
+        x: float = 3.0
+
+    @register_experiment(SquareConfig)
+    def run_square(cfg):
+        return [{"metric": "square", "value": cfg.x ** 2}]
+    cleanup.append((_EXPERIMENTS, "test_square"))
+    store = ResultStore(tmp_path)
+    assert run_sweep([SquareConfig(x=3.0), SquareConfig(x=4.0)], store=store, executor="serial",
+                     progress=False)["done"] == 2
+    assert sorted(store.load("test_square")["value"]) == [9.0, 16.0]
+
+
+def test_a_new_construction_is_used_by_construct(cleanup):
+    from lottery_theory.experiments.builtin import spectral_target
+    from lottery_theory.tickets import construct
+    from lottery_theory.tickets.layouts import CONSTRUCTIONS, TwoL
+
+    @CONSTRUCTIONS.register("test-2L-min-error")
+    class TwoLMinError(TwoL):
+        """The 2L layout, solving every subset sum for the smallest error instead of the fewest items."""
+        name = "test-2L-min-error"
+        default_objective = "min_error"
+    cleanup.append((CONSTRUCTIONS, "test-2L-min-error"))
+    target = spectral_target((2, 3, 1), 0)
+    kw = dict(density=1.0, eps=0.1, width_multiplier=6, generator=torch.Generator().manual_seed(1))
+    mine = construct(target, construction="test-2L-min-error", **kw)
+    same = construct(target, construction="2L", objective="min_error", **{**kw, "generator": torch.Generator(
+        ).manual_seed(1)})
+    assert mine.construction == "test-2L-min-error"
+    assert mine.certified_error == same.certified_error and mine.kept_params == same.kept_params
