@@ -70,6 +70,19 @@ class PruneTask:
         apply_masks(self.model, new)
         return new
 
+    def iterate(self, scores: Callable[[], dict[str, torch.Tensor]], rounds: int) -> Masks:
+        """Rescore and prune on an exponential schedule from the support's density down to the target
+        (``rounds`` rounds; each intermediate count capped at the current masks, the last one exact)."""
+        rounds = check_positive_int(rounds, "rounds")
+        sup_d = sum(int(v.sum()) for v in self.support.values()) / sum(v.numel() for v in self.support.values())
+        final = self.counts()
+        current = self.support
+        for i in range(1, rounds + 1):
+            counts = self.counts(sup_d * (self.density / sup_d) ** (i / rounds), current, clamp=True) \
+                if i < rounds else final
+            current = self.keep(scores(), current, counts)
+        return {k: v.clone() for k, v in current.items()}
+
 
 @dataclass(frozen=True)
 class Pruner:
@@ -177,17 +190,10 @@ def synflow_scores(model: nn.Module, input_shape: Sequence[int]) -> dict[str, to
 def _synflow(task: PruneTask, input_shape: Sequence[int] | None = None, synflow_rounds: int = 100) -> Masks:
     """SynFlow, iterative: ``synflow_rounds`` rounds on an exponential schedule from the support's density
     down to the target, rescoring on the current masks each round (Tanaka et al. 2020, Alg. 1)."""
-    rounds = check_positive_int(synflow_rounds, "synflow_rounds")
+    check_positive_int(synflow_rounds, "synflow_rounds")
     if input_shape is None:
         input_shape = tuple(_first_batch(task.data, 1)[0].shape[1:])
-    sup_d = sum(int(v.sum()) for v in task.support.values()) / sum(v.numel() for v in task.support.values())
-    final = task.counts()
-    current = task.support
-    for i in range(1, rounds + 1):
-        counts = task.counts(sup_d * (task.density / sup_d) ** (i / rounds), current, clamp=True) if i < rounds \
-            else final
-        current = task.keep(synflow_scores(task.model, input_shape), current, counts)
-    return {k: v.clone() for k, v in current.items()}
+    return task.iterate(lambda: synflow_scores(task.model, input_shape), synflow_rounds)
 
 
 def select(scores: dict[str, torch.Tensor], support: dict[str, torch.Tensor], counts: dict[str, int] | int
@@ -373,3 +379,4 @@ def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2
                scope=task.scope, rounds=rounds, prune_fraction=prune_fraction, epochs=epochs, lr=lr,
                optimizer=optimizer, rewind=rewind, generator=task.generator, val_data=val_data, on_round=on_round,
                progress=progress)
+

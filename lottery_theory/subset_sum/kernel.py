@@ -33,6 +33,30 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 MAX_N = 44  # 2^22 sums per half: 2 x 64 MiB of buffers per half and thread
 
 if numba is not None:
+    @njit(cache=True, nogil=True, inline="always")
+    def _take_low(a, i, d, j, bit, masks, tmp_s, tmp_m, out):  # pragma: no cover - compiled
+        """Front merge step: write the smaller of ``a`` (old list, index ``i``) and ``d`` (shifted list, index
+        ``j``) at ``out``; ties take ``a`` (stable). Returns the advanced ``(i, j)``."""
+        if a <= d:
+            tmp_s[out] = a
+            tmp_m[out] = masks[i]
+            return i + 1, j
+        tmp_s[out] = d
+        tmp_m[out] = masks[j] | bit
+        return i, j + 1
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _take_high(a, i2, d, j2, bit, masks, tmp_s, tmp_m, out):  # pragma: no cover - compiled
+        """Back merge step: write the larger of ``a`` and ``d`` at ``out`` (ties take ``d``, which sorts after
+        ``a`` in a stable merge). Returns the retreated ``(i2, j2)``."""
+        if a > d:
+            tmp_s[out] = a
+            tmp_m[out] = masks[i2]
+            return i2 - 1, j2
+        tmp_s[out] = d
+        tmp_m[out] = masks[j2] | bit
+        return i2, j2 - 1
+
     @njit(cache=True, nogil=True)
     def _sorted_sums(vals, sums, masks, tmp_s, tmp_m):  # pragma: no cover - compiled
         """Sorted subset sums of ``vals`` (with their bit masks) by repeated merging; returns (sums, masks).
@@ -50,26 +74,8 @@ if numba is not None:
             j2 = size - 1
             top = 2 * size - 1
             for o in range(size):  # step o: i + j = o < size and i2 + j2 = 2 size - 2 - o, so all reads are live
-                a = sums[i]
-                c = sums[j] + v
-                if a <= c:
-                    tmp_s[o] = a
-                    tmp_m[o] = masks[i]
-                    i += 1
-                else:
-                    tmp_s[o] = c
-                    tmp_m[o] = masks[j] | bit
-                    j += 1
-                a2 = sums[i2]
-                c2 = sums[j2] + v
-                if a2 > c2:
-                    tmp_s[top - o] = a2
-                    tmp_m[top - o] = masks[i2]
-                    i2 -= 1
-                else:
-                    tmp_s[top - o] = c2
-                    tmp_m[top - o] = masks[j2] | bit
-                    j2 -= 1
+                i, j = _take_low(sums[i], i, sums[j] + v, j, bit, masks, tmp_s, tmp_m, o)
+                i2, j2 = _take_high(sums[i2], i2, sums[j2] + v, j2, bit, masks, tmp_s, tmp_m, top - o)
             size *= 2
             sums, tmp_s = tmp_s, sums
             masks, tmp_m = tmp_m, masks
@@ -99,29 +105,23 @@ if numba is not None:
                 for q in range((total + 1) // 2):  # front step q and back step q, interleaved
                     a = sums[i] if i < iend else math.inf
                     d = sums[j] + v if j < jend else math.inf
-                    if a <= d:
-                        tmp_s[o + q] = a
-                        tmp_m[o + q] = masks[i]
-                        i += 1
-                    else:
-                        tmp_s[o + q] = d
-                        tmp_m[o + q] = masks[j] | bit
-                        j += 1
+                    i, j = _take_low(a, i, d, j, bit, masks, tmp_s, tmp_m, o + q)
                     if q < total // 2:
                         a = sums[i2] if i2 >= i0 else -math.inf
                         d = sums[j2] + v if j2 >= j0 else -math.inf
-                        if a > d:
-                            tmp_s[top - q] = a
-                            tmp_m[top - q] = masks[i2]
-                            i2 -= 1
-                        else:
-                            tmp_s[top - q] = d
-                            tmp_m[top - q] = masks[j2] | bit
-                            j2 -= 1
+                        i2, j2 = _take_high(a, i2, d, j2, bit, masks, tmp_s, tmp_m, top - q)
             sums, tmp_s = tmp_s, sums
             masks, tmp_m = tmp_m, masks
             off, toff = toff, off
         return sums, masks, off
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _closer(s, i, j, best, bi, bj):  # pragma: no cover - compiled
+        """``(|s|, i, j)`` if the pair ``(i, j)`` with gap ``s`` is strictly nearer than ``best``, else unchanged."""
+        e = abs(s)
+        if e < best:
+            return e, i, j
+        return best, bi, bj
 
     @njit(cache=True, nogil=True)
     def _nearest_pair(L, l0, l1, R, r0, r1, z):  # pragma: no cover - compiled
@@ -138,21 +138,13 @@ if numba is not None:
         j2 = r0
         while i <= i2 and j2 <= j:
             s = L[i] + R[j] - z
-            e = abs(s)
-            if e < best:
-                best = e
-                bi = i
-                bj = j
+            best, bi, bj = _closer(s, i, j, best, bi, bj)
             if s < 0:
                 i += 1
             else:
                 j -= 1
             s2 = L[i2] + R[j2] - z
-            e2 = abs(s2)
-            if e2 < best:
-                best = e2
-                bi = i2
-                bj = j2
+            best, bi, bj = _closer(s2, i2, j2, best, bi, bj)
             if s2 > 0:
                 i2 -= 1
             else:

@@ -28,7 +28,5 @@ def malach_expr():
                assumptions="dense source (density ignored); bounded weights and inputs; no biases; C = 1")
 def malach_width(ws, eps, delta, density, C, bias):
     """Every block layer has the same width, ``n`` times the :math:`n^4 L^2/\\varepsilon^2 \\log(nL/\\delta)` factor."""
-    L = len(ws) - 1
-    n = max(ws)
-    m = ceil_int(C * n ** 5 * L ** 2 / eps ** 2 * math.log(n * L / delta), "width")
-    return interleave(ws, [m] * L)
+    n, L = max(ws), len(ws) - 1
+    return interleave(ws, [ceil_int(C * n ** 5 * L ** 2 / eps ** 2 * math.log(n * L / delta), "width")] * L)
