@@ -154,3 +154,19 @@ def test_unknown_method_and_missing_data():
         prune(_source(), method="obd", density=0.1)
     with pytest.raises(ValueError, match="needs data"):
         prune(_source(), method="snip", density=0.1)
+
+
+def test_snip_it_is_iterative_snip():
+    """snip-it with one round is one-shot SNIP; with more rounds it rescores on the shrinking masks, keeps the
+    exact count and stays inside the support (a pruner added in one module: search/prune.py)."""
+    x, y = _data()
+    one = _source()
+    sup = masks(one)
+    a = prune(one, method="snip-it", density=0.1, data=(x, y), rounds=1)
+    b = prune(_source(), method="snip", density=0.1, data=(x, y))
+    assert all(torch.equal(a[n], b[n]) for n in a)
+    c = prune(_source(), method="snip-it", density=0.1, data=(x, y), rounds=4)
+    n_all = sum(v.numel() for v in sup.values())
+    assert sum(int(v.sum()) for v in c.values()) == round(0.1 * n_all)
+    assert all(bool((c[n] <= sup[n]).all()) for n in c)
+    assert any(not torch.equal(c[n], b[n]) for n in c)  # rescoring changes the choice

@@ -380,3 +380,9 @@ def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2
                optimizer=optimizer, rewind=rewind, generator=task.generator, val_data=val_data, on_round=on_round,
                progress=progress)
 
+
+@register_pruner("snip-it")
+def _snip_it(task: PruneTask, rounds: int = 5, batch_size: int = 256) -> Masks:
+    """Iterative SNIP (Verdenius et al. 2020, "SNIP-it"): SNIP scores recomputed on the current masks, on the
+    exponential schedule of :meth:`PruneTask.iterate`; ``rounds=1`` is one-shot SNIP."""
+    return task.iterate(lambda: _snip(task.model, task.data, task.generator, batch_size=batch_size), rounds)
