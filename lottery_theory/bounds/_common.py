@@ -93,8 +93,12 @@ def to_int(x, what: str = "the result") -> np.ndarray:
 
 
 def ceil_int(x: float, what: str) -> int:
-    """``ceil`` of a real count (a hair of float slack below an integer), refused beyond int64."""
-    return int(to_int(np.ceil(np.asarray(x, float) - 1e-9), what))
+    """``ceil`` of a real count (a hair of float slack below an integer) as a Python int, so widths beyond
+    int64 (Malach et al.'s polynomial form reaches 1e20 for LeNet) stay numbers; a non-finite count is refused."""
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"{what} is not finite ({v}): the inputs are too extreme for an integer answer")
+    return math.ceil(v - 1e-9)
 
 
 def constant(C) -> float:

@@ -24,6 +24,7 @@ method-specific branch.
   before the loss, so :math:`g` and :math:`H` are those of :math:`L(f(x)/T)`;
 * ``synflow`` (Tanaka et al. 2020): :math:`|w \odot \nabla_w R|`, :math:`R = 1^T |W_L| \cdots |W_1| 1`,
   applied iteratively (``synflow_rounds``, exponential schedule), data-free;
+* ``snip-it`` (Verdenius et al. 2020): SNIP rescored on the shrinking masks, ``rounds`` rounds;
 * ``imp``: iterative magnitude pruning with rewinding, driven by :func:`lottery_theory.search.train`.
 """
 from __future__ import annotations
