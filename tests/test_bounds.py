@@ -229,3 +229,24 @@ def test_citations_point_inside_the_repository_or_to_a_paper():
     for path in [*root.joinpath("lottery_theory").rglob("*.py"), root / "README.md"]:
         text = path.read_text()
         assert "THEORY.md" not in text and "NOTES.md" not in text, path
+
+
+def test_every_calculator_has_a_sympy_form_that_agrees():
+    import sympy as sp
+
+    from lottery_theory.bounds.widths import _block_k, slt_budget
+    assert sorted(n for n, r in B.BOUNDS.items() if r.expr is None) == ["achievable-eps", "min-density"]
+    for rec in B.BOUNDS.values():
+        if rec.expr is not None:
+            assert isinstance(rec.expr()[0], sp.Expr), rec.name
+    # er-slt-2L, adaptive, [4, 3, 2], eps = delta = 0.1, p = 0.5, C = 2: first block layer
+    L, eps_w, dw = slt_budget([4, 3, 2], 0.1, 0.1, True)
+    k = _block_k(eps_w, dw, 0.5, 0.5, 4, 2.0, "adaptive")
+    e, (C, m, pa, pb, n) = B.BOUNDS["er-width"].expr()
+    val = float(e.subs({C: 2, m: min(eps_w, dw), pa: 0.5, pb: 0.5, n: 4}))
+    reach = 1 - 0.5 ** 4
+    assert math.ceil(val - 1e-9) <= k <= math.ceil(val + 1 / reach)  # the numeric path rounds n_ss up first
+    e, (C, m, p) = B.BOUNDS["er-width-L+1"].expr()
+    assert math.ceil(float(e.subs({C: 2, m: 0.01, p: 0.5})) - 1e-9) == B.er_subset_sum_n(0.01, 0.01, 0.5, C=2.0)
+    e, (C, ep) = B.BOUNDS["pensia-experiment"].expr()
+    assert float(e.subs({C: 3, ep: 0.01})) == pytest.approx(3 * math.log2(100))  # 19.93; their rounding gives 21

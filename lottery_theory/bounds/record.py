@@ -31,7 +31,8 @@ class Bound:
     """A documented calculator.
 
     ``fn`` is the numeric function users import; ``report(**args)`` evaluates it for the CLI and returns a
-    JSON-able dict; ``expr()`` returns its sympy form ``(expression, symbols)`` or is None; ``citation``
+    JSON-able dict; ``expr()`` returns its sympy form ``(expression, symbols)`` (None only for the inverse
+    queries, which bisect a step function and have no closed form); ``citation``
     names the theorem/equation of a paper or the section of docs/theory.md.
     """
     name: str

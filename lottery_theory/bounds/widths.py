@@ -17,7 +17,7 @@ from ._common import density as _check_density
 from .composition import per_weight_eps
 from .er_subset_sum import subset_sum_block_size
 from .record import THEOREM_C, THEOREMS, Arg, bound, width_theorem
-from .representation import representation_plan
+from .representation import representation_copies_expr, representation_plan
 
 
 def slt_budget(ws, eps, delta, bias):
@@ -45,10 +45,26 @@ def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> 
     return int(math.ceil((subset_sum_block_size(eps_w, dw, pb / 2, C) + (pa < 1)) / reach))
 
 
+def er_slt_2l_expr():
+    """sympy: units per input of an adaptive block layer with :math:`p_a < 1` (eq. (AD-1), before rounding up),
+    for per-instance accuracy/failure ``m = min(eps', delta')``."""
+    import sympy as sp
+    C, m, pa, pb, n = sp.symbols("C m p_a p_b n_in", positive=True)
+    n_ss = C * sp.log(1 / m) * sp.Max(1, 1 / sp.log(1 / (1 - pb / 2)))
+    return (n_ss + 1) / (1 - (1 - pa) ** n), (C, m, pa, pb, n)
+
+
+def er_slt_l1_expr():
+    """sympy: copies per target neuron of an L+1 copy layer, ``C log(1/m) max(1, rho(p))`` (before rounding)."""
+    import sympy as sp
+    C, m, p = sp.symbols("C m p", positive=True)
+    return C * sp.log(1 / m) * sp.Max(1, 1 / sp.log(1 / (1 - p))), (C, m, p)
+
+
 _ASSIGNMENT = (Arg("assignment", "str", "block layout of the construction", "adaptive", ("adaptive", "fixed")),)
 
 
-@width_theorem("er-slt-2L", cli="er-width", C=DEFAULT_C, options=_ASSIGNMENT,
+@width_theorem("er-slt-2L", cli="er-width", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_2l_expr,
                citation="Gadhikar et al. 2023, strong tickets in ER sources (2L layout); docs/theory.md, eq. (AD-1)",
                latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})",
                assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
@@ -87,7 +103,7 @@ def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> d
     return dict(k=k, rho=rho, kb=kb, densities=ps, eps_w=eps_w, delta_w=dw)
 
 
-@width_theorem("er-slt-L+1", cli="er-width-L+1", C=DEFAULT_C, options=_ASSIGNMENT,
+@width_theorem("er-slt-L+1", cli="er-width-L+1", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_l1_expr,
                citation="Gadhikar et al. 2023, strong tickets in ER sources (L+1 layout); docs/theory.md, eq. (AD-1)",
                latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l,\ \rho_l = n_{ss}(\varepsilon', \delta', p)",
                assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
@@ -99,7 +115,7 @@ def er_slt_l1(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
                                                       for l in range(1, L)] + [ws[L]]
 
 
-@width_theorem("er-representation", C=DEFAULT_C, citation="docs/theory.md, eq. (RP-1)",
+@width_theorem("er-representation", C=DEFAULT_C, citation="docs/theory.md, eq. (RP-1)", expr=representation_copies_expr,
                latex=r"\text{see representation}", assumptions="weights free (trainable); edges only need to exist")
 def er_representation(ws, eps, delta, density, C, bias):
     """Weak-ticket (representation) widths of :func:`representation_plan` (eps, C and bias do not enter)."""

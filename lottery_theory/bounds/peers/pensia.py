@@ -37,6 +37,13 @@ def pensia_width(ws, eps, delta, density, C, bias):
                            for i in range(1, L + 1)])
 
 
+def pensia_experiment_expr():
+    """sympy: ``C log2(1/eps)`` (their code then rounds log2(1/eps) to the nearest integer before multiplying)."""
+    import sympy as sp
+    C, e = sp.symbols("C epsilon", positive=True)
+    return C * sp.log(1 / e, 2), (C, e)
+
+
 def _experiment_report(eps, C, widths_):
     n = int(pensia_items_per_weight(eps, C))
     rep = {"n_per_weight": n, "C": C}
@@ -52,7 +59,7 @@ def _experiment_report(eps, C, widths_):
        assumptions="one subset-sum instance per target weight, no union bound; coefficients from the weights' range",
        args=(Arg("eps", "float", "per-weight accuracy"), Arg("C", "float", "constant", 3.0),
              Arg("widths", "ints", "target widths (reports the parameter counts)", None)),
-       report=lambda eps, C, widths: _experiment_report(eps, C, widths), C=3.0)
+       report=lambda eps, C, widths: _experiment_report(eps, C, widths), expr=pensia_experiment_expr, C=3.0)
 def pensia_items_per_weight(eps, C: float = 3.0):
     r"""Coefficients per target weight in Pensia et al.'s experiment: :math:`C\cdot\mathrm{round}(\log_2(1/\varepsilon))`
     (round half to even, as numpy rounds); 21 at :math:`\varepsilon = 0.01`, C = 3."""
