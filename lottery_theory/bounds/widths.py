@@ -65,7 +65,8 @@ _ASSIGNMENT = (Arg("assignment", "str", "block layout of the construction", "ada
 
 
 @width_theorem("er-slt-2L", cli="er-width", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_2l_expr,
-               citation="Gadhikar et al. 2023, strong tickets in ER sources (2L layout); docs/theory.md, eq. (AD-1)",
+               citation="our 2L construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
+                        "docs/theory.md, eq. (AD-1)",
                latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})",
                assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
 def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
@@ -104,7 +105,8 @@ def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> d
 
 
 @width_theorem("er-slt-L+1", cli="er-width-L+1", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_l1_expr,
-               citation="Gadhikar et al. 2023, strong tickets in ER sources (L+1 layout); docs/theory.md, eq. (AD-1)",
+               citation="our L+1 construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
+                        "docs/theory.md, eq. (AD-1)",
                latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l,\ \rho_l = n_{ss}(\varepsilon', \delta', p)",
                assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
 def er_slt_l1(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
