@@ -226,7 +226,9 @@ def test_citations_point_inside_the_repository_or_to_a_paper():
         for eq in re.findall(r"eq\. \(([A-Z]+-\d)\)", rec.citation):
             assert f"({eq})" in theory, (rec.name, eq)
         assert re.search(r"\d{4}|docs/theory\.md|inverse of", rec.citation), rec.citation  # a paper (year) or in-repo
-    for path in [*root.joinpath("lottery_theory").rglob("*.py"), root / "README.md"]:
+    sources = [p for d in ("lottery_theory", "proofs_checks", "examples", "benchmarks", "docs")
+               for p in root.joinpath(d).rglob("*") if p.suffix in (".py", ".md")]
+    for path in [*sources, root / "README.md"]:
         text = path.read_text()
         assert "THEORY.md" not in text and "NOTES.md" not in text, path
 
