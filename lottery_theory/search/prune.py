@@ -332,7 +332,7 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
         ratio: str | None = None, scope: str = "global", rounds: int | None = None, prune_fraction: float = 0.2,
         epochs: int = 10, lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init",
         generator: torch.Generator | None = None, val_data=None, on_round: Callable[[dict], None] | None = None,
-        progress: bool = False) -> dict[str, torch.Tensor]:
+        progress: bool = False, device=None) -> dict[str, torch.Tensor]:
     """Iterative magnitude pruning with rewinding (Frankle & Carbin 2019), inside ``support``.
 
     Each round trains ``epochs`` epochs, keeps the largest-magnitude live weights, and rewinds the
@@ -340,10 +340,12 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
     epochs. Per round the kept fraction of the live weights is ``1 - prune_fraction`` (20% removed,
     as open_lth), except the last, which lands exactly on ``density``; ``rounds`` overrides with a
     geometric schedule. ``on_round`` receives a row per round (density, validation metrics). After
-    the last prune the weights are rewound; training the final ticket is the caller's job.
+    the last prune the weights are rewound; training the final ticket is the caller's job. Training runs on
+    ``device`` (default: CUDA when available); the model is returned on the device it came on.
     """
     if data is None:
         raise ValueError("imp needs data=(X, y) or a DataLoader")
+    home = next(model.parameters()).device
     support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
     apply_masks(model, support)
     n_total = sum(v.numel() for v in support.values())
@@ -353,14 +355,15 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
     schedule = imp_schedule(d0, density, prune_fraction, rounds)
     if isinstance(rewind, int) and not isinstance(rewind, bool):
         if rewind > 0:
-            train(model, data, epochs=rewind, lr=lr, optimizer=optimizer, generator=generator, progress=False)
+            train(model, data, epochs=rewind, lr=lr, optimizer=optimizer, generator=generator, progress=False,
+                  device=device)
     elif rewind != "init":
         raise ValueError(f"rewind must be 'init' or a number of epochs, got {rewind!r}")
     saved = copy.deepcopy({k: v for k, v in model.state_dict().items() if not k.endswith("mask")})
     current = support
     for r, d in enumerate(schedule):
         res = train(model, data, epochs=epochs, lr=lr, optimizer=optimizer, generator=generator, val_data=val_data,
-                    progress=progress)
+                    progress=progress, device=device)
         last = r == len(schedule) - 1
         targets = _targets(model, d, current, ratio, scope, clamp=not last)
         current = select(_magnitude(model, None, None), current, targets)
@@ -368,18 +371,19 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
         apply_masks(model, current)
         if on_round:
             on_round({"round": r, "density": d, **(res.history[-1] if res.history else {})})
+    model.to(home)
     return {k: v.clone() for k, v in current.items()}
 
 
 @register_pruner("imp")
 def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2, epochs: int = 10,
          lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init", val_data=None,
-         on_round: Callable[[dict], None] | None = None, progress: bool = False) -> Masks:
+         on_round: Callable[[dict], None] | None = None, progress: bool = False, device=None) -> Masks:
     """IMP as a registry entry: :func:`imp` on the task's model, data and support."""
     return imp(task.model, density=task.density, data=task.data, support=task.support, ratio=task.ratio,
                scope=task.scope, rounds=rounds, prune_fraction=prune_fraction, epochs=epochs, lr=lr,
                optimizer=optimizer, rewind=rewind, generator=task.generator, val_data=val_data, on_round=on_round,
-               progress=progress)
+               progress=progress, device=device)
 
 
 @register_pruner("snip-it")
