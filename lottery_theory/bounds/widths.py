@@ -61,14 +61,19 @@ def er_slt_l1_expr():
     return C * sp.log(1 / m) * sp.Max(1, 1 / sp.log(1 / (1 - p))), (C, m, p)
 
 
-_ASSIGNMENT = (Arg("assignment", "str", "block layout of the construction", "adaptive", ("adaptive", "fixed")),)
+# What the records of our two constructions share: constant, option, assumptions, citation.
+_OURS = dict(C=DEFAULT_C, options=(Arg("assignment", "str", "block layout of the construction", "adaptive",
+                                       ("adaptive", "fixed")),),
+             assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
 
 
-@width_theorem("er-slt-2L", cli="er-width", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_2l_expr,
-               citation="our 2L construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
-                        "docs/theory.md, eq. (AD-1)",
-               latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})",
-               assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
+def _ours(layout: str) -> str:
+    return (f"our {layout} construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
+            "docs/theory.md, eq. (AD-1)")
+
+
+@width_theorem("er-slt-2L", cli="er-width", expr=er_slt_2l_expr, citation=_ours("2L"), **_OURS,
+               latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})")
 def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
     r"""2L (Pensia/Malach layout, as built by :func:`lottery_theory.tickets.construct`).
 
@@ -104,11 +109,8 @@ def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> d
     return dict(k=k, rho=rho, kb=kb, densities=ps, eps_w=eps_w, delta_w=dw)
 
 
-@width_theorem("er-slt-L+1", cli="er-width-L+1", C=DEFAULT_C, options=_ASSIGNMENT, expr=er_slt_l1_expr,
-               citation="our L+1 construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
-                        "docs/theory.md, eq. (AD-1)",
-               latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l,\ \rho_l = n_{ss}(\varepsilon', \delta', p)",
-               assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
+@width_theorem("er-slt-L+1", cli="er-width-L+1", expr=er_slt_l1_expr, citation=_ours("L+1"), **_OURS,
+               latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l,\ \rho_l = n_{ss}(\varepsilon', \delta', p)")
 def er_slt_l1(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
     """L+1 (Burkholz 2022 layout): see :func:`l1_plan`."""
     plan = l1_plan(ws, eps, delta, density, C, bias, assignment)
