@@ -11,14 +11,6 @@ import textwrap
 from pathlib import Path
 
 
-def _floats(s: str) -> list[float]:
-    return [float(x) for x in s.split(",") if x.strip()]
-
-
-def _ints(s: str) -> list[int]:
-    return [int(x) for x in s.split(",") if x.strip()]
-
-
 def _json_safe(x):
     """Strict JSON: numpy numbers as Python numbers, inf/NaN as the strings "inf", "-inf", "nan"."""
     import math
@@ -37,13 +29,16 @@ def _json_safe(x):
 
 
 def cmd_bounds(args: argparse.Namespace) -> int:
-    from .bounds.cli import cli_evaluate
+    from .bounds.cli import listing
     from .bounds.record import BOUNDS
 
     if args.name is None:
         raise SystemExit("bounds needs a calculator name; see `lottery-theory bounds list`")
-    given = {a.name: getattr(args, a.name) for a in BOUNDS[args.name].args} if args.name in BOUNDS else {}
-    result = cli_evaluate(args.name, **given)
+    if args.name == "list":
+        result = listing()
+    else:  # argparse has filled every argument of the record (required ones are enforced there)
+        rec = BOUNDS[args.name]
+        result = rec.evaluate(**{a.name: getattr(args, a.name) for a in rec.args})
     if getattr(args, "json", False):
         print(json.dumps(_json_safe(result), indent=2, allow_nan=False))
     else:
@@ -242,7 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
     from .experiments.schema import EXAMPLE
-
     from .experiments.sweep import BUILTIN_SWEEPS
 
     s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: " + ", ".join(sorted(BUILTIN_SWEEPS))

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from lottery_theory.bounds import BOUNDS, THEOREMS, Arg, bound, width_theorem
-from lottery_theory.bounds.record import THEOREM_C
 from lottery_theory.search.prune import _PRUNERS, PruneTask, prune, register_pruner
 
 
@@ -39,7 +38,7 @@ def test_a_new_width_theorem_reaches_required_width_and_the_cli(cleanup, capsys)
     @width_theorem("test-flat", C=2.0, citation="hand rule (2024)", latex="s = C n", assumptions="none")
     def flat(ws, eps, delta, density, C, bias):
         return [ws[0]] + [x for w in ws[1:] for x in (int(C * w), w)]
-    cleanup += [(THEOREMS, "test-flat"), (BOUNDS, "test-flat-width"), (THEOREM_C, "test-flat")]
+    cleanup += [(THEOREMS, "test-flat"), (BOUNDS, "test-flat-width")]
     assert required_width([3, 4, 1], 0.1, 0.1, theorem="test-flat") == [3, 8, 4, 2, 1]  # C = 2: 2*4, 2*1
     assert main(["bounds", "test-flat-width", "--widths", "3,4,1", "--eps", "0.1", "--C", "3"]) == 0
     assert "[3, 12, 4, 3, 1]" in capsys.readouterr().out

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DEFAULT_C, arr, constant, density, out, to_int, unit
+from ._common import DEFAULT_C, arr, constant, out, to_int, unit
+from ._common import density as _density
 from .record import Arg, bound
 
 
@@ -28,7 +29,7 @@ def ER_FACTOR(p):
 
     Since :math:`p \le \log(1/(1-p))`, :math:`\rho(p) \le 1/p`.
     """
-    a = density(p)
+    a = _density(p)
     with np.errstate(divide="ignore"):
         res = np.where(a < 1, -1.0 / np.log1p(-np.minimum(a, 1 - 1e-300)), 0.0)
     return out(res)
@@ -66,9 +67,6 @@ def er_subset_sum_n(eps, delta, density, C: float = DEFAULT_C, integer: bool = T
     e, d, p = unit(eps, "eps"), unit(delta, "delta"), _density(density)
     n = constant(C) * np.log(1.0 / np.minimum(e, d)) * np.maximum(1.0, np.asarray(ER_FACTOR(p)))
     return out(to_int(np.ceil(n - 1e-9), "n") if integer else n)
-
-
-_density = density  # the argument name shadows the check inside er_subset_sum_n
 
 
 def er_subset_sum_eps(n, delta, density, C: float = DEFAULT_C):

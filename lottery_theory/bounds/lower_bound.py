@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ._common import arr, binom_pmf, density, out, unit
+from ._common import arr, binom_pmf, out, unit
+from ._common import density as _density
 from .er_subset_sum import ER_FACTOR
 from .record import Arg, bound
 
@@ -56,9 +57,6 @@ def lower_bound_success_prob(n, d, density, output_density=1.0):
         return float((binom_pmf(m, n_, b) * inner).sum())
 
     return out(np.vectorize(one, otypes=[float])(nn, dd, p1, p2))
-
-
-_density = density
 
 
 @bound("lower-bound", citation="Gadhikar et al. 2023, lower bound for 3-layer ER networks; docs/theory.md, eq. (LB-1)",

@@ -59,7 +59,7 @@ class Bound:
 
 
 BOUNDS = Registry("bound", "name")
-THEOREMS = Registry("theorem", "theorem")
+THEOREMS = Registry("theorem", "theorem")  # theorem name -> the same Bound record as its CLI entry in BOUNDS
 
 
 def bound(name: str, *, citation: str, latex: str, assumptions: str, args: tuple[Arg, ...],
@@ -83,22 +83,18 @@ def width_theorem(name: str, *, citation: str, latex: str, assumptions: str, C: 
                   options: tuple[Arg, ...] = (), expr: Callable | None = None):
     """Decorator registering a width function ``fn(ws, eps, delta, density, C, bias, **options) -> widths``
     as theorem ``name`` of :func:`required_width` and as the CLI bound ``cli`` (default ``NAME-width``).
-    ``C`` is the theorem's default constant."""
+    ``C`` is the theorem's default constant (the record's ``constants["C"]``)."""
     def wrap(fn: Callable) -> Callable:
-        THEOREMS[name] = fn
-        THEOREM_C[name] = C
-
         def report(widths, eps, delta, density, C, **opts):
-            from .widths import required_width
             from .er_subset_sum import ER_FACTOR
+            from .widths import required_width
             sw = required_width(widths, eps, delta, density, theorem=name, C=C, **opts)
             return {"theorem": name, "source_widths": sw, "er_factor": ER_FACTOR(density), "density": density,
-                    "eps": eps, "delta": delta, "C": THEOREM_C[name] if C is None else C}
+                    "eps": eps, "delta": delta, "C": rec.constants["C"] if C is None else C}
 
-        BOUNDS[cli or f"{name}-width"] = Bound(cli or f"{name}-width", citation, latex, assumptions, fn,
-                                              WIDTH_ARGS + tuple(options), report, expr, {"C": C})
+        key = cli or f"{name}-width"
+        rec = Bound(key, citation, latex, assumptions, fn, WIDTH_ARGS + tuple(options), report, expr, {"C": C})
+        THEOREMS[name] = BOUNDS[key] = rec  # one record: required_width(theorem=name) and `bounds key`
         return fn
     return wrap
-
-
 THEOREM_C: dict[str, float] = {}

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._common import arr, binom_pmf, density, layer_densities, out, to_int, unit, widths
+from ._common import arr, binom_pmf, layer_densities, out, to_int, unit, widths
+from ._common import density as _density
 from .record import Arg, bound
 
 
@@ -26,9 +27,6 @@ def representation_copies(n_pairs, delta, density):
     with np.errstate(divide="ignore"):
         k = np.where(p < 1, np.log(npairs / d) / -np.log1p(-np.minimum(p, 1 - 1e-300)), 1.0)
     return out(to_int(np.maximum(1, np.ceil(k - 1e-9)), "copies"))
-
-
-_density = density
 
 
 def _nnz(ws: list[int], nnz) -> list[int]:

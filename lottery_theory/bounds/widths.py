@@ -16,7 +16,7 @@ from ._common import DEFAULT_C, constant, interleave, layer_densities, unit, wid
 from ._common import density as _check_density
 from .composition import per_weight_eps
 from .er_subset_sum import subset_sum_block_size
-from .record import THEOREM_C, THEOREMS, Arg, bound, width_theorem
+from .record import THEOREMS, Arg, bound, width_theorem
 from .representation import representation_copies_expr, representation_plan
 
 
@@ -139,10 +139,10 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
     unit(eps, "eps"), unit(delta, "delta")
     if np.ndim(density) == 0:
         _check_density(density)
-    fn = THEOREMS.get_checked(theorem)
-    C = THEOREM_C[theorem] if C is None else constant(C)
-    check_options(fn, options, f"theorem {theorem!r}", skip=6)
-    return [int(x) for x in fn(ws, float(eps), float(delta), density, C, bias, **options)]
+    rec = THEOREMS.get_checked(theorem)
+    C = rec.constants["C"] if C is None else constant(C)
+    check_options(rec.fn, options, f"theorem {theorem!r}", skip=6)
+    return [int(x) for x in rec.fn(ws, float(eps), float(delta), density, C, bias, **options)]
 
 
 

@@ -218,10 +218,6 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
     :func:`~lottery_theory.sparsify`); the result comes back in the form it was given.
     """
     cfg = _config(config, options)
-    density, epochs, lr, batch_size, anneal, ratio = (cfg.density, cfg.epochs, cfg.lr, cfg.batch_size, cfg.anneal,
-                                                      cfg.ratio)
-    val_fraction, momentum, weight_decay, bias_scores = cfg.val_fraction, cfg.momentum, cfg.weight_decay, \
-        cfg.bias_scores
     dev = default_device(device)
     torch_form = not masked_layers(source) and bool(torch_pruned_layers(source))
     if torch_form:  # a model masked with torch.nn.utils.prune (e.g. by sparsify): search a masked copy
@@ -231,7 +227,7 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
         raise ValueError("source has no masked layers")
     names = list(layers)
     shapes = [tuple(layers[n].weight.shape) for n in names]
-    final = resolve_densities(shapes, density, ratio)
+    final = resolve_densities(shapes, cfg.density, cfg.ratio)
     for n, d, s in zip(names, final, shapes):
         k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
         if k > sup:
@@ -244,22 +240,22 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
         if x is None:
             raise ValueError("with a DataLoader as data, pass val_data explicitly")
         perm = torch.randperm(len(x), generator=generator)
-        n_val = max(1, int(round(val_fraction * len(x))))
+        n_val = max(1, int(round(cfg.val_fraction * len(x))))
         val_data, data = (x[perm[:n_val]], y[perm[:n_val]]), (x[perm[n_val:]], y[perm[n_val:]])
     levels = [final]
-    if anneal is not None:
-        start, n_lev = anneal
+    if cfg.anneal is not None:
+        start, n_lev = cfg.anneal
         sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
         levels = [list(t) for t in zip(*sched)]
     work = copy.deepcopy(source).to(dev)
     wrapped = {}
     for n in names:
-        wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator, bias_scores)
+        wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator, cfg.bias_scores)
         replace_module(work, n, wrapped[n])
-    loader = as_loader(data, batch_size, True, generator)
+    loader = as_loader(data, cfg.batch_size, True, generator)
     history: list[dict] = []
     best_val, best_masks = -math.inf, None
-    total = epochs * len(levels)
+    total = cfg.epochs * len(levels)
     bar = tqdm(total=total, desc="edge-popup", unit="epoch", disable=not progress, leave=False)
     for li, dens in enumerate(levels):
         for n, d, s in zip(names, dens, shapes):
@@ -269,9 +265,9 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
                 w.kb = min(round(d * w.layer.bias.numel()), int(w.layer.bias_mask.sum()))
         params = [w.scores for w in wrapped.values()] + [w.bias_scores for w in wrapped.values()
                                                          if w.bias_scores is not None]
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-        sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        for ep in range(epochs):
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        for ep in range(cfg.epochs):
             train_loss = run_epoch(work, loader, opt, dev)
             sch.step()
             ev = evaluate(work, val_data, device=dev)
