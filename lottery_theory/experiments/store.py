@@ -38,8 +38,12 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return _digest(path.read_bytes())
 
 
 class ResultStore:
@@ -57,28 +61,35 @@ class ResultStore:
         folder.mkdir(parents=True, exist_ok=True)
         return FileLock(str(folder / ".lock"), timeout=timeout)
 
-    def problem(self, folder: Path, experiment: str | None = None) -> str | None:
-        """Why ``folder`` is not a finished, intact result (None: it is)."""
+    def _inspect(self, folder: Path, experiment: str | None = None):
+        """``(problem, config, rows.csv bytes)`` of a result folder, each file read once; ``problem`` is None
+        for a finished, intact result (then the config and the rows are returned too)."""
         manifest, rows, cfg_path = folder / "manifest.json", folder / "rows.csv", folder / "config.json"
         if not manifest.exists():
-            return "incomplete: no manifest.json (the writer stopped before the end)"
+            return "incomplete: no manifest.json (the writer stopped before the end)", None, None
         try:
             m = json.loads(manifest.read_text())
-            meta = json.loads(cfg_path.read_text())
-            cfg = config_from_dict(experiment or folder.parent.name, meta["config"])
+            cfg_bytes = cfg_path.read_bytes()
+            cfg = config_from_dict(experiment or folder.parent.name, json.loads(cfg_bytes)["config"])
         except FileNotFoundError as e:
-            return f"damaged: {Path(e.filename).name} is missing"
+            return f"damaged: {Path(e.filename).name} is missing", None, None
         except (ValueError, KeyError, TypeError) as e:
-            return f"damaged: unreadable manifest or config ({type(e).__name__}: {e})"
+            return f"damaged: unreadable manifest or config ({type(e).__name__}: {e})", None, None
         if config_hash(cfg) != folder.name:
-            return f"damaged: config.json describes config {config_hash(cfg)}, not this folder's {folder.name}"
+            return f"damaged: config.json describes config {config_hash(cfg)}, not this folder's {folder.name}", \
+                None, None
         if not rows.exists():
-            return "damaged: rows.csv is missing"
-        if _sha256(cfg_path) != m.get("config_sha256"):
-            return "damaged: config.json does not match its manifest"
-        if _sha256(rows) != m.get("rows_sha256"):
-            return "damaged: rows.csv does not match its manifest (edited or truncated)"
-        return None
+            return "damaged: rows.csv is missing", None, None
+        if _digest(cfg_bytes) != m.get("config_sha256"):
+            return "damaged: config.json does not match its manifest", None, None
+        raw = rows.read_bytes()
+        if _digest(raw) != m.get("rows_sha256"):
+            return "damaged: rows.csv does not match its manifest (edited or truncated)", None, None
+        return None, cfg, raw
+
+    def problem(self, folder: Path, experiment: str | None = None) -> str | None:
+        """Why ``folder`` is not a finished, intact result (None: it is)."""
+        return self._inspect(folder, experiment)[0]
 
     def done(self, cfg: ExperimentConfig) -> bool:
         folder = self.folder(cfg)
@@ -126,17 +137,15 @@ class ResultStore:
         bad = {}
         base = self.root / experiment
         for folder in sorted(base.glob("*/")) if base.exists() else []:
-            why = self.problem(folder, experiment)
+            why, cfg, raw = self._inspect(folder, experiment)
             if why is not None:
                 bad[folder.name] = why
                 continue
-            meta = json.loads((folder / "config.json").read_text())
-            cfg = config_from_dict(experiment, meta["config"])
-            df = pd.read_csv(io.StringIO((folder / "rows.csv").read_text()))
+            df = pd.read_csv(io.BytesIO(raw))
             for k, v in cfg.to_dict().items():
                 if k not in df.columns:
                     df[k] = [v] * len(df) if not isinstance(v, list) else [tuple(v)] * len(df)
-            df["hash"] = meta["hash"]
+            df["hash"] = folder.name  # checked: the config in config.json hashes to the folder's name
             frames.append(df)
         if bad:
             warnings.warn(f"{len(bad)} damaged or incomplete result(s) of {experiment!r} under {self.root} left out "
