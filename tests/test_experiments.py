@@ -2,8 +2,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -72,11 +70,8 @@ def test_store_roundtrip_and_layout(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_resume_after_sigkill(tmp_path):
-    code = ("from lottery_theory.experiments import grid, run_sweep, ResultStore\n"
-            f"run_sweep(grid('selftest', {{'sleep_s': 0.4}}, seed=list(range(8))), store=ResultStore({str(tmp_path)!r}),"
-            " executor='serial', progress=False)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+def test_resume_after_sigkill(tmp_path, selftest_sweep):
+    proc = selftest_sweep(tmp_path, n=8, sleep_s=0.4)
     deadline = time.time() + 60
     while time.time() < deadline and len(list(tmp_path.rglob("manifest.json"))) < 3:
         time.sleep(0.05)

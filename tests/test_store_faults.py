@@ -13,7 +13,6 @@ import warnings
 import pytest
 
 from lottery_theory.experiments import ResultStore, grid, run_sweep
-from lottery_theory.experiments.config import config_hash
 
 
 def _fresh(tmp_path, n=4, **fixed):
@@ -73,15 +72,8 @@ def test_stale_tmp_files_are_cleaned_on_rewrite(tmp_path):
     assert not list(f.glob("*.tmp")) and store.done(cfgs[0])
 
 
-def _sweep_proc(root, n, sleep):
-    code = ("from lottery_theory.experiments import grid, run_sweep, ResultStore; import json\n"
-            f"c = run_sweep(grid('selftest', {{'sleep_s': {sleep}}}, seed=list(range({n}))), "
-            f"store=ResultStore({str(root)!r}), executor='serial', progress=False)\nprint(json.dumps(c))\n")
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def test_two_sweeps_on_one_store_share_the_work(tmp_path):
-    a, b = _sweep_proc(tmp_path, 8, 0.5), _sweep_proc(tmp_path, 8, 0.5)
+def test_two_sweeps_on_one_store_share_the_work(tmp_path, selftest_sweep):
+    a, b = (selftest_sweep(tmp_path, n=8, sleep_s=0.5, stdout=subprocess.PIPE) for _ in range(2))
     ca, cb = (json.loads(p.communicate(timeout=600)[0].strip().splitlines()[-1]) for p in (a, b))
     assert ca["done"] + cb["done"] == 8  # every config computed exactly once (both skip what the other holds)
     assert ca["total"] == cb["total"] == 8
@@ -99,11 +91,8 @@ def _children(pid):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path):
-    code = ("from lottery_theory.experiments import grid, run_sweep, ResultStore\n"
-            f"run_sweep(grid('selftest', {{'sleep_s': 3.0}}, seed=list(range(6))), store=ResultStore({str(tmp_path)!r}),"
-            " executor='local', workers=2, progress=False)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path, selftest_sweep):
+    proc = selftest_sweep(tmp_path, n=6, sleep_s=3.0, executor="local", workers=2)
     deadline = time.time() + 120
     kids = set()
     while time.time() < deadline and len(kids) < 3:  # two workers + the resource tracker
