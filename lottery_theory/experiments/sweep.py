@@ -19,6 +19,7 @@ from typing import Any
 import tomllib
 from tqdm import tqdm
 
+from .._procs import die_with_parent
 from .._validation import Registry, check_positive_int
 from .config import ExperimentConfig, config_from_dict, get_experiment
 from .schema import validate_spec
@@ -59,29 +60,9 @@ def _run_one(cfg: ExperimentConfig, root: str, wait: bool = False) -> str:
 
 def _die_with_parent(parent: int) -> None:
     """Pool-worker initializer: one subset-sum kernel thread per worker (one process per core), and exit when
-    the sweep's main process (pid ``parent``) dies, so no orphaned workers remain. Linux: the kernel sends
-    SIGKILL (PR_SET_PDEATHSIG); everywhere: a watchdog thread exits once the parent pid changes, and a worker
-    whose parent died while it was starting exits at once."""
-    import ctypes
-    import signal
-    import threading
-    import time
-
+    the sweep's main process (pid ``parent``) dies (:func:`lottery_theory._procs.die_with_parent`)."""
     os.environ.setdefault("LOTTERY_THEORY_THREADS", "1")  # one process per core: the subset-sum kernel too
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent:
-                os._exit(1)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
+    die_with_parent(parent)
 
 
 def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",

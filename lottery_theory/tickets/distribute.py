@@ -42,9 +42,13 @@ def opened(executor, workers: int) -> Iterator[object]:
         yield None
     elif executor == "local":
         import multiprocessing as mp
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        from .._procs import die_with_parent
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:  # no orphans
             yield pool
     elif executor == "dask":
         from dask.distributed import Client, LocalCluster
