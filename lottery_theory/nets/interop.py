@@ -86,16 +86,21 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
     return model
 
 
+def _empty_like(m: nn.Module, conv: type, linear: type, like: torch.Tensor) -> nn.Module:
+    """An uninitialised ``conv`` / ``linear`` layer with ``m``'s hyper-parameters, on ``like``'s device and dtype."""
+    bias = m.bias is not None
+    if isinstance(m, nn.Conv2d):
+        new = conv(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
+                   dilation=m.dilation, groups=m.groups, bias=bias, padding_mode=m.padding_mode, device="meta")
+    else:
+        new = linear(m.in_features, m.out_features, bias=bias, device="meta")
+    return new.to_empty(device=like.device).to(like.dtype)
+
+
 def _masked_twin(m: nn.Module, weight: torch.Tensor, mask: torch.Tensor) -> nn.Module:
     """A Masked* layer with ``m``'s hyper-parameters, ``weight`` and ``mask`` (bias copied)."""
     bias = m.bias is not None
-    if isinstance(m, nn.Conv2d):
-        new = MaskedConv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
-                           dilation=m.dilation, groups=m.groups, bias=bias, padding_mode=m.padding_mode,
-                           device="meta")
-    else:
-        new = MaskedLinear(m.in_features, m.out_features, bias=bias, device="meta")
-    new = new.to_empty(device=weight.device).to(weight.dtype)
+    new = _empty_like(m, MaskedConv2d, MaskedLinear, weight)
     with torch.no_grad():
         new.weight.copy_(weight)
         new.mask.copy_(mask.bool())
@@ -133,12 +138,7 @@ def to_prune_form(model: nn.Module) -> nn.Module:
 def _plain_twin(m: nn.Module) -> nn.Module:
     """Plain ``nn.Linear`` / ``nn.Conv2d`` with ``m``'s effective (masked) weight and bias."""
     bias = m.bias is not None
-    if isinstance(m, nn.Conv2d):
-        new = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding,
-                        dilation=m.dilation, groups=m.groups, bias=bias, padding_mode=m.padding_mode, device="meta")
-    else:
-        new = nn.Linear(m.in_features, m.out_features, bias=bias, device="meta")
-    new = new.to_empty(device=m.weight.device).to(m.weight.dtype)
+    new = _empty_like(m, nn.Conv2d, nn.Linear, m.weight)
     with torch.no_grad():
         new.weight.copy_(m.masked_weight() if isinstance(m, MASKED_TYPES) else m.weight)
         if bias:
