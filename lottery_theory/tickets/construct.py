@@ -105,11 +105,12 @@ class Ticket:
         x = torch.as_tensor(x, dtype=torch.float32)
         if not torch.all(torch.isfinite(x)):
             raise ValueError("x contains NaN or inf")
+        target = self.target.to(dev)
+        tdt = next(target.parameters()).dtype  # a float64 target runs in float64
         gaps = []
         for s in range(0, x.shape[0], batch_size):
             xb = x[s:s + batch_size].to(dev)
-            tdt = next(self.target.parameters()).dtype  # a float64 target runs in float64
-            gaps.append((self.network(xb).double() - self.target.to(dev)(xb.to(tdt)).double()).abs().cpu())
+            gaps.append((self.network(xb).double() - target(xb.to(tdt)).double()).abs().cpu())
         gap = torch.cat(gaps)
         return {"max": float(gap.max()), "mean": float(gap.mean()), "n": int(x.shape[0])}
 
@@ -155,6 +156,12 @@ def _target_layers(target: nn.Module) -> list[nn.Module]:
             if isinstance(m, nn.Conv2d) and (m.groups != 1 or m.dilation != (1, 1)):
                 raise ValueError("conv targets must have groups=1 and dilation=1")
     return mods
+
+
+def _live_params(net: nn.Module) -> int:
+    """Weights and biases a masked network keeps (mask entries set)."""
+    return sum(int(torch.count_nonzero(l.mask)) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
+               for l in masked_layers(net).values())
 
 
 def available_constructions() -> list[str]:
@@ -262,12 +269,10 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if isinstance(source, nn.Module):
         n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
                     for l in masked_layers(source).values())
-        n_edges = sum(int(torch.count_nonzero(l.mask)) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
-                      for l in masked_layers(source).values())
+        n_edges = _live_params(source)
     else:
         n_src, n_edges = source.params(), layout.pop("source_edges")
-    kept = sum(int(torch.count_nonzero(l.mask)) + (int(l.bias_mask.sum()) if l.bias_mask is not None else 0)
-               for l in masked_layers(network).values())
+    kept = _live_params(network)
     n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in specs)
     ticket = Ticket(source_recipe=source, network=network, target=target, construction=construction,
                   certified_error=math.nan, eps=float(eps), eps_weight=min(tols),
