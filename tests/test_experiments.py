@@ -151,6 +151,11 @@ FIGURE_DATA["sparse_to_sparse"] = pd.DataFrame({"arch": ["mlp"] * 5, "method": [
                                                 "density_point": [1.0, 0.1, 0.5, 0.1, 0.1],
                                                 "trained_param_epochs": [1.0, 2.0, 0.5, 1.0, 0.5],
                                                 "value": [0.9, 0.8, 0.9, 0.8, 0.7]})
+FIGURE_DATA["dst"] = pd.DataFrame({"arch": ["mlp"] * 8, "density": 0.05, "seed": [0, 1] * 4,
+                                   "method": ["static", "static", "rigl", "rigl", "rigl", "rigl", "rigl", "rigl"],
+                                   "start": ["erk", "erk", "erk", "erk", "snip", "snip", "balanced", "balanced"],
+                                   "support_density": [None] * 6 + [0.5, 0.5],
+                                   "value": [0.80, 0.81, 0.84, 0.85, 0.85, 0.86, 0.83, 0.84]})
 FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "conv"] * 2, "seed": [0] * 4 + [1] * 4,
                                                 "label": ["a", "b", "a", "b"] * 2,
                                                 "value": [0.9, 0.95, 0.92, 0.96, 0.91, 0.94, 0.93, 0.95]})

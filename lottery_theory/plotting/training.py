@@ -129,3 +129,54 @@ def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.legend(fontsize=5, ncol=1, loc="lower right")
     fig.suptitle(f"dense-to-sparse from a dense start vs inside an ER mask; mean and 95% interval over {n_seeds} "
                  "seeds; cost = trained parameter-epochs", fontsize=8)
+
+
+DST_METHODS = {"static": "static (mask fixed)", "rigl": "RigL", "set": "SET", "rigl+super": "RigL in ER super-mask 0.5"}
+
+
+@register_figure("dst")
+def _dst(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """Dynamic sparse training: test accuracy by start mask (x) and method (marker), one panel per architecture and
+    density; mean and 95% t-interval over seeds, seeds as small dots; the dashed line is RigL from the dense-pruned
+    (SNIP) start minus 2 points, the margin of the check's rows."""
+    df = df.copy()
+    sup = df["support_density"] if "support_density" in df else pd.Series(np.nan, index=df.index)
+    df["series"] = df["method"] + np.where(sup.notna(), "+super", "")
+    archs = sorted(df["arch"].unique(), reverse=True)
+    cells = [(a, d) for a in archs for d in sorted(df[df["arch"] == a]["density"].unique(), reverse=True)]
+    ncol = max(sum(1 for c in cells if c[0] == a) for a in archs)
+    axes = fig.subplots(len(archs), ncol, squeeze=False)
+    starts = [s for s in ("uniform", "er", "erk", "balanced", "pyramidal", "snip") if s in set(df["start"])]
+    series = [s for s in DST_METHODS if s in set(df["series"])]
+    n_seeds = df["seed"].nunique()
+    for i, a in enumerate(archs):
+        mine = [c for c in cells if c[0] == a]
+        for j in range(ncol):
+            ax = axes[i][j]
+            if j >= len(mine):
+                ax.axis("off")
+                continue
+            d = mine[j][1]
+            sub = df[(df["arch"] == a) & np.isclose(df["density"], d)]
+            for k, (s, (mk, _, c)) in enumerate(zip(series, styles())):
+                label = DST_METHODS[s]
+                for x, st in enumerate(starts):
+                    v = sub[(sub["series"] == s) & (sub["start"] == st)]["value"].to_numpy()
+                    if v.size == 0:
+                        continue
+                    m, h = t_interval(v)
+                    off = x + 0.18 * (k - (len(series) - 1) / 2)
+                    ax.errorbar([off], [m], yerr=[h], marker=mk, color=c, capsize=2, ms=5, ls="none", label=label)
+                    label = None  # one legend entry per method
+                    ax.plot(np.full(v.size, off), v, ".", color="0.6", ms=2)
+            ref = sub[(sub["series"] == "rigl") & (sub["start"] == "snip")]["value"]
+            if len(ref):
+                ax.axhline(ref.mean() - 0.02, color="0.4", lw=0.8, ls="--", label="RigL from SNIP start - 0.02 (margin)")
+            ax.set_xticks(range(len(starts)))
+            ax.set_xticklabels([("SNIP\n(dense-pruned)" if s == "snip" else f"ER {s}") for s in starts], fontsize=7)
+            ax.set_title(f"{ARCH_TITLES.get(a, a)}, density {d:g}", fontsize=8)
+            ax.set_ylabel("test accuracy", fontsize=8)
+            ax.set_xlabel("start mask", fontsize=8)
+    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(f"dynamic sparse training at fixed density from ER and dense-pruned starts; mean and 95% interval "
+                 f"over {n_seeds} seeds (dots: seeds); y axes do not start at 0", fontsize=8)

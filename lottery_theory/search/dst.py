@@ -205,12 +205,12 @@ def _slots(model: nn.Module) -> dict[str, _Slot]:
 
 
 def _start_masks(slots: dict[str, _Slot], density: float, ratio: str, generator) -> Masks:
-    """The model's masks if they keep ``round(density N)`` weights; a random exact-count subset of them (per layer
-    by ``ratio``) if they keep more; an error if fewer."""
+    """The model's masks if they keep ``round(density N)`` weights (up to one per layer: per-layer counts are
+    rounded); a random exact-count subset of them (per layer by ``ratio``) if they keep more; an error if fewer."""
     current = {n: s.mask() for n, s in slots.items()}
     n_total = sum(m.numel() for m in current.values())
     have, want = sum(int(m.sum()) for m in current.values()), round(density * n_total)
-    if have == want:
+    if abs(have - want) <= len(current):
         return current
     if have < want:
         raise ValueError(f"density={density} keeps {want} weights but the model's masks keep only {have} "
@@ -286,7 +286,7 @@ def dst(model: nn.Module, data, *, method: str = "rigl", density: float, support
     layers); see the module docstring for the update rule.
 
     Start: the model's masks (``MaskedLinear``/``MaskedConv2d`` or ``torch.nn.utils.prune`` form) if they keep
-    exactly ``round(density N)`` weights; a random subset of them (per layer by ``config.ratio``) if they keep more;
+    ``round(density N)`` weights (up to one per layer of rounding); a random subset of them (per layer by ``config.ratio``) if they keep more;
     a model without masks is first sparsified in place (``config.ratio``, default ERK as RigL). ``support``: None
     (regrowth anywhere), ``"model"`` (only inside the model's masks at the call: DST inside an ER super-mask) or
     ``{layer: mask}`` containing the start. ``options`` override fields of ``config`` (:class:`DSTConfig`).

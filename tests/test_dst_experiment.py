@@ -1,0 +1,36 @@
+"""The dst_train experiment and the power of the dst_er rows."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from lottery_theory.experiments.builtin.dst_train import DSTTrainConfig, dst_grid, run_dst_train
+from lottery_theory.verdicts import paired_power, powered
+
+
+@pytest.mark.parametrize("sd,n,mu_gap", [(0.01, 3, 0.02), (0.01, 5, 0.02), (0.004, 3, 0.02)])
+def test_paired_power_matches_noncentral_t(sd, n, mu_gap):
+    """P(lower 95% t-bound >= margin) is a noncentral-t tail: (mean - margin)/(s/sqrt(n)) ~ t'(n-1, nc) with
+    nc = gap / (sd/sqrt(n)); at the margin itself (nc = 0) it is exactly 0.025."""
+    d = np.array([sd * z for z in stats.norm.ppf((np.arange(n) + 0.5) / n)])
+    d = d / d.std(ddof=1) * sd  # a sample whose standard deviation is exactly sd
+    power, size = paired_power(d, -mu_gap, n_sim=20000)
+    q = stats.t.ppf(0.975, n - 1)
+    assert power == pytest.approx(stats.nct.sf(q, n - 1, mu_gap / (sd / np.sqrt(n))), abs=0.015)
+    assert size == pytest.approx(0.025, abs=0.005)
+    assert powered("holds", power) == ("holds" if power >= 0.9 else "inconclusive")
+
+
+def test_dst_train_runs_every_arm_kind():
+    rows = run_dst_train(DSTTrainConfig(arch="conv", method="rigl", start="balanced", support_density=0.5, density=0.2,
+                                        epochs=2, update_interval=5))
+    assert rows[0]["metric"] == "test_accuracy" and 0.0 <= rows[0]["value"] <= 1.0
+    assert rows[0]["mask_updates"] == 3  # 11 steps per epoch (1,294 images, batch 128), 22 in all: 5, 10, 15 <= 16.5
+    static = run_dst_train(DSTTrainConfig(arch="conv", method="static", start="snip", density=0.2, epochs=1))
+    assert static[0]["mask_updates"] == 0
+    with pytest.raises(ValueError, match="support_density"):
+        DSTTrainConfig(method="static", support_density=0.5)
+    with pytest.raises(ValueError, match="start"):
+        DSTTrainConfig(start="dense")
+    quick = dst_grid(True)["configs"]
+    assert len(quick) == 48 and {c["seed"] for c in quick} == {0, 1, 2}
+    assert len({c["seed"] for c in dst_grid(False)["configs"]}) == 5
