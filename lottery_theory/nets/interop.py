@@ -46,7 +46,7 @@ def copy_model(model: nn.Module) -> nn.Module:
     """``copy.deepcopy`` that also works on ``torch.nn.utils.prune`` models: their cached ``weight`` is a
     non-leaf tensor, which deepcopy refuses; it is detached first (the pruning hook recomputes it before every
     forward pass, with its graph, so nothing is lost)."""
-    for m in torch_pruned_layers(model).values():
+    for m in model.modules():  # any module pruned in torch's form (layers, and norms pruned by prune_batchnorm)
         for name in ("weight", "bias"):
             if hasattr(m, name + "_orig"):
                 t = getattr(m, name)
@@ -106,7 +106,7 @@ def _masked_twin(m: nn.Module, weight: torch.Tensor, mask: torch.Tensor) -> nn.M
         new.mask.copy_(mask.bool())
         if bias:
             new.bias.copy_(m.bias.detach())
-            new.bias_mask.fill_(True)
+            new.bias_mask.copy_(m.bias_mask.bool() if hasattr(m, "bias_mask") else torch.ones_like(new.bias_mask))
     new.zero_pruned()
     new.train(m.training)
     return new
@@ -156,7 +156,7 @@ def export(model: nn.Module) -> nn.Module:
     out = copy_model(model)
     for name, m in [(n, x) for n, x in out.named_modules() if isinstance(x, MASKED_TYPES)]:
         replace_module(out, name, _plain_twin(m))
-    for m in [x for x in out.modules() if isinstance(x, PRUNABLE)]:
+    for m in out.modules():
         for pname in ("weight", "bias"):
             if torch_prune.is_pruned(m) and hasattr(m, pname + "_orig"):
                 torch_prune.remove(m, pname)

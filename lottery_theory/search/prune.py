@@ -26,10 +26,22 @@ method-specific branch.
   applied iteratively (``synflow_rounds``, exponential schedule), data-free;
 * ``snip-it`` (Verdenius et al. 2020): SNIP rescored on the shrinking masks, ``rounds`` rounds;
 * ``imp``: iterative magnitude pruning with rewinding, driven by :func:`lottery_theory.search.train`.
+
+Options every score method shares (Synaptic-Flow's controls, Tanaka et al. 2020): ``prune_bias`` /
+``prune_batchnorm`` let biases of the masked layers / batch-norm affine parameters compete in the global ranking
+(``density`` then counts them too); ``invert`` keeps the **lowest** scores (the ranking reversed: Synaptic-Flow's ``invert`` control); ``shuffle`` permutes each tensor's kept entries uniformly inside its support after pruning (same
+counts, random positions: the layer-wise-ratio sanity check); ``reinitialize`` redraws the weights after pruning
+(:math:`U(\pm 1/\sqrt{\text{fan\_in}})`, norms to 1 and 0) from ``generator``; ``rounding`` chooses how a density
+becomes a count: ``"nearest"`` keeps :math:`\mathrm{round}(dN)` (ours), ``"peer"`` keeps
+:math:`N - \lfloor (1-d) N \rfloor = \lceil dN \rceil` (Synaptic-Flow removes :math:`\lfloor (1-d) N \rfloor`);
+the two differ by one whenever the fractional part of :math:`dN` is below 0.5 (and at halves rounded down to even); ``peer_compatible=True`` sets ``rounding="peer"`` and each method's peer defaults (SynFlow:
+``synflow_bias="abs"``, biases kept as :math:`|b|` in the linearised pass), so iterative SynFlow reproduces
+Synaptic-Flow's masks. Iterative methods take ``schedule="exponential"`` (default) or ``"linear"``.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,11 +50,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import Registry, check_density, check_options, check_positive_int
+from .._validation import Registry, check_bool, check_density, check_options, check_positive_int, lookup
 from ..nets.interop import as_masked, torch_pruned_layers
 from ..nets.masked import apply_masks, masked_layers
 from ..nets.masked import masks as get_masks
 from ..sparsity import layer_densities
+from . import _params
 from .train import as_loader, loss_fn, train
 
 ScoreFn = Callable[..., dict[str, torch.Tensor]]
@@ -59,30 +72,62 @@ class PruneTask:
     scope: str = "global"
     data: Any = None
     generator: torch.Generator | None = None
+    rounding: str = "nearest"
+    invert: bool = False
+
+    @property
+    def keys(self) -> list[str]:
+        """The tensors being pruned: the support's keys (layer names; ``"<module>.bias"`` etc. with
+        ``prune_bias`` / ``prune_batchnorm``)."""
+        return list(self.support)
 
     def counts(self, density: float | None = None, current: Masks | None = None, clamp: bool = False):
         """Exact kept counts at ``density`` (default: the task's) inside ``current`` (default: the support)."""
         return _targets(self.model, self.density if density is None else density,
-                        self.support if current is None else current, self.ratio, self.scope, clamp)
+                        self.support if current is None else current, self.ratio, self.scope, clamp, self.rounding)
 
     def keep(self, scores: dict[str, torch.Tensor], current: Masks, counts) -> Masks:
-        """Keep the highest ``scores`` inside ``current`` (exactly ``counts``) and apply the masks."""
-        new = select(scores, current, counts)
-        apply_masks(self.model, new)
+        """Keep the highest ``scores`` (the lowest with ``invert``) inside ``current`` (exactly ``counts``) and
+        apply the masks."""
+        missing = [k for k in current if k not in scores]
+        if missing:
+            raise ValueError(f"the method gave no scores for {missing}; prune_bias / prune_batchnorm need a method "
+                             f"that scores those tensors (the built-in ones do)")
+        if self.invert:
+            scores = {k: -v for k, v in scores.items()}
+        new = select({k: scores[k] for k in current}, current, counts)
+        _apply(self.model, new)
         return new
 
-    def iterate(self, scores: Callable[[], dict[str, torch.Tensor]], rounds: int) -> Masks:
-        """Rescore and prune on an exponential schedule from the support's density down to the target
-        (``rounds`` rounds; each intermediate count capped at the current masks, the last one exact)."""
+    def iterate(self, scores: Callable[[], dict[str, torch.Tensor]], rounds: int,
+                schedule: str = "exponential") -> Masks:
+        """Rescore and prune from the support's density down to the target on an ``"exponential"`` (geometric)
+        or ``"linear"`` schedule (``rounds`` rounds; intermediate counts capped at the current masks, the last one
+        exact). From a dense start these are Synaptic-Flow's ``d^(i/R)`` and ``1 - (1 - d) i / R``."""
         rounds = check_positive_int(rounds, "rounds")
+        step = lookup(_SCHEDULES, schedule, "pruning schedule", "schedule")
         sup_d = sum(int(v.sum()) for v in self.support.values()) / sum(v.numel() for v in self.support.values())
         final = self.counts()
         current = self.support
         for i in range(1, rounds + 1):
-            counts = self.counts(sup_d * (self.density / sup_d) ** (i / rounds), current, clamp=True) \
-                if i < rounds else final
+            counts = self.counts(step(sup_d, self.density, i / rounds), current, clamp=True) if i < rounds else final
             current = self.keep(scores(), current, counts)
         return {k: v.clone() for k, v in current.items()}
+
+
+_SCHEDULES: dict[str, Callable[[float, float, float], float]] = {
+    "exponential": lambda start, end, f: start * (end / start) ** f,
+    "linear": lambda start, end, f: start - (start - end) * f,
+}
+
+
+def _apply(model: nn.Module, new: Masks) -> None:
+    """Apply weight masks (layer keys) and bias / norm masks (``_params`` keys)."""
+    layers = masked_layers(model)
+    apply_masks(model, {k: v for k, v in new.items() if k in layers})
+    for k, v in new.items():
+        if k not in layers:
+            _params.apply_extra(model, k, v)
 
 
 @dataclass(frozen=True)
@@ -93,23 +138,40 @@ class Pruner:
     run: Callable[..., Masks]
     options_of: Callable
     skip: int
+    peer: dict = dataclasses.field(default_factory=dict)
+    masks_only: bool = False
 
 
 _PRUNERS = Registry("pruning")
 
 
-def register_pruner(name: str):
-    """Register an iterative (or any) pruner ``run(task: PruneTask, **options) -> masks``."""
-    return _PRUNERS.register(name, wrap=lambda fn: Pruner(name, fn, fn, 1))
+def register_pruner(name: str, *, peer: dict | None = None, masks_only: bool = False):
+    """Register an iterative (or any) pruner ``run(task: PruneTask, **options) -> masks``; ``peer``: the options
+    ``peer_compatible=True`` sets; ``masks_only``: the pruner does not select through ``task.keep`` (IMP), so the
+    shared options (invert, prune_bias, ...) do not apply to it."""
+    return _PRUNERS.register(name, wrap=lambda fn: Pruner(name, fn, fn, 1, dict(peer or {}), masks_only))
 
 
 def register_scores(name: str):
-    """Register a one-shot method by its scores ``fn(model, data, generator, **options) -> {layer: scores}``."""
+    """Register a one-shot method by its scores ``fn(model, data, generator, **options) -> {layer: scores}``
+    (keyed like ``task.keys``: a built-in scorer also takes ``keys=`` to score biases and norms)."""
     def one_shot(fn: ScoreFn) -> Pruner:
         def run(task: PruneTask, **options) -> Masks:
-            return task.keep(fn(task.model, task.data, task.generator, **options), task.support, task.counts())
+            return task.keep(_score(fn, task, options), task.support, task.counts())
         return Pruner(name, run, fn, 3)
     return _PRUNERS.register(name, wrap=one_shot)
+
+
+def _score(fn: ScoreFn, task: PruneTask, options: dict) -> dict[str, torch.Tensor]:
+    """``fn``'s scores on the task's tensors (``keys=`` passed only when more than the weights are pruned)."""
+    if set(task.keys) != set(masked_layers(task.model)):
+        import inspect
+
+        if "keys" not in inspect.signature(fn).parameters:
+            raise ValueError("this method scores the weights only; prune_bias / prune_batchnorm need a method whose "
+                             "score function takes keys= (every built-in one does)")
+        options = {**options, "keys": task.keys}
+    return fn(task.model, task.data, task.generator, **options)
 
 
 def available_pruners() -> list[str]:
@@ -123,35 +185,42 @@ def _first_batch(data, n: int = 256):
     return x, y
 
 
+def _tensors(model: nn.Module, keys: Sequence[str] | None) -> dict[str, torch.Tensor]:
+    """The tensors to score: the masked layers' weights by default, else those behind ``keys``."""
+    if keys is None:
+        return {n: l.weight for n, l in masked_layers(model).items()}
+    return {k: _params.tensor(model, k) for k in keys}
+
+
 @register_scores("random")
-def _random(model, data, generator, **_):
-    return {n: torch.rand(l.weight.shape, generator=generator) for n, l in masked_layers(model).items()}
+def _random(model, data, generator, keys=None, **_):
+    return {n: torch.rand(t.shape, generator=generator) for n, t in _tensors(model, keys).items()}
 
 
 @register_scores("magnitude")
-def _magnitude(model, data, generator, **_):
-    return {n: l.weight.detach().abs().cpu() for n, l in masked_layers(model).items()}
+def _magnitude(model, data, generator, keys=None, **_):
+    return {n: t.detach().abs().cpu() for n, t in _tensors(model, keys).items()}
 
 
-def _grads(model, x, y, create_graph=False, temperature: float = 1.0):
-    layers = masked_layers(model)
-    ws = [l.weight for l in layers.values()]
+def _grads(model, x, y, create_graph=False, temperature: float = 1.0, keys=None):
+    tensors = _tensors(model, keys)
+    ws = list(tensors.values())
     for w in ws:
         w.requires_grad_(True)
     loss = loss_fn(model(x) / temperature, y)
-    return layers, ws, torch.autograd.grad(loss, ws, create_graph=create_graph)
+    return tensors, ws, torch.autograd.grad(loss, ws, create_graph=create_graph)
 
 
 @register_scores("snip")
-def _snip(model, data, generator, batch_size: int = 256, **_):
+def _snip(model, data, generator, batch_size: int = 256, keys=None, **_):
     x, y = _first_batch(data, batch_size)
     dev = next(model.parameters()).device
-    layers, ws, gs = _grads(model, x.to(dev), y.to(dev))
+    layers, ws, gs = _grads(model, x.to(dev), y.to(dev), keys=keys)
     return {n: (w.detach() * g).abs().cpu() for n, w, g in zip(layers, ws, gs)}
 
 
 @register_scores("grasp")
-def _grasp(model, data, generator, batch_size: int = 256, grasp_temperature: float = 200.0, **_):
+def _grasp(model, data, generator, batch_size: int = 256, grasp_temperature: float = 200.0, keys=None, **_):
     """GraSP: Hg by double backprop on L(f(x)/T): g = dL/dw (held fixed), Hg = d(g_fixed . dL/dw)/dw."""
     import math as _m
 
@@ -161,40 +230,56 @@ def _grasp(model, data, generator, batch_size: int = 256, grasp_temperature: flo
     x, y = _first_batch(data, batch_size)
     dev = next(model.parameters()).device
     x, y = x.to(dev), y.to(dev)
-    layers, ws, g = _grads(model, x, y, temperature=grasp_temperature)
+    layers, ws, g = _grads(model, x, y, temperature=grasp_temperature, keys=keys)
     g = [t.detach() for t in g]
-    _, ws, g2 = _grads(model, x, y, create_graph=True, temperature=grasp_temperature)
+    _, ws, g2 = _grads(model, x, y, create_graph=True, temperature=grasp_temperature, keys=keys)
     z = sum((a * b).sum() for a, b in zip(g, g2))
     hg = torch.autograd.grad(z, ws)
     return {n: (w.detach() * h).cpu() for n, w, h in zip(layers, ws, hg)}
 
 
-def synflow_scores(model: nn.Module, input_shape: Sequence[int]) -> dict[str, torch.Tensor]:
+SYNFLOW_BIAS = ("zero", "abs")
+
+
+def synflow_scores(model: nn.Module, input_shape: Sequence[int], bias: str = "zero",
+                   keys: Sequence[str] | None = None) -> dict[str, torch.Tensor]:
     """SynFlow scores :math:`|w \\odot \\partial R/\\partial w|` with all weights replaced by |w| (masks
-    applied), biases off, all-ones input (float64 to avoid overflow)."""
+    applied), all-ones input, float64 (no overflow). ``bias="zero"``: biases off (the paper's :math:`R`);
+    ``"abs"``: biases kept as :math:`|b|` (Synaptic-Flow takes the absolute value of every parameter)."""
+    if bias not in SYNFLOW_BIAS:
+        raise ValueError(f"synflow_bias must be one of {SYNFLOW_BIAS}, got {bias!r}")
     net = copy.deepcopy(model).double()
-    layers = masked_layers(net)
     with torch.no_grad():
-        for l in layers.values():
+        for l in masked_layers(net).values():
             l.weight.abs_()
             if l.bias is not None:
-                l.bias.zero_()
-    ws = [l.weight for l in layers.values()]
+                l.bias.zero_() if bias == "zero" else l.bias.abs_()
+        for k in keys or []:
+            if k not in masked_layers(net):
+                _params.tensor(net, k).abs_()
+    tensors = _tensors(net, keys)
+    ws = list(tensors.values())
     for w in ws:
         w.requires_grad_(True)
     r = net(torch.ones((1,) + tuple(input_shape), dtype=torch.float64, device=ws[0].device)).sum()
     gs = torch.autograd.grad(r, ws)
-    return {n: (w.detach() * g).abs().float().cpu() for n, w, g in zip(layers, ws, gs)}
+    return {n: (w.detach() * g).abs().float().cpu() for n, w, g in zip(tensors, ws, gs)}
 
 
-@register_pruner("synflow")
-def _synflow(task: PruneTask, input_shape: Sequence[int] | None = None, synflow_rounds: int = 100) -> Masks:
-    """SynFlow, iterative: ``synflow_rounds`` rounds on an exponential schedule from the support's density
-    down to the target, rescoring on the current masks each round (Tanaka et al. 2020, Alg. 1)."""
+@register_pruner("synflow", peer={"synflow_bias": "abs"})
+def _synflow(task: PruneTask, input_shape: Sequence[int] | None = None, synflow_rounds: int = 100,
+             schedule: str = "exponential", synflow_bias: str = "zero") -> Masks:
+    """SynFlow, iterative: ``synflow_rounds`` rounds on ``schedule`` from the support's density down to the target,
+    rescoring on the current masks each round (Tanaka et al. 2020, Alg. 1); ``synflow_bias`` as
+    :func:`synflow_scores`."""
     check_positive_int(synflow_rounds, "synflow_rounds")
+    if synflow_bias not in SYNFLOW_BIAS:
+        raise ValueError(f"synflow_bias must be one of {SYNFLOW_BIAS}, got {synflow_bias!r}")
     if input_shape is None:
         input_shape = tuple(_first_batch(task.data, 1)[0].shape[1:])
-    return task.iterate(lambda: synflow_scores(task.model, input_shape), synflow_rounds)
+    keys = None if set(task.keys) == set(masked_layers(task.model)) else task.keys
+    return task.iterate(lambda: synflow_scores(task.model, input_shape, synflow_bias, keys), synflow_rounds,
+                        schedule)
 
 
 def select(scores: dict[str, torch.Tensor], support: dict[str, torch.Tensor], counts: dict[str, int] | int
@@ -227,26 +312,33 @@ def select(scores: dict[str, torch.Tensor], support: dict[str, torch.Tensor], co
     return out
 
 
-def _targets(model, density, support, ratio, scope, clamp: bool = False):
+ROUNDING: dict[str, Callable[[float, int], int]] = {
+    "nearest": lambda d, n: int(round(d * n)),
+    "peer": lambda d, n: n - int((1.0 - d) * n),  # Synaptic-Flow: remove int((1 - d) N)
+}
+
+
+def _targets(model, density, support, ratio, scope, clamp: bool = False, rounding: str = "nearest"):
     """Kept counts: an int (global) or per layer (ratio). ``clamp`` caps per-layer counts at the support
     (used for the intermediate rounds of iterative methods, whose densities exceed the final one)."""
     layers = masked_layers(model)
     if not layers:
         raise ValueError("model has no masked layers")
-    names = list(layers)
-    sizes = {n: layers[n].weight.numel() for n in names}
+    kept = ROUNDING[rounding]
+    names = list(support)
+    sizes = {n: support[n].numel() for n in names}
     n_total = sum(sizes.values())
     sup_total = sum(int(support[n].sum()) for n in names)
     if scope == "global" and ratio is None:
-        k = int(round(density * n_total))
+        k = kept(density, n_total)
         if k > sup_total:
             raise ValueError(f"density={density} keeps {k} weights but the support holds only {sup_total} "
                              f"(support density {sup_total / n_total:.4g}); density must not exceed it")
         return k
-    if scope not in ("global", "layer"):
-        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
+    if set(names) != set(layers):
+        raise ValueError("prune_bias / prune_batchnorm rank every tensor together: use scope='global' without ratio")
     dens = layer_densities([tuple(layers[n].weight.shape) for n in names], density, ratio or "uniform")
-    counts = {n: int(round(d * sizes[n])) for n, d in zip(names, dens)}
+    counts = {n: kept(d, sizes[n]) for n, d in zip(names, dens)}
     if clamp:
         return {n: min(c, int(support[n].sum())) for n, c in counts.items()}
     for n in names:
@@ -256,35 +348,91 @@ def _targets(model, density, support, ratio, scope, clamp: bool = False):
     return counts
 
 
+SCOPES = {"global": "global", "layer": "layer", "local": "layer"}  # "local": Synaptic-Flow's name for "layer"
+
+
 def prune(model: nn.Module, *, method: str, density: float, support: dict[str, torch.Tensor] | None = None,
           ratio: str | None = None, scope: str = "global", data=None, generator: torch.Generator | None = None,
+          rounding: str = "nearest", invert: bool = False, shuffle: bool = False, reinitialize: bool = False,
+          prune_bias: bool = False, prune_batchnorm: bool = False, peer_compatible: bool = False,
           **options) -> dict[str, torch.Tensor]:
     """Prune ``model`` to ``density`` (fraction of all weights) inside ``support``; returns and applies masks.
 
-    ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``) fixes per-layer
-    densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``options`` go to the method:
+    ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``, alias ``"local"``) fixes
+    per-layer densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``options`` go to the method:
     ``imp`` (``rounds``, ``epochs``, ``rewind``, ``lr``, ...), ``synflow`` (``input_shape``, ``synflow_rounds``,
-    default 100), ``snip``/``grasp`` (``batch_size``; ``grasp_temperature``). A model masked with
-    ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) is pruned inside those masks: its
-    ``weight_mask`` buffers (and, after IMP, its weights) are updated in place.
+    default 100, ``schedule``, ``synflow_bias``), ``snip-it`` (``rounds``, ``schedule``), ``snip``/``grasp``
+    (``batch_size``; ``grasp_temperature``). The shared options (``rounding``, ``invert``, ``shuffle``,
+    ``reinitialize``, ``prune_bias``, ``prune_batchnorm``, ``peer_compatible``) are described in the module
+    docstring. A model masked with ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) is pruned
+    inside those masks: its ``weight_mask`` buffers (and, after IMP, its weights) are updated in place.
     """
+    shared = dict(rounding=rounding, invert=invert, shuffle=shuffle, reinitialize=reinitialize, prune_bias=prune_bias,
+                  prune_batchnorm=prune_batchnorm, peer_compatible=peer_compatible)
     if not masked_layers(model) and torch_pruned_layers(model):
         return _prune_torch_form(model, method=method, density=density, support=support, ratio=ratio, scope=scope,
-                                 data=data, generator=generator, **options)
+                                 data=data, generator=generator, **shared, **options)
     density = check_density(density, "density")
-    support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
-    layers = masked_layers(model)
-    if set(support) != set(layers):
-        raise ValueError(f"support keys {sorted(support)} do not match the masked layers {sorted(layers)}")
-    for n, l in layers.items():
-        if tuple(support[n].shape) != tuple(l.weight.shape):
-            raise ValueError(f"support[{n!r}] has shape {tuple(support[n].shape)}, weight {tuple(l.weight.shape)}")
+    for k in ("invert", "shuffle", "reinitialize", "prune_bias", "prune_batchnorm", "peer_compatible"):
+        check_bool(shared[k], k)
+    lookup(ROUNDING, rounding, "rounding", "rounding")
+    scope = lookup(SCOPES, scope, "scope", "scope")
     entry = _PRUNERS.get_checked(method)
+    if peer_compatible:
+        rounding = "peer"
+        options = {**entry.peer, **options}
+    if entry.masks_only and (invert or shuffle or reinitialize or prune_bias or prune_batchnorm or rounding != "nearest"):
+        raise ValueError(f"method {method!r} selects its own masks: invert, shuffle, reinitialize, prune_bias, "
+                         f"prune_batchnorm and rounding do not apply to it")
+    keys = _params.prunable_keys(model, prune_bias, prune_batchnorm)
+    support = {k: v.clone().bool() for k, v in (support or {k: _params.current_mask(model, k) for k in keys}).items()}
+    if set(support) != set(keys):
+        raise ValueError(f"support keys {sorted(support)} do not match the prunable tensors {sorted(keys)}")
+    for n in keys:
+        shape = tuple(_params.tensor(model, n).shape)
+        if tuple(support[n].shape) != shape:
+            raise ValueError(f"support[{n!r}] has shape {tuple(support[n].shape)}, tensor {shape}")
     check_options(entry.options_of, options, f"pruner {method!r}", skip=entry.skip)
-    task = PruneTask(model, density, support, ratio, scope, data, generator)
+    task = PruneTask(model, density, support, ratio, scope, data, generator, rounding, invert)
     task.counts()  # refuses a density the support cannot hold, before any work
-    apply_masks(model, support)
-    return entry.run(task, **options)
+    _apply(model, support)
+    new = entry.run(task, **options)
+    if shuffle:
+        new = _shuffled(new, support, generator)
+        _apply(model, new)
+    if reinitialize:
+        _reinitialize(model, generator)
+        _apply(model, new)
+    return new
+
+
+def _shuffled(masks: Masks, support: Masks, generator) -> Masks:
+    """Each tensor's kept count placed uniformly at random inside its support (Synaptic-Flow's ``shuffle``)."""
+    out = {}
+    for k, m in masks.items():
+        idx = support[k].flatten().nonzero().flatten()
+        pick = idx[torch.randperm(idx.numel(), generator=generator)[:int(m.sum())]]
+        new = torch.zeros(m.numel(), dtype=torch.bool)
+        new[pick] = True
+        out[k] = new.view(m.shape)
+    return out
+
+
+@torch.no_grad()
+def _reinitialize(model: nn.Module, generator) -> None:
+    """Fresh weights after pruning (Synaptic-Flow's ``reinitialize``): masked layers and plain Linear/Conv2d
+    :math:`U(\\pm 1/\\sqrt{\\text{fan\\_in}})` for weight and bias (torch's default bound), norms to 1 and 0."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            w = getattr(m, "weight_orig", m.weight)
+            bound = 1.0 / math.sqrt(math.prod(w.shape[1:]))
+            w.copy_((torch.rand(w.shape, generator=generator) * 2 - 1).mul_(bound).to(w))
+            b = getattr(m, "bias_orig", m.bias)
+            if b is not None:
+                b.copy_((torch.rand(b.shape, generator=generator) * 2 - 1).mul_(bound).to(b))
+        elif isinstance(m, _params.NORMS) and m.affine:
+            getattr(m, "weight_orig", m.weight).fill_(1.0)
+            getattr(m, "bias_orig", m.bias).zero_()
 
 
 def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
@@ -297,11 +445,15 @@ def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
             m.weight_orig.copy_(done[name].weight)
             m.weight_mask.copy_(new[name].to(m.weight_mask.dtype))
             if m.bias is not None:
-                m.bias.copy_(done[name].bias)
+                getattr(m, "bias_orig", m.bias).copy_(done[name].bias)
         targets = dict(model.named_parameters())
         for pname, p in work.named_parameters():  # parameters of the other modules (norms, plain layers)
             if pname in targets and pname.rsplit(".", 1)[0] not in done:
                 targets[pname].copy_(p)
+        for key, mask in new.items():  # biases and norms pruned with prune_bias / prune_batchnorm
+            if key not in done:
+                _params.tensor(model, key).copy_(_params.tensor(work, key))
+                _params.apply_extra(model, key, mask)
     return new
 
 
@@ -375,7 +527,7 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
     return {k: v.clone() for k, v in current.items()}
 
 
-@register_pruner("imp")
+@register_pruner("imp", masks_only=True)
 def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2, epochs: int = 10,
          lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init", val_data=None,
          on_round: Callable[[dict], None] | None = None, progress: bool = False, device=None) -> Masks:
@@ -387,7 +539,7 @@ def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2
 
 
 @register_pruner("snip-it")
-def _snip_it(task: PruneTask, rounds: int = 5, batch_size: int = 256) -> Masks:
+def _snip_it(task: PruneTask, rounds: int = 5, batch_size: int = 256, schedule: str = "exponential") -> Masks:
     """Iterative SNIP (Verdenius et al. 2020, "SNIP-it"): SNIP scores recomputed on the current masks, on the
-    exponential schedule of :meth:`PruneTask.iterate`; ``rounds=1`` is one-shot SNIP."""
-    return task.iterate(lambda: _snip(task.model, task.data, task.generator, batch_size=batch_size), rounds)
+    ``schedule`` of :meth:`PruneTask.iterate`; ``rounds=1`` is one-shot SNIP."""
+    return task.iterate(lambda: _score(_snip, task, {"batch_size": batch_size}), rounds, schedule)
