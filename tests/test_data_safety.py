@@ -92,3 +92,27 @@ def test_loops_terminate_on_bad_parameters():
 
 
 BUILTIN_SELFTEST = {"experiment": "selftest", "grid": {"seed": [0]}}
+
+
+def test_idx_bombs_are_refused_from_the_header(tmp_path):
+    """A header declaring 65535 x 65535 x 4 bytes (16 GiB) is refused before any data are read; a gzip whose
+    header declares 10 bytes but which inflates to 256 MiB is refused after reading 11 bytes of it."""
+    import gzip
+    import struct
+    import time
+
+    from lottery_theory.data.core import read_idx
+
+    big = tmp_path / "big-idx3-ubyte"
+    big.write_bytes(struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", 65535, 65535, 4))
+    with pytest.raises(ValueError, match="more than the limit"):
+        read_idx(big)
+    bomb = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as f:
+        f.write(struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", 10))
+        for _ in range(16):
+            f.write(bytes(16 << 20))
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match="holds more bytes than that"):
+        read_idx(bomb)
+    assert time.perf_counter() - t < 30  # ~1 ms measured: it never inflates the 256 MiB

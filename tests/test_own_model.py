@@ -123,7 +123,7 @@ def test_target_from_state_dict_and_spec(tmp_path):
     with pytest.raises(ValueError, match="does not fit the spec"):
         target_from_state_dict({"0.weight": torch.zeros(3, 4)}, spec)
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable state_dict"):
+    with pytest.raises(ValueError, match="not a torch zip archive"):
         target_from_state_dict(tmp_path / "bad.pt", spec)
 
 

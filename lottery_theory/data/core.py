@@ -202,26 +202,39 @@ def _need(root: str | Path | None, files: list[list[str]], name: str) -> list[Pa
     return out
 
 
+IDX_MAX_BYTES = 4 << 30  # an IDX file may declare at most 4 GiB of data (MNIST's largest file holds 47 MB)
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (LeCun's MNIST format), plain or gzipped; a damaged file gives one ``ValueError``."""
+    """Read an IDX file (LeCun's MNIST format), plain or gzipped; a damaged file gives one ``ValueError``. The
+    header's declared size is checked (at most ``IDX_MAX_BYTES`` and half the available memory) before the data
+    are read, and exactly that many bytes are decompressed: a gzip bomb is refused without inflating it."""
+    from .._validation import available_memory
+
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            data = f.read()
+            head = f.read(4)
+            if len(head) < 4:
+                raise ValueError(f"{path} is too short to be an IDX file ({len(head)} bytes)")
+            zero, dtype_code, ndim = struct.unpack(">HBB", head)
+            if zero != 0 or dtype_code != 0x08:
+                raise ValueError(f"{path} is not an unsigned-byte IDX file")
+            raw_dims = f.read(4 * ndim)
+            if len(raw_dims) < 4 * ndim:
+                raise ValueError(f"{path}: truncated IDX header")
+            dims = struct.unpack(">" + "I" * ndim, raw_dims)
+            need = int(np.prod(dims, dtype=np.int64)) if ndim else 0
+            limit = min(IDX_MAX_BYTES, available_memory() // 2)
+            if need > limit:
+                raise ValueError(f"{path}: header declares {dims} = {need:,} bytes, more than the limit {limit:,}")
+            data = f.read(need + 1)
     except (OSError, EOFError, zlib.error) as e:
         raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); the file is damaged") from None
-    if len(data) < 4:
-        raise ValueError(f"{path} is too short to be an IDX file ({len(data)} bytes)")
-    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
-    if len(data) < 4 + 4 * ndim:
-        raise ValueError(f"{path}: truncated IDX header")
-    if zero != 0 or dtype_code != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if arr.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: header says {dims} but holds {arr.size} bytes")
-    return arr.reshape(dims)
+    if len(data) != need:
+        raise ValueError(f"{path}: header says {dims} but holds {'more' if len(data) > need else len(data)} "
+                         f"{'bytes than that' if len(data) > need else 'bytes'}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
 def _idx_loader(name: str):
