@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -85,10 +86,21 @@ def cmd_figure(args: argparse.Namespace) -> int:
     return 0
 
 
+def results_root(given: str | None) -> str:
+    """``--results`` if given, else ``$LOTTERY_THEORY_RESULTS``, else ``./results``."""
+    import os
+
+    return given or os.environ.get("LOTTERY_THEORY_RESULTS") or "results"
+
+
 def cmd_results(args: argparse.Namespace) -> int:
     from .experiments.store import ResultStore
 
-    df = ResultStore(args.results).load(args.experiment)
+    from .experiments import available_experiments
+
+    if args.experiment not in available_experiments():
+        raise ValueError(f"unknown experiment {args.experiment!r}; available: {', '.join(available_experiments())}")
+    df = ResultStore(results_root(args.results)).load(args.experiment)
     df.to_csv(args.out, index=False)
     print(f"{len(df)} rows of {df['hash'].nunique()} configs of {args.experiment!r} -> {args.out}")
     return 0
@@ -98,6 +110,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiments import run_sweep_cli
 
     return run_sweep_cli(args)
+
+
+def _read_spec(text: str) -> list:
+    """An architecture spec from a JSON file or inline JSON text."""
+    import json
+    from pathlib import Path
+
+    src = Path(text).read_text(encoding="utf-8-sig") if Path(text).is_file() else text
+    try:
+        return json.loads(src)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--spec must be a JSON file or JSON text, e.g. '[[\"Linear\", 784, 300, true], "
+                         f"[\"ReLU\"], [\"Linear\", 300, 10, true]]' ({e})") from None
 
 
 def cmd_ticket(args: argparse.Namespace) -> int:
@@ -116,16 +141,19 @@ def cmd_ticket(args: argparse.Namespace) -> int:
         target, info = lenet_mnist(seed=args.seed)
         input_shape, box = (784,), (0.0, 1.0) if args.box is None else tuple(args.box)
     else:
-        from .nets import load_target
+        from .nets import load_target, target_from_state_dict
 
-        target = load_target(args.target, trust=args.trust)
+        if args.spec:
+            target = target_from_state_dict(args.target, _read_spec(args.spec))
+        else:
+            target = load_target(args.target, trust=args.trust)
         info = {"checkpoint": args.target}
         input_shape = tuple(args.input_shape) if args.input_shape else None
         box = (-1.0, 1.0) if args.box is None else tuple(args.box)
     if box[0] > box[1]:
         raise ValueError(f"--box needs LO <= HI, got {box}")
     g = torch.Generator().manual_seed(args.seed)
-    kw = {"width_multiplier": args.k} if args.k else {}
+    kw = {"width_multiplier": args.k} if args.k is not None else {}
     tk = construct(target, density=args.density, eps=args.eps, assignment=args.assignment, objective=args.objective,
                    budget=args.budget, box=max(abs(box[0]), abs(box[1])), input_shape=input_shape,
                    max_items=args.max_items, generator=g, **kw)
@@ -180,6 +208,20 @@ EXAMPLES = {
 }
 
 
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return v
+
+
+# argparse takes "-1e300" for an option (its number pattern has no exponent); numbers in any float syntax are values
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lottery-theory", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
                             epilog="examples:" + textwrap.dedent(EXAMPLES[name]),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.set_defaults(func=fn)
+        sp._negative_number_matcher = _NEGATIVE_NUMBER
         return sp
 
     from .bounds.cli import add_bound_parsers
@@ -223,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint written by lottery_theory.nets.save_target")
     t.add_argument("--density", type=float, required=True, help="ER density p of the source (fraction kept)")
     t.add_argument("--eps", type=float, required=True, help="target sup error over the box")
-    t.add_argument("--k", type=int, help="units per input in each block layer (default: the bound's width)")
+    t.add_argument("--k", type=_positive_int, help="units per input in each block layer (default: the bound's width)")
     t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
     t.add_argument("--input-shape", type=int, nargs="+", help="input shape of conv targets, e.g. 1 28 28")
     t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed"], help="block layout")
@@ -233,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-items", type=int, default=20, help="items per subset sum (exact solver, <= 44)")
     t.add_argument("--seed", type=int, default=0, help="seed of the target's training and of the ER source")
     t.add_argument("--trust", action="store_true", help="allow unpickling a whole nn.Sequential (files you made)")
+    t.add_argument("--spec", help="architecture of a plain state_dict given as --target (torch.save(model."
+                   "state_dict())): a JSON file or text, e.g. '[[\"Linear\", 784, 300, true], [\"ReLU\"], "
+                   "[\"Linear\", 300, 10, true]]'")
     t.add_argument("--json", action="store_true", help="print only the JSON line")
 
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
@@ -246,12 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serial (this process), local (process pool of --workers) or dask (see --scheduler)")
     s.add_argument("--workers", type=int, default=2, help="processes for --executor local / dask LocalCluster")
     s.add_argument("--scheduler", default="local", help="dask scheduler address, or 'local' for a LocalCluster")
-    s.add_argument("--results", default="results", help="result store root (default ./results)")
+    s.add_argument("--results", help="result store root (default $LOTTERY_THEORY_RESULTS, else ./results)")
     r = add("results", "export a result store's rows as one table", cmd_results)
     r.add_argument("action", choices=["export"], help="what to do")
     r.add_argument("experiment", help="experiment name (a folder under the store)")
     r.add_argument("--out", required=True, help="CSV file to write")
-    r.add_argument("--results", default="results", help="result store root (default ./results)")
+    r.add_argument("--results", help="result store root (default $LOTTERY_THEORY_RESULTS, else ./results)")
     return p
 
 

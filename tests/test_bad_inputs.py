@@ -136,7 +136,75 @@ CASES = [
      lambda v: construct(v, density=0.5, eps=0.1)),
     ("load", "root", ["/no/such/folder"], lambda v: load("mnist", root=v)),
     ("render", "name", ["no-such-figure"], lambda v: render(v, "x.csv")),
+    # this round (issue 26's list, and the new surfaces: dst, prune's shared options)
+    ("load_target", "trust", ["no", 1, "False", None], lambda v: _load_target_trust(v)),
+    ("target_from_state_dict", "spec", [[["Linear", 4]], [["Linear", 4, -3, True]], [["Linear", 3.7, 3, True]],
+                                        [["Linear", 4, 3, "no"]], [["Linear", 4, 3, True, 1]], [["Tanh"]], [], "x"],
+     lambda v: _tsd(spec=v)),
+    ("target_from_state_dict", "state_dict", [{"0.weight": torch.zeros(3, 3), "0.bias": torch.zeros(3)},
+                                              {"0.weight": torch.full((3, 4), NAN), "0.bias": torch.zeros(3)},
+                                              {"0.weight": torch.zeros(3, 4)}, [1, 2]], lambda v: _tsd(sd=v)),
+    ("er_subset_sum_eps", "n", [-5, 0, NAN, "3"], lambda v: bounds.er_subset_sum_eps(v, 0.01, 0.5)),
+    ("lower_bound_success_prob", "n", [2.5, -1, NAN], lambda v: bounds.lower_bound_success_prob(v, 10, 0.5)),
+    ("lower_bound_success_prob", "d", [2.5, 0, NAN], lambda v: bounds.lower_bound_success_prob(10, v, 0.5)),
+    ("min_density", "width", [NAN, 2.5, 0, "9"], lambda v: bounds.min_density([784, 300, 100, 10], v, 0.01, 0.01)),
+    ("achievable_eps", "width", [10**30], lambda v: bounds.achievable_eps([4, 8, 1], v, 0.01, 0.5)),
+    ("ER_FACTOR", "density", [1e-320], lambda v: bounds.ER_FACTOR(v)),
+    ("solve", "present", [[True], [True, False, True]], lambda v: solve([0.5, 0.2], [0.3], present=v)),
+    ("train", "label", [torch.tensor([0, 1, 5, 1]), torch.tensor([0, -1, 1, 1])],
+     lambda v: train(_model(), (torch.rand(4, 4), v), epochs=1, progress=False)),
+    ("evaluate", "data", [(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))],
+     lambda v: __import__("lottery_theory.search", fromlist=["evaluate"]).evaluate(_model(), v)),
+    ("er_source", "er_source", [10**9], lambda v: er_source([4, 3, 2], width_multiplier=v, density=0.5)),
+    ("construct", "C", [0, -1.0, NAN, "8"], lambda v: construct(_target(), density=0.5, eps=0.1, C=v)),
+    ("construct", "executor", [5, "slurm"], lambda v: construct(_target(), density=0.5, eps=0.1, executor=v)),
+    ("sup_error", "box", [([0, 0], [1, 1]), ("a", "b"), ({"a": 1}, 1.0)], lambda v: _ticket().sup_error(v)),
+    ("sup_error", "samples", [10**12], lambda v: _ticket().sup_error((-1.0, 1.0), samples=v)),
+    ("sweep_from_spec", "construction", ["3L"], lambda v: sweep_from_spec({"experiment": "ticket",
+                                                                             "fixed": {"construction": v}})),
+    ("sweep_from_spec", "assignment", ["nope"], lambda v: sweep_from_spec({"experiment": "ticket",
+                                                                            "fixed": {"assignment": v}})),
+    ("sweep_from_spec", "objective", ["nope"], lambda v: sweep_from_spec({"experiment": "ticket",
+                                                                           "fixed": {"objective": v}})),
+    ("sweep_from_spec", "max_items", [100, 45], lambda v: sweep_from_spec({"experiment": "ticket",
+                                                                            "fixed": {"max_items": v}})),
+    ("sweep_from_spec", "seed", [2**70], lambda v: sweep_from_spec({"experiment": "ticket", "fixed": {"seed": v}})),
+    ("sweep_from_spec", "configs", [50_000], lambda v: sweep_from_spec({"experiment": "selftest", "grid": {
+        "seed": list(range(v)), "x": [1.0, 2.0, 3.0]}})),
+    ("dst", "density", DENSITY, lambda v: _dst(density=v)),
+    ("dst", "epochs", POS_INT, lambda v: _dst(epochs=v)),
+    ("dst", "drop_fraction", [0, 1, -0.1, NAN, "0.3", None], lambda v: _dst(drop_fraction=v)),
+    ("dst", "update_interval", POS_INT, lambda v: _dst(update_interval=v)),
+    ("dst", "method", ["rigL", None], lambda v: _dst(method=v)),
+    ("dst", "support", ["mask", 3], lambda v: _dst(support=v)),
+    ("dst", "drop_rate", [0.3], lambda v: _dst(drop_rate=v)),
+    ("prune", "rounding", ["up", None], lambda v: prune(_model(), method="magnitude", density=0.5, rounding=v)),
+    ("prune", "invert", BOOL, lambda v: prune(_model(), method="magnitude", density=0.5, invert=v)),
+    ("prune", "scope", ["per-layer", None], lambda v: prune(_model(), method="magnitude", density=0.5, scope=v)),
+    ("prune", "schedule", ["cubic"], lambda v: prune(_model(), method="synflow", density=0.5, input_shape=(4,),
+                                                     schedule=v)),
 ]
+
+
+def _load_target_trust(trust):
+    import pathlib
+    import tempfile
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "t.pt"
+    lottery_theory.nets.save_target(_target(), path)
+    return lottery_theory.nets.load_target(path, trust=trust)
+
+
+def _tsd(spec=None, sd=None):
+    spec = [["Linear", 4, 3, True]] if spec is None else spec
+    sd = {"0.weight": torch.zeros(3, 4), "0.bias": torch.zeros(3)} if sd is None else sd
+    return lottery_theory.nets.target_from_state_dict(sd, spec)
+
+
+def _dst(**kw):
+    from lottery_theory.search import dst
+
+    return dst(_model(), DATA, **{"density": 0.5, "epochs": 1, **kw})
 
 
 _TK = {}
@@ -150,7 +218,10 @@ def _ticket():
 
 ALIASES = {"p": ("p ", "p=", "density", "p must"), "widths": ("widths", "target_widths"),
            "dataset": ("dataset", "name"), "model": ("model",), "mlp(": ("mlp(",),
-           "name": ("name", "figure"), "root": ("root", "missing")}
+           "name": ("name", "figure"), "root": ("root", "missing"),
+           "spec": ("spec",), "state_dict": ("state_dict", "spec", "list"), "label": ("label",),
+           "data": ("data", "examples"), "er_source": ("ER source",), "configs": ("configs",),
+           "n": ("n must", "n="), "d": ("d must",)}
 
 
 def classify(arg: str, call, value, seconds: int = 30) -> str:

@@ -96,3 +96,36 @@ def test_only_keeps_other_rows(tmp_path):
     write_outputs([Verdict("c1", "m2", "b", "violated", "layer_ratios", "r1")], tmp_path, "quick", ["layer_ratios"])
     rows = json.loads((tmp_path / "verdicts.json").read_text())["rows"]
     assert {(r["check"], r["verdict"]) for r in rows} == {("layer_ratios", "violated"), ("symbolic_checks", "holds")}
+
+
+def test_cli_defects_of_issue_26(tmp_path, capsys, monkeypatch):
+    """--k 0 is a usage error; a box in exponent notation parses; `results export ..` cannot leave the store;
+    `sweep` and `results` honour $LOTTERY_THEORY_RESULTS; a plain state_dict loads with --spec."""
+    import json
+
+    import torch
+
+    with pytest.raises(SystemExit) as e:
+        main(["ticket", "--target", "x.pt", "--density", "0.5", "--eps", "0.1", "--k", "0"])
+    assert e.value.code == 2 and "must be a positive integer" in capsys.readouterr().err
+    from lottery_theory.cli import build_parser
+
+    args = build_parser().parse_args(["ticket", "--target", "x", "--density", "0.5", "--eps", "0.1", "--box",
+                                      "-1e300", "1e300"])
+    assert args.box == [-1e300, 1e300]
+    assert main(["results", "export", "..", "--out", str(tmp_path / "x.csv")]) != 0
+    assert "unknown experiment '..'" in capsys.readouterr().err
+    monkeypatch.setenv("LOTTERY_THEORY_RESULTS", str(tmp_path / "store"))
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"experiment": "selftest", "grid": {"seed": [0]}}))
+    assert main(["sweep", str(spec), "--executor", "serial"]) == 0
+    assert (tmp_path / "store" / "selftest").is_dir() and "results under " + str(tmp_path / "store") in \
+        capsys.readouterr().out
+    assert main(["results", "export", "selftest", "--out", str(tmp_path / "x.csv")]) == 0
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    torch.save(net.state_dict(), tmp_path / "sd.pt")
+    rc = main(["ticket", "--target", str(tmp_path / "sd.pt"), "--spec", '[["Linear", 3, 4, true], ["ReLU"], '
+               '["Linear", 4, 1, true]]', "--density", "0.5", "--eps", "0.1", "--k", "8", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and out["target_params"] == 21 and out["lower"] <= out["upper"]

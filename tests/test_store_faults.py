@@ -58,9 +58,16 @@ def test_renamed_folder_is_reported_and_its_config_recomputed(tmp_path):
     f = store.folder(cfgs[0])
     f.rename(f.with_name("0" * 12))
     assert "describes config" in store.problems("selftest")["0" * 12]
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="moved to"):
         assert set(store.load("selftest")["seed"]) == {1, 2, 3}
     assert run_sweep(cfgs, store=store, executor="serial", progress=False)["done"] == 1
+    # warned once: the renamed folder was moved aside (kept under .damaged/), later loads are silent
+    assert (store.root / "selftest" / ".damaged" / ("0" * 12) / "rows.csv").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert set(store.load("selftest")["seed"]) == {0, 1, 2, 3} and not store.problems("selftest")
+    with pytest.raises(ValueError, match="experiment name"):
+        store.load("..")
 
 
 def test_stale_tmp_files_are_cleaned_on_rewrite(tmp_path):

@@ -82,3 +82,23 @@ def test_sweep_list_show_and_results_export(tmp_path, capsys):
     df = pd.read_csv(csv)
     assert df["hash"].nunique() == 6 and len(df) == 12  # 2 rows per selftest config
     assert main(["results", "export", "nothing", "--out", str(csv), "--results", str(store)]) == 2
+
+
+def test_bom_deep_nesting_and_huge_grids(tmp_path):
+    """A UTF-8 byte-order mark is accepted; 100k-deep nesting and grids of 2e9 configs are refused at once."""
+    import json
+    import time
+
+    from lottery_theory.experiments.sweep import load_sweep_file, sweep_from_spec
+
+    f = tmp_path / "bom.json"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps({"experiment": "selftest", "grid": {"seed": [0, 1]}}).encode())
+    assert len(load_sweep_file(f)) == 2
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_sweep_file(deep)
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match="more than 100,000 configs"):
+        sweep_from_spec({"experiment": "selftest", "grid": {"seed": list(range(50_000)), "x": [0.5] * 40_000}})
+    assert time.perf_counter() - t < 30  # measured ~0.02 s: refused from the list lengths, nothing expanded

@@ -40,6 +40,23 @@ def density(p, name: str = "density") -> np.ndarray:
     return a
 
 
+def count(x, name: str, *, allow_zero: bool = False) -> np.ndarray:
+    """Whole numbers (an item or unit count): integers, or floats with no fractional part; >= 1 (>= 0 with
+    ``allow_zero``). 2.5 units is an error, not a silent truncation."""
+    a = arr(x, name)
+    if np.any(a != np.floor(a)) or np.any(a < (0 if allow_zero else 1)):
+        raise ValueError(f"{name} must be {'a non-negative' if allow_zero else 'a positive'} whole number, got {x!r}")
+    return a
+
+
+def positive(x, name: str) -> np.ndarray:
+    """Real numbers > 0 (e.g. the continuous item count of the relaxed inverses)."""
+    a = arr(x, name)
+    if np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0, got {x!r}")
+    return a
+
+
 def unit(x, name: str) -> np.ndarray:
     a = arr(x, name)
     if np.any((a <= 0) | (a >= 1)):

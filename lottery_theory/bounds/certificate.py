@@ -94,8 +94,17 @@ def box_tensors(lo, hi, shape):
     """``lo``/``hi`` (scalars or arrays) broadcast to ``shape`` as float64 tensors; finite, ``lo <= hi``."""
     import torch
 
-    lo_t = torch.as_tensor(np.broadcast_to(np.asarray(lo, float), shape).copy(), dtype=torch.float64)
-    hi_t = torch.as_tensor(np.broadcast_to(np.asarray(hi, float), shape).copy(), dtype=torch.float64)
+    def one(v, name: str):
+        if isinstance(v, (str, bytes, dict)) or isinstance(v, bool):
+            raise TypeError(f"box {name} must be a number or an array of the input's shape {tuple(shape)}, got {v!r}")
+        try:
+            arr = np.asarray(v, float)
+            return torch.as_tensor(np.broadcast_to(arr, shape).copy(), dtype=torch.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"box {name} must be a number or an array broadcastable to the input's shape "
+                             f"{tuple(shape)}, got shape {np.shape(v)} ({e})") from None
+
+    lo_t, hi_t = one(lo, "lo"), one(hi, "hi")
     if not (torch.all(torch.isfinite(lo_t)) and torch.all(torch.isfinite(hi_t))):
         raise ValueError("box bounds lo and hi must be finite")
     if torch.any(lo_t > hi_t):

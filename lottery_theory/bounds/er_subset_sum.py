@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DEFAULT_C, arr, constant, out, to_int, unit
+from ._common import DEFAULT_C, arr, constant, out, positive, to_int, unit
 from ._common import density as _density
 from .record import Arg, bound
 
@@ -30,8 +30,11 @@ def ER_FACTOR(p):
     Since :math:`p \le \log(1/(1-p))`, :math:`\rho(p) \le 1/p`.
     """
     a = _density(p)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         res = np.where(a < 1, -1.0 / np.log1p(-np.minimum(a, 1 - 1e-300)), 0.0)
+    if not np.all(np.isfinite(res)):
+        raise ValueError(f"density={p!r} is so small that the ER factor 1/log(1/(1-p)) (about 1/p) exceeds the float "
+                         f"range; densities below about 1e-307 have no finite answer")
     return out(res)
 
 
@@ -74,7 +77,7 @@ def er_subset_sum_eps(n, delta, density, C: float = DEFAULT_C):
 
     Returns NaN where even :math:`\varepsilon \ge \delta` would need more than ``n`` items.
     """
-    nn, d, p = arr(n, "n"), unit(delta, "delta"), _density(density)
+    nn, d, p = positive(n, "n"), unit(delta, "delta"), _density(density)
     eps = np.exp(-nn / (C * np.maximum(1.0, np.asarray(ER_FACTOR(p)))))
     return out(np.where(eps <= d, eps, np.nan))
 
@@ -84,7 +87,7 @@ def er_subset_sum_density(n, eps, delta, C: float = DEFAULT_C):
 
     :math:`p = 1 - \exp(-C \log(1/\min(\varepsilon,\delta)) / n)`; NaN where even a dense source needs more than n.
     """
-    nn = arr(n, "n")
+    nn = positive(n, "n")
     lg = C * np.log(1.0 / np.minimum(unit(eps, "eps"), unit(delta, "delta")))
     with np.errstate(divide="ignore"):
         p = -np.expm1(-lg / nn)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._common import arr, binom_pmf, out, unit
+from ._common import arr, binom_pmf, count, out, unit
 from ._common import density as _density
 from .er_subset_sum import ER_FACTOR
 from .record import Arg, bound
@@ -37,10 +37,8 @@ def lower_bound_success_prob(n, d, density, output_density=1.0):
     With a dense output (:math:`p_2 = 1`) this is :math:`(1-(1-p_1)^n)^d`. Below it, no choice of
     weights can represent a target whose output depends on all d inputs.
     """
-    nn, dd = arr(n, "n"), arr(d, "d")
+    nn, dd = count(n, "n", allow_zero=True), count(d, "d")
     p1, p2 = _density(density), _density(output_density, "output_density")
-    if np.any(nn < 0) or np.any(dd <= 0):
-        raise ValueError("n must be >= 0 and d > 0")
 
     def one(n_, d_, a, b):
         n_ = int(n_)

@@ -176,7 +176,8 @@ def achievable_eps(target_widths, width: int, delta, density=1.0, *, theorem: st
         raise ValueError(f"width={width} is too small for any eps <= 0.5 (needs {f(0.5)})")
     lo, hi = math.log(1e-15), math.log(0.5)
     if f(math.exp(lo)) <= width:
-        return math.exp(lo)
+        raise ValueError(f"width={width} fits even eps = 1e-15, the search floor: the achievable eps lies below "
+                         f"1e-15 (not resolved in float64); ask required_width at the eps you need instead")
     while hi - lo > rtol:
         mid = 0.5 * (lo + hi)
         lo, hi = (lo, mid) if f(math.exp(mid)) <= width else (mid, hi)
@@ -190,6 +191,7 @@ def achievable_eps(target_widths, width: int, delta, density=1.0, *, theorem: st
 def min_density(target_widths, width: int, eps, delta, *, theorem: str = "er-slt-2L", C: float | None = None,
                 bias: bool = True, tol: float = 1e-10) -> float:
     """Inverse query: the smallest density (same in every layer) whose required width is <= ``width``."""
+    check_positive_int(width, "width")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (1e-15 <= tol < 1):
         raise ValueError(f"tol must be a number in [1e-15, 1) (bisection on the density), got {tol!r}")
     f = lambda p: _max_hidden(required_width(target_widths, eps, delta, p, theorem=theorem, C=C, bias=bias))  # noqa

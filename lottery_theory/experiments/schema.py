@@ -102,12 +102,19 @@ def _check_range(field: str, value: Any, where: str) -> None:
         low = 0 if field == "seed" else 1
         if value < low:
             raise ValueError(f"{where}: field {field!r} must be >= {low}, got {value!r}")
+        if value > MAX_INT:
+            raise ValueError(f"{where}: field {field!r} must be <= 2**62 (seeds and sizes are 64-bit), got {value!r}")
     if field == "target_widths" and not all(isinstance(v, int) and v >= 1 for v in vals):
         raise ValueError(f"{where}: field 'target_widths' must hold integers >= 1, got {value!r}")
 
 
+MAX_INT = 2**62
+MAX_CONFIGS = 100_000  # a sweep of more configs is refused before any config is built
+
+
 def validate_spec(spec: Any, where: str = "sweep") -> None:
-    """Check a sweep spec against the schema above; raises naming the first problem."""
+    """Check a sweep spec against the schema above; raises naming the first problem. A grid whose product, or a
+    config list whose length, exceeds ``MAX_CONFIGS`` is refused before anything is expanded."""
     if not isinstance(spec, dict):
         raise TypeError(f"{where}: a sweep is an object with keys {', '.join(TOP_LEVEL)}, got {type(spec).__name__}")
     unknown = sorted(set(spec) - set(TOP_LEVEL))
@@ -132,14 +139,22 @@ def validate_spec(spec: Any, where: str = "sweep") -> None:
     grid = spec.get("grid", {})
     if not isinstance(grid, dict):
         raise TypeError(f"{where}: 'grid' must be an object of field: [values], got {grid!r}")
+    size = 1
     for k, vs in grid.items():
         if not isinstance(vs, list) or not vs:
             raise TypeError(f"{where}: grid field {k!r} needs a non-empty list of values, got {vs!r}")
+        size *= len(vs)
+        if size > MAX_CONFIGS:
+            raise ValueError(f"{where}: the grid has more than {MAX_CONFIGS:,} configs (product of its lists' lengths: "
+                             f"{math.prod(len(v) if isinstance(v, list) else 1 for v in grid.values()):,}); split it")
+    for k, vs in grid.items():
         for v in vs:
             check_field(exp, k, v, f"{where} 'grid'")
     configs = spec.get("configs", [])
     if not isinstance(configs, list):
         raise TypeError(f"{where}: 'configs' must be a list of objects")
+    if len(configs) > MAX_CONFIGS:
+        raise ValueError(f"{where}: {len(configs):,} configs, more than {MAX_CONFIGS:,}; split the sweep")
     for i, c in enumerate(configs):
         if not isinstance(c, dict):
             raise TypeError(f"{where}: configs[{i}] must be an object of field: value, got {c!r}")

@@ -95,11 +95,19 @@ class ResultStore:
         folder = self.folder(cfg)
         return folder.is_dir() and self.problem(folder, type(cfg).experiment) is None
 
+    def _folders(self, experiment: str) -> list[Path]:
+        """The result folders of ``experiment`` (hidden ones, e.g. ``.damaged``, excluded); the name must be a
+        plain experiment name (``..`` or a path would read outside the store)."""
+        if not isinstance(experiment, str) or not experiment or experiment.startswith(".") or "/" in experiment \
+                or "\\" in experiment:
+            raise ValueError(f"experiment must be an experiment name (e.g. 'ticket'), got {experiment!r}")
+        base = self.root / experiment
+        return sorted(f for f in base.glob("*/") if not f.name.startswith(".")) if base.exists() else []
+
     def problems(self, experiment: str) -> dict[str, str]:
         """Folder name -> problem, for every result folder of ``experiment`` that is not intact."""
-        base = self.root / experiment
         out = {}
-        for folder in sorted(base.glob("*/")) if base.exists() else []:
+        for folder in self._folders(experiment):
             why = self.problem(folder, experiment)
             if why is not None:
                 out[folder.name] = why
@@ -136,7 +144,7 @@ class ResultStore:
         frames = []
         bad = {}
         base = self.root / experiment
-        for folder in sorted(base.glob("*/")) if base.exists() else []:
+        for folder in self._folders(experiment):
             why, cfg, raw = self._inspect(folder, experiment)
             if why is not None:
                 bad[folder.name] = why
@@ -148,12 +156,39 @@ class ResultStore:
             df["hash"] = folder.name  # checked: the config in config.json hashes to the folder's name
             frames.append(df)
         if bad:
+            moved = self._quarantine(base, bad)
             warnings.warn(f"{len(bad)} damaged or incomplete result(s) of {experiment!r} under {self.root} left out "
-                          f"(a sweep recomputes them): " + "; ".join(f"{k}: {v}" for k, v in sorted(bad.items())),
-                          stacklevel=2)
+                          f"(a sweep recomputes them): " + "; ".join(f"{k}: {v}" for k, v in sorted(bad.items()))
+                          + (f"; moved to {base / '.damaged'} (kept, not read again)" if moved else ""), stacklevel=2)
         if not frames:
             raise FileNotFoundError(f"no finished results for experiment {experiment!r} under {self.root}")
         return pd.concat(frames, ignore_index=True)
+
+
+    @staticmethod
+    def _quarantine(base: Path, bad: dict) -> bool:
+        """Move damaged folders that have a manifest and no writer holding their lock (an edited, broken or renamed
+        result) to ``base/.damaged/`` so that they warn once, not on every load; nothing is deleted. Incomplete
+        folders (no manifest: killed or in progress) stay, a sweep recomputes them in place. Returns whether any
+        moved."""
+        from filelock import Timeout
+
+        moved = False
+        for name in bad:
+            src = base / name
+            if not (src / "manifest.json").exists():
+                continue  # incomplete (killed or in progress): a sweep recomputes it in place
+            dst = base / ".damaged" / name
+            try:
+                with FileLock(str(src / ".lock"), timeout=0):  # no writer is redoing it right now
+                    dst.parent.mkdir(exist_ok=True)
+                    if dst.exists():
+                        dst = dst.with_name(f"{name}.{os.getpid()}")
+                    os.replace(src, dst)
+                moved = True
+            except (OSError, Timeout):  # a read-only store, or a writer holds it: keep warning, change nothing
+                pass
+        return moved
 
 
 def default_store() -> ResultStore:

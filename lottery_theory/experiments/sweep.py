@@ -148,6 +148,9 @@ def load_sweep(sweep: str | dict, store: ResultStore | None = None):
     return df[df["hash"].isin(hashes)].reset_index(drop=True)
 
 
+MAX_SWEEP_FILE_BYTES = 16 << 20
+
+
 def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
     """A sweep file (JSON or TOML), checked against the schema (:mod:`.schema`):
     ``{"experiment": name, "fixed": {...}, "grid": {field: [values]}}`` or ``{"experiment": name, "configs":
@@ -156,14 +159,16 @@ def load_sweep_file(path: str | Path) -> list[ExperimentConfig]:
     if not p.exists():
         raise FileNotFoundError(f"sweep file {p} does not exist")
     try:
-        if p.suffix == ".toml":
-            spec = tomllib.loads(p.read_text())
-        elif p.suffix == ".json":
-            spec = json.loads(p.read_text())
-        else:
+        if p.suffix not in (".toml", ".json"):
             raise ValueError(f"sweep files are .json or .toml, got {p.suffix!r}")
+        if p.stat().st_size > MAX_SWEEP_FILE_BYTES:
+            raise ValueError(f"sweep file {p} holds {p.stat().st_size:,} bytes, more than {MAX_SWEEP_FILE_BYTES:,}")
+        text = p.read_text(encoding="utf-8-sig")  # a UTF-8 byte-order mark is accepted
+        spec = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"sweep file {p} is not valid {p.suffix[1:].upper()}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"sweep file {p} is nested too deeply to be a sweep") from None
     return sweep_from_spec(spec, where=f"sweep file {p}")
 
 
@@ -204,7 +209,10 @@ def run_sweep_cli(args) -> int:
     else:
         raise ValueError(f"{args.config!r} is neither a sweep file nor a built-in sweep "
                          f"({', '.join(sorted(BUILTIN_SWEEPS))})")
-    store = ResultStore(args.results)
+    from ..cli import results_root
+
+    root = results_root(args.results)
+    store = ResultStore(root)
     mine = {c.hash() for c in cfgs}
     for exp in sorted({type(c).experiment for c in cfgs}):
         bad = {k: v for k, v in store.problems(exp).items() if k in mine}
@@ -214,5 +222,5 @@ def run_sweep_cli(args) -> int:
                 print(f"  {k}: {v}", file=sys.stderr)
     counts = run_sweep(cfgs, store=store, executor=args.executor, workers=args.workers, scheduler=args.scheduler)
     print(f"{counts['done']} run, {counts['skipped']} already stored, {counts['total']} in the sweep; "
-          f"results under {args.results}")
+          f"results under {root}")
     return 0

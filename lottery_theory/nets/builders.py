@@ -139,6 +139,13 @@ def _widen(target: nn.Sequential, k: Sequence[int]) -> nn.Sequential:
     idx = 0
     prev = 1  # multiplier of the previous layer's output channels/features
     n_prunable = sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in target)
+    size, pv, i = 0, 1, 0  # parameter count of the widened network, checked before anything is allocated
+    for m in target:
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            mult = k[i] if i < n_prunable - 1 else 1
+            size += m.weight.numel() * pv * mult
+            pv, i = mult, i + 1
+    check_alloc(size * 9.0, f"an ER source of {size:,} weights")  # float32 weight, bool mask, init scratch
     for m in target:
         if isinstance(m, nn.Conv2d):
             mult = k[idx] if idx < n_prunable - 1 else 1

@@ -48,15 +48,27 @@ def as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator |
     x, y = (torch.as_tensor(t) for t in data)
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"X has {x.shape[0]} rows but y has {y.shape[0]}")
+    if x.shape[0] == 0:
+        raise ValueError("data holds no examples (X has 0 rows)")
     if x.is_floating_point() and not torch.all(torch.isfinite(x)):
         raise ValueError("X contains NaN or inf")
+    if y.is_floating_point() and not torch.all(torch.isfinite(y)):
+        raise ValueError("y contains NaN or inf")
+    if not y.is_floating_point() and (y.dtype == torch.bool or int(y.min()) < 0):
+        raise ValueError("integer labels y must be class indices >= 0")
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy for integer targets, MSE for float targets."""
     if y.is_floating_point():
+        if y.numel() != out.numel():
+            raise ValueError(f"regression targets y have {y.numel() // max(1, out.shape[0])} values per example but "
+                             f"the model outputs {tuple(out.shape[1:])}")
         return F.mse_loss(out, y.reshape(out.shape))
+    if out.ndim < 2 or int(y.max()) >= out.shape[1]:
+        raise ValueError(f"label {int(y.max())} is out of range for a model with {out.shape[-1]} outputs "
+                         f"(classes 0..{out.shape[-1] - 1})")
     return F.cross_entropy(out, y)
 
 

@@ -81,8 +81,8 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
     if objective == "fewest":
         if method not in _FEWEST:
             raise ValueError(f"objective='fewest' needs method in {sorted(_FEWEST)}, got {method!r}")
-        if isinstance(tol, bool) or not isinstance(tol, (int, float, np.floating)) or not math.isfinite(tol) \
-                or tol <= 0:
+        if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(tol) or tol <= 0:
             raise ValueError(f"objective='fewest' needs a finite tol > 0, got tol={tol!r}")
         options = {**options, "tol": float(tol)}
     elif tol is not None:
@@ -110,6 +110,8 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
     else:
         p = _as_np(present, "present", bool)
         if p.ndim == 1:
+            if p.shape[0] != v.shape[1]:
+                raise ValueError(f"present has {p.shape[0]} entries but each instance has {v.shape[1]} values")
             p = np.broadcast_to(p, v.shape)
         if p.shape != v.shape:
             raise ValueError(f"present must have the shape of values {v.shape}, got {p.shape}")

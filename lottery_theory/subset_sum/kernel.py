@@ -234,7 +234,7 @@ def threads() -> int:
     shares cores per thread, they keep the kernel's share (88k vs 61k with one core busy; benchmarks/)."""
     env = os.environ.get("LOTTERY_THEORY_THREADS", "")
     if env:
-        if not env.isdigit() or int(env) < 1:
+        if not (env.isascii() and env.isdigit()) or int(env) < 1:
             raise ValueError(f"LOTTERY_THEORY_THREADS must be a positive integer, got {env!r}")
         return int(env)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

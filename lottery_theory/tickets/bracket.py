@@ -11,6 +11,7 @@ r"""A ticket's sup error as a bracket ``[lower, upper]`` over an input box (docs
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,6 +193,9 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     lo, hi = box
     shape = tuple(ticket.input_shape)
+    from .._validation import check_alloc
+
+    check_alloc(2 * 8 * samples * (math.prod(shape) + 1), f"sup_error(samples={samples})")
     realised = ticket.realise()
     cert = interval_certificate(ticket.target, realised, lo, hi, shape)
     fast = _collapsed(ticket.target, realised)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,7 +51,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_density, check_open_unit, check_positive_int
+from .._validation import check_density, check_number, check_open_unit, check_positive_int
 from ..bounds.certificate import composition_certificate
 from ..bounds import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
@@ -237,7 +238,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         input_shape = (lins[0].in_features,)
     widths = [specs[0][0].shape[1]] + [W.shape[0] for W, _ in specs]  # virtual widths (conv: c k_h k_w)
     has_bias = any(b is not None for _, b in specs)
-    C = DEFAULT_C if C is None else C
+    C = DEFAULT_C if C is None else check_number(C, "C", lo=0.0, lo_open=True)
     L = len(lins)
     if isinstance(density, (bool, np.bool_)) or not isinstance(density, (int, float, np.integer, np.floating, list,
                                                                           tuple)):
@@ -286,4 +287,14 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
                   layout={**layout, "box": float(box)}, source_edges=n_edges)
     ticket.certified_error = composition_certificate(target, ticket.realise(), float(box), tuple(input_shape))
     ticket.timings["t_total_s"] = time.perf_counter() - t0
+    if ticket.failures:
+        warnings.warn(f"{ticket.failures} of {ticket.n_instances} subset sums missed their per-weight budget, so the "
+                      f"ticket may miss eps = {eps:g} (composition certificate {ticket.certified_error:.3g}); "
+                      f"Ticket.sup_error gives the certified bracket. A wider source, more items or a larger C helps",
+                      BudgetMissed, stacklevel=2)
     return ticket
+
+
+class BudgetMissed(UserWarning):
+    """``construct`` returned a ticket some of whose subset sums missed their budget (width, items or C too small);
+    filter it with ``warnings.simplefilter("ignore", BudgetMissed)`` where that is intended (width sweeps)."""

@@ -29,4 +29,4 @@ def malach_expr():
 def malach_width(ws, eps, delta, density, C, bias):
     """Every block layer has the same width, ``n`` times the :math:`n^4 L^2/\\varepsilon^2 \\log(nL/\\delta)` factor."""
     n, L = max(ws), len(ws) - 1
-    return interleave(ws, [ceil_int(C * n ** 5 * L ** 2 / eps ** 2 * math.log(n * L / delta), "width")] * L)
+    return interleave(ws, [ceil_int(C * n ** 5 * L ** 2 / eps / eps * math.log(n * L / delta), "width")] * L)

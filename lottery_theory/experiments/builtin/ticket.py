@@ -40,16 +40,34 @@ class TicketConfig(ExperimentConfig):
     assignment: str | None = None  # None = "fixed" (the layout before assignments existed; keeps old hashes)
     objective: str | None = None  # None = "min_error" (the solver objective before "fewest" existed)
 
+    def __post_init__(self) -> None:
+        """Enumerations and ranges checked when the config is built (a sweep file is refused before it runs)."""
+        from ...tickets.layouts import CONSTRUCTIONS
+
+        if self.construction not in CONSTRUCTIONS:
+            raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
+        if self.assignment not in (None, "fixed", "adaptive"):
+            raise ValueError(f"assignment must be 'fixed' or 'adaptive', got {self.assignment!r}")
+        if self.objective not in (None, "min_error", "fewest"):
+            raise ValueError(f"objective must be 'min_error' or 'fewest', got {self.objective!r}")
+        if not 1 <= self.max_items <= 44:
+            raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
+
 
 @register_experiment(TicketConfig)
 def run_ticket(cfg: TicketConfig) -> list[dict]:
+    import warnings
+
     from ...tickets import construct
+    from ...tickets.construct import BudgetMissed
 
     target = spectral_target(cfg.target_widths, cfg.seed)
-    tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
-                   width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
-                   assignment=cfg.assignment or "fixed", objective=cfg.objective or "min_error",
-                   generator=torch.Generator().manual_seed(10_000 + cfg.seed))
+    with warnings.catch_warnings():  # under-width tickets are the point of a width sweep
+        warnings.simplefilter("ignore", BudgetMissed)
+        tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
+                       width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
+                       assignment=cfg.assignment or "fixed", objective=cfg.objective or "min_error",
+                       generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
                       samples=cfg.n_eval)
