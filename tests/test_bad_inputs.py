@@ -181,6 +181,15 @@ CASES = [
     ("prune", "rounding", ["up", None], lambda v: prune(_model(), method="magnitude", density=0.5, rounding=v)),
     ("prune", "invert", BOOL, lambda v: prune(_model(), method="magnitude", density=0.5, invert=v)),
     ("prune", "scope", ["per-layer", None], lambda v: prune(_model(), method="magnitude", density=0.5, scope=v)),
+    ("MaskedLinear", "in_features", [-1, 0, 2.5, True], lambda v: lottery_theory.nets.MaskedLinear(v, 3)),
+    ("MaskedConv2d", "in_channels", [-1, 0, 2.5], lambda v: lottery_theory.nets.MaskedConv2d(v, 3, 3)),
+    ("conv_net", "hidden", POS_INT, lambda v: conv_net(1, hidden=v)),
+    ("load", "flatten", BOOL, lambda v: load("digits", flatten=v)),
+    ("load", "generator", [5, "g"], lambda v: load("digits", generator=v)),
+    ("edge_popup", "anneal", [(0.2, 3)], lambda v: edge_popup(_model(), DATA, density=0.5, epochs=1, anneal=v,
+                                                              progress=False)),
+    ("sparsify", "density", [1e-9], lambda v: lottery_theory.sparsify(_target(), density=v)),
+    ("render", "column", ["dst", "ratio_comparison"], lambda v: _render_bad_csv(v)),
     ("prune", "schedule", ["cubic"], lambda v: prune(_model(), method="synflow", density=0.5, input_shape=(4,),
                                                      schedule=v)),
 ]
@@ -199,6 +208,15 @@ def _tsd(spec=None, sd=None):
     spec = [["Linear", 4, 3, True]] if spec is None else spec
     sd = {"0.weight": torch.zeros(3, 4), "0.bias": torch.zeros(3)} if sd is None else sd
     return lottery_theory.nets.target_from_state_dict(sd, spec)
+
+
+def _render_bad_csv(name):
+    import pathlib
+    import tempfile
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "bad.csv"
+    path.write_text("a,b\n1,2\n")
+    return render(name, path)
 
 
 def _dst(**kw):
@@ -221,7 +239,7 @@ ALIASES = {"p": ("p ", "p=", "density", "p must"), "widths": ("widths", "target_
            "name": ("name", "figure"), "root": ("root", "missing"),
            "spec": ("spec",), "state_dict": ("state_dict", "spec", "list"), "label": ("label",),
            "data": ("data", "examples"), "er_source": ("ER source",), "configs": ("configs",),
-           "n": ("n must", "n="), "d": ("d must",)}
+           "n": ("n must", "n="), "d": ("d must",), "anneal": ("anneal",), "column": ("column",)}
 
 
 def classify(arg: str, call, value, seconds: int = 30) -> str:

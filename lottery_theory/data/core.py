@@ -59,6 +59,10 @@ def load(name: str, *, root: str | Path | None = None, val_fraction: float = 0.1
     """
     fn = _DATASETS.get_checked(name)
     vf = check_open_unit(val_fraction, "val_fraction")
+    if "flatten" in kwargs and not isinstance(kwargs["flatten"], bool):
+        raise TypeError(f"flatten must be True or False, got {kwargs['flatten']!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     res = fn(root=root, generator=generator, **kwargs)
     if len(res) == 4:  # the dataset fixes its own validation split (val_fraction does not apply)
         train, val, test, card = res

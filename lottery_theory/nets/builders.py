@@ -114,6 +114,7 @@ def conv_net(in_channels: int = 1, num_classes: int = 10, *, channels: Sequence[
         raise TypeError(f"channels must be a non-empty list of positive ints, got {channels!r}")
     cs = [check_positive_int(in_channels, "in_channels")] + [check_positive_int(c, "channels") for c in channels]
     check_positive_int(image_size, "image_size")
+    check_positive_int(hidden, "hidden")
     check_bool(bias, "bias")
     layers: list[nn.Module] = []
     for a, b in zip(cs[:-1], cs[1:]):

@@ -79,6 +79,10 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
         raise ValueError(f"layers {masked} already carry masks; export(model) first to start from plain weights")
     shapes = [tuple(m.weight.shape) for m in layers.values()]
     dens = resolve_densities(shapes, density, ratio, **ratio_options)
+    n_total = sum(m.weight.numel() for m in layers.values())
+    if exact and sum(round(d * m.weight.numel()) for m, d in zip(layers.values(), dens)) == 0:
+        raise ValueError(f"density={density!r} keeps no weight of the {n_total:,} in the model's layers; the smallest "
+                         f"density that keeps one is about {1 / n_total:.3g}")
     for m, d in zip(layers.values(), dens):
         mask = er_mask(tuple(m.weight.shape), d, generator=generator, exact=exact).to(m.weight.device)
         torch_prune.custom_from_mask(m, "weight", mask)

@@ -74,10 +74,18 @@ class _MaskMixin:
         return torch.where(self.bias_mask, self.bias, torch.zeros((), dtype=self.bias.dtype, device=self.bias.device))
 
 
+def _sizes(**sizes) -> None:
+    """Layer sizes must be positive ints (torch would raise a raw RuntimeError, or build an empty layer)."""
+    for name, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
 class MaskedLinear(_MaskMixin, nn.Linear):
     """``nn.Linear`` with a boolean ``mask`` buffer (and ``bias_mask`` when it has a bias)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
+        _sizes(in_features=in_features, out_features=out_features)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self._init_masks()
 
@@ -88,8 +96,9 @@ class MaskedLinear(_MaskMixin, nn.Linear):
 class MaskedConv2d(_MaskMixin, nn.Conv2d):
     """``nn.Conv2d`` with a boolean ``mask`` buffer (and ``bias_mask`` when it has a bias)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, in_channels: int, out_channels: int, *args, **kwargs) -> None:
+        _sizes(in_channels=in_channels, out_channels=out_channels)
+        super().__init__(in_channels, out_channels, *args, **kwargs)
         self._init_masks()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,12 @@ def render(name: str, data_path: str | Path, out_png: str | Path | None = None) 
         raise FileNotFoundError(f"figure {name!r} needs its data file {data_path}; run the check or sweep that writes it")
     df = pd.read_csv(data_path)
     fig = plt.figure(figsize=(7.5, 4.8))
-    fn(df, fig)
+    try:
+        fn(df, fig)
+    except KeyError as e:
+        plt.close(fig)
+        raise ValueError(f"figure {name!r}: {data_path} lacks column {e.args[0]!r} (columns: {', '.join(df.columns)})"
+                         "; it must be the CSV its check writes") from None
     import textwrap
 
     if fig._suptitle is not None:  # long captions wrap instead of running off the page

@@ -245,6 +245,9 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
     levels = [final]
     if cfg.anneal is not None:
         start, n_lev = cfg.anneal
+        if isinstance(cfg.density, float | int) and start < cfg.density:
+            raise ValueError(f"anneal start density {start} must be >= the final density {cfg.density} (annealing "
+                             "removes weights)")
         sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
         levels = [list(t) for t in zip(*sched)]
     work = copy.deepcopy(source).to(dev)
