@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+import lottery_theory  # noqa: F401 - pins the numeric code paths before any test runs torch (_reproducible)
+
 
 def _selftest_sweep(root, *, n: int, sleep_s: float, executor: str = "serial", workers: int = 2,
                     stdout=None) -> subprocess.Popen:
