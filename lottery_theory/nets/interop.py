@@ -13,6 +13,7 @@ converts back, and :func:`export` folds either form into plain ``nn.Linear`` / `
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import nn
@@ -46,18 +47,51 @@ def copy_model(model: nn.Module) -> nn.Module:
     """``copy.deepcopy`` that also works on ``torch.nn.utils.prune`` models: their cached ``weight`` is a
     non-leaf tensor, which deepcopy refuses; it is detached first (the pruning hook recomputes it before every
     forward pass, with its graph, so nothing is lost)."""
-    for m in model.modules():  # any module pruned in torch's form (layers, and norms pruned by prune_batchnorm)
+    for m in model.modules():  # pruned in torch's form (layers, norms) or tied to a pruned weight (_TiedWeight)
         for name in ("weight", "bias"):
-            if hasattr(m, name + "_orig"):
-                t = getattr(m, name)
-                if isinstance(t, torch.Tensor) and not t.is_leaf:
-                    setattr(m, name, t.detach())
+            t = getattr(m, name, None)
+            if isinstance(t, torch.Tensor) and not isinstance(t, nn.Parameter) and not t.is_leaf:
+                setattr(m, name, t.detach())
     return copy.deepcopy(model)
 
 
 def _check_module(model, name: str = "model") -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+
+
+class DenseLeft(UserWarning):
+    """:func:`sparsify` left weight matrices of modules it cannot mask dense (listed with their sizes)."""
+
+
+class _TiedWeight:
+    """Forward pre-hook of a layer whose weight is tied to a pruned layer's: it reads the owner's masked weight
+    (``weight_orig * weight_mask``) before every forward pass, so both layers share one mask and one tensor. A
+    callable object (not a closure), so a deep copy of the model points it at the copied owner."""
+
+    def __init__(self, owner: nn.Module) -> None:
+        self.owner = owner
+
+    def __call__(self, module: nn.Module, inputs) -> None:
+        module.weight = self.owner.weight_orig * self.owner.weight_mask
+
+
+def _masked_or_dense(model: nn.Module) -> tuple[dict[str, nn.Module], dict[str, tuple[str, int]]]:
+    """The layers :func:`sparsify` masks (``nn.Linear`` / ``nn.Conv2d`` and subclasses that run their own forward)
+    and the weight-bearing modules it leaves dense (name -> (class, weight count)): other layer kinds (Conv1d,
+    ConvTranspose, Embedding, ...) and the projections inside ``nn.MultiheadAttention``, whose forward reads the
+    weights directly so a pruning hook would never run."""
+    inside_mha = {f"{n}.{c}" if n else c for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)
+                  for c, _ in m.named_modules() if c}
+    layers, dense = {}, {}
+    for n, m in model.named_modules():
+        if isinstance(m, PRUNABLE) and n not in inside_mha:
+            layers[n] = m
+            continue
+        own = [p for name, p in m.named_parameters(recurse=False) if p.dim() >= 2]
+        if own:
+            dense[n] = (type(m).__name__, sum(p.numel() for p in own))
+    return layers, dense
 
 
 def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: torch.Generator | None = None,
@@ -69,9 +103,21 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
     (:func:`~lottery_theory.sparsity.layer_densities`: uniform, er, erk, balanced, pyramidal), or one density per
     layer in ``model.named_modules()`` order. ``exact=True`` (default) keeps exactly ``round(d N)`` weights per
     layer; ``exact=False`` draws each weight independently (the paper's ER model). Biases are not masked.
+    All-or-nothing: every mask is drawn before any layer changes. Layers that share one weight tensor (tied
+    weights) get one mask and stay tied. Weight matrices of modules it cannot mask (Conv1d, ConvTranspose,
+    Embedding, the projections of ``nn.MultiheadAttention``) stay dense and are listed in a :class:`DenseLeft`
+    warning with the density reached over the masked weights and over all weight matrices.
     """
     _check_module(model)
-    layers = {n: m for n, m in model.named_modules() if isinstance(m, PRUNABLE)}
+    found, dense = _masked_or_dense(model)
+    owners: dict[int, str] = {}
+    layers, tied = {}, {}
+    for n, m in found.items():
+        if id(m.weight) in owners:
+            tied[n] = owners[id(m.weight)]
+        else:
+            owners[id(m.weight)] = n
+            layers[n] = m
     if not layers:
         raise ValueError("model has no nn.Linear or nn.Conv2d layer to sparsify")
     masked = [n for n, m in layers.items() if isinstance(m, MASKED_TYPES) or is_torch_pruned(m)]
@@ -83,10 +129,23 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
     if exact and sum(round(d * m.weight.numel()) for m, d in zip(layers.values(), dens)) == 0:
         raise ValueError(f"density={density!r} keeps no weight of the {n_total:,} in the model's layers; the smallest "
                          f"density that keeps one is about {1 / n_total:.3g}")
-    for m, d in zip(layers.values(), dens):
-        mask = er_mask(tuple(m.weight.shape), d, generator=generator, exact=exact).to(m.weight.device)
+    new = [er_mask(tuple(m.weight.shape), d, generator=generator, exact=exact).to(m.weight.device)
+           for m, d in zip(layers.values(), dens)]  # every mask first: a refusal changes nothing
+    for m, mask in zip(layers.values(), new):
         torch_prune.custom_from_mask(m, "weight", mask)
         m.weight = m.weight.detach()  # recomputed by the hook at each forward; a leaf can be deep-copied
+    for n, owner in tied.items():
+        m, o = found[n], layers[owner]
+        del m._parameters["weight"]
+        m.register_forward_pre_hook(_TiedWeight(o))
+        m.weight = (o.weight_orig * o.weight_mask).detach()
+    if dense:
+        kept = sum(int(mask.sum()) for mask in new)
+        all_w = n_total + sum(c for _, c in dense.values())
+        warnings.warn("weight matrices left dense (sparsify masks Linear and Conv2d layers only): "
+                      + ", ".join(f"{n} ({k}, {c:,} weights)" for n, (k, c) in dense.items())
+                      + f"; density {kept / n_total:.3g} over the masked weights, {(kept + all_w - n_total) / all_w:.3g}"
+                      " over all weight matrices", DenseLeft, stacklevel=2)
     return model
 
 
@@ -118,8 +177,21 @@ def _masked_twin(m: nn.Module, weight: torch.Tensor, mask: torch.Tensor) -> nn.M
 
 def as_masked(model: nn.Module) -> nn.Module:
     """A copy of ``model`` whose ``torch.nn.utils.prune``-masked layers are :class:`MaskedLinear` /
-    :class:`MaskedConv2d` with the same masks (module names unchanged); other modules are copied as they are."""
+    :class:`MaskedConv2d` with the same masks (module names unchanged); other modules are copied as they are.
+    Refuses (``TypeError`` naming the class) a masked layer of a subclass, whose own forward the plain twin
+    would drop, and layers with tied weights (``ValueError``): searches that rebuild layers cannot keep either."""
     _check_module(model)
+    for name, m in torch_pruned_layers(model).items():
+        if type(m) not in (nn.Linear, nn.Conv2d):
+            raise TypeError(f"layer {name!r} is a {type(m).__module__}.{type(m).__qualname__}, a subclass of "
+                            f"{'nn.Conv2d' if isinstance(m, nn.Conv2d) else 'nn.Linear'} with its own behaviour; "
+                            "this search rebuilds layers as plain ones and would change what the model computes. "
+                            "Use lottery_theory.search.dst (works on your modules in place) or replace the layer")
+    tied_hooks = [n for n, m in model.named_modules() if any(isinstance(h, _TiedWeight)
+                                                              for h in m._forward_pre_hooks.values())]
+    if tied_hooks:
+        raise ValueError(f"layers {tied_hooks} are tied to another layer's weight; this search rebuilds layers and "
+                         "would untie them (lottery_theory.search.dst keeps ties)")
     out = copy_model(model)
     for name, m in torch_pruned_layers(out).items():
         replace_module(out, name, _masked_twin(m, m.weight_orig.detach() * m.weight_mask, m.weight_mask))
@@ -164,4 +236,10 @@ def export(model: nn.Module) -> nn.Module:
         for pname in ("weight", "bias"):
             if torch_prune.is_pruned(m) and hasattr(m, pname + "_orig"):
                 torch_prune.remove(m, pname)
+    for m in out.modules():  # ties: point the tied layer at its owner's (now plain) weight parameter
+        for key, h in list(m._forward_pre_hooks.items()):
+            if isinstance(h, _TiedWeight):
+                del m._forward_pre_hooks[key]
+                del m.weight
+                m.weight = h.owner.weight
     return out

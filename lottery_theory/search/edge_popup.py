@@ -152,6 +152,38 @@ def _config(config: EdgePopupConfig | None, options: dict) -> EdgePopupConfig:
     return dataclasses.replace(config, **options)
 
 
+def _support_densities(density, masks) -> list[float]:
+    r"""Per-layer densities keeping each layer's share of the support: layer l keeps
+    :math:`d N s_l / \sum_j s_j` weights (s_l its support count, N all weights), so no layer exceeds its support
+    while ``density`` does not exceed the support's global density."""
+    if not isinstance(density, (int, float)) or isinstance(density, bool):
+        raise TypeError("ratio='support' takes one global density")
+    sup = [int(m.sum()) for m in masks]
+    n = [m.numel() for m in masks]
+    if density * sum(n) > sum(sup) + 0.5:
+        raise ValueError(f"density={density} exceeds the support's global density {sum(sup) / sum(n):.4g}")
+    return [density * sum(n) * s / sum(sup) / nl for s, nl in zip(sup, n)]
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, loader, device) -> None:
+    """Recompute every batch norm's running statistics in one pass over ``loader`` in train mode (cumulative
+    average: ``momentum=None``); the model's mode and momenta are restored."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms:
+        return
+    was, moms = model.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.to(device).train()
+    for x, _ in loader:
+        model(x.to(device))
+    for m, mom in zip(norms, moms):
+        m.momentum = mom
+    model.train(was)
+
+
 def anneal_schedule(start: float, final: float, levels: int) -> list[float]:
     """Geometric densities from ``start`` down to ``final`` over ``levels`` levels (the paper's annealing)."""
     check_positive_int(levels, "levels")
@@ -169,7 +201,10 @@ class EdgePopupConfig:
     ``ratio``, or one per layer); ``epochs`` per level; ``anneal=(start_density, levels)`` for geometrically
     decreasing densities; SGD with ``momentum``/``weight_decay`` and a cosine ``lr`` per level;
     ``val_fraction`` of the data picks the best epoch when no ``val_data`` is given; ``bias_scores`` also
-    scores the biases.
+    scores the biases; ``ratio="support"`` keeps each layer's share of the support (always feasible below the
+    support's density). The returned network carries the buffers (batch-norm running statistics) of the epoch it
+    was scored at; ``recalibrate_bn=True`` instead recomputes them in one pass over the training data (the exact
+    average of the batch statistics under the final masks).
     """
     density: float | tuple[float, ...]
     epochs: int
@@ -181,6 +216,7 @@ class EdgePopupConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     bias_scores: bool = False
+    recalibrate_bn: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.density, (int, float, np.integer, np.floating)) or isinstance(self.density, bool):
@@ -194,6 +230,7 @@ class EdgePopupConfig:
         check_number(self.weight_decay, "weight_decay", lo=0.0)
         check_number(self.val_fraction, "val_fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
         check_bool(self.bias_scores, "bias_scores")
+        check_bool(self.recalibrate_bn, "recalibrate_bn")
         if self.anneal is not None:
             if not isinstance(self.anneal, (tuple, list)) or len(self.anneal) != 2:
                 raise ValueError(f"anneal must be (start_density, levels), got {self.anneal!r}")
@@ -227,12 +264,17 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
         raise ValueError("source has no masked layers")
     names = list(layers)
     shapes = [tuple(layers[n].weight.shape) for n in names]
-    final = resolve_densities(shapes, cfg.density, cfg.ratio)
+    if cfg.ratio == "support":
+        final = _support_densities(cfg.density, [layers[n].mask for n in names])
+    else:
+        final = resolve_densities(shapes, cfg.density, cfg.ratio)
     for n, d, s in zip(names, final, shapes):
         k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
         if k > sup:
-            raise ValueError(f"layer {n!r}: density {d:.4g} asks for {k} weights but its support holds only {sup} "
-                             f"(support density {sup / math.prod(s):.4g}); lower density")
+            raise ValueError(f"layer {n!r}: density {d:.4g} (ratio={cfg.ratio!r}) asks for {k} weights but its "
+                             f"support holds only {sup} (support density {sup / math.prod(s):.4g}); lower density, "
+                             f"or pass ratio='support' to keep every layer's share of the support (feasible up to "
+                             f"the support's global density) or the ratio the support was drawn with")
         if k == 0:
             raise ValueError(f"layer {n!r}: density {d:.4g} keeps no weight")
     if val_data is None:
@@ -257,7 +299,7 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
         replace_module(work, n, wrapped[n])
     loader = as_loader(data, cfg.batch_size, True, generator)
     history: list[dict] = []
-    best_val, best_masks = -math.inf, None
+    best_val, best_masks, best_buffers = -math.inf, None, {}
     total = cfg.epochs * len(levels)
     bar = tqdm(total=total, desc="edge-popup", unit="epoch", disable=not progress, leave=False)
     for li, dens in enumerate(levels):
@@ -282,11 +324,20 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
             if li == len(levels) - 1 and score > best_val:
                 best_val = score
                 best_masks = {n: (w.current_mask().cpu(), w.current_bias_mask()) for n, w in wrapped.items()}
+                best_buffers = {k: v.detach().cpu().clone() for k, v in work.named_buffers()
+                                if not any(k.startswith(n + ".") for n in names)}
     bar.close()
     network = copy.deepcopy(source)
     layers_out = masked_layers(network)
     for n, (m, bm) in best_masks.items():
         layers_out[n].set_mask(m, None if bm is None else bm.cpu())
+    with torch.no_grad():  # the statistics the best epoch was scored with (batch norm), not the source's
+        mine = dict(network.named_buffers())
+        for k, v in best_buffers.items():
+            if k in mine and mine[k].shape == v.shape:
+                mine[k].copy_(v)
+    if cfg.recalibrate_bn:
+        recalibrate_bn(network, loader, dev)
     if torch_form:
         network = to_prune_form(network)
     return EdgePopupResult(network=network, history=history, densities=final, best_val=best_val)

@@ -52,8 +52,9 @@ def _check_1d(shape: Sequence[int]) -> tuple[int, ...]:
 def density(obj: torch.Tensor | nn.Module) -> float:
     """Kept fraction of a mask tensor, of a masked layer, or of a model (over its masked layers).
 
-    Returns ``(#ones) / (#entries)``; for a model the counts are summed over every
-    module that owns a ``mask`` buffer. Raises ``ValueError`` if a model has none.
+    Returns ``(#ones) / (#entries)``; for a model the counts are summed over every module that owns a ``mask``
+    buffer (package form) or a ``weight_mask`` (``torch.nn.utils.prune`` form). Raises ``ValueError`` if a model
+    has none.
     """
     if isinstance(obj, torch.Tensor):
         if obj.numel() == 0:
@@ -63,10 +64,12 @@ def density(obj: torch.Tensor | nn.Module) -> float:
         kept = total = 0
         for mod in obj.modules():
             m = getattr(mod, "mask", None)
+            if not isinstance(m, torch.Tensor):  # torch.nn.utils.prune form (e.g. from sparsify)
+                m = getattr(mod, "weight_mask", None)
             if isinstance(m, torch.Tensor):
                 kept += int(m.count_nonzero())
                 total += m.numel()
         if total == 0:
-            raise ValueError("the model has no masked layers (no module with a 'mask' buffer)")
+            raise ValueError("the model has no masked layers (no 'mask' or 'weight_mask' buffer)")
         return kept / total
     raise TypeError(f"density() takes a tensor or an nn.Module, got {type(obj).__name__}")

@@ -1,0 +1,119 @@
+"""A user's model never changes silently: batch-norm statistics survive edge-popup, layer subclasses are refused by
+name, tied weights get one mask and stay tied, weights left dense are reported, sparsify is all-or-nothing."""
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from lottery_theory import export, sparsify
+from lottery_theory.nets.interop import DenseLeft
+from lottery_theory.search import evaluate
+from lottery_theory.search.edge_popup import edge_popup
+from lottery_theory.sparsity import density
+
+
+class BNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.bn, self.fc2 = nn.Linear(8, 32), nn.BatchNorm1d(32), nn.Linear(32, 3)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.bn(self.fc1(x))))
+
+
+def _data(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g) * 3 + 1
+    return x, (x[:, :3].argmax(1))
+
+
+def test_edge_popup_keeps_the_batchnorm_statistics_it_scored_with():
+    torch.manual_seed(0)
+    net = BNNet()
+    sparsify(net, density=0.5, generator=torch.Generator().manual_seed(0))
+    data, val = _data(), _data(128, 1)
+    res = edge_popup(net, data, val_data=val, density=0.25, epochs=3, generator=torch.Generator().manual_seed(1),
+                     progress=False)
+    bn = res.network.bn
+    assert int(bn.num_batches_tracked) > 0  # was 0: the statistics were dropped with the search's copy
+    assert evaluate(res.network, val)["accuracy"] == pytest.approx(res.best_val)  # computes what was scored
+    rec = edge_popup(net, data, val_data=val, density=0.25, epochs=3, generator=torch.Generator().manual_seed(1),
+                     progress=False, recalibrate_bn=True)
+    assert not torch.equal(rec.network.bn.running_mean, bn.running_mean)  # recomputed over the training data
+    x = data[0]
+    h = rec.network.fc1(x)
+    assert torch.allclose(rec.network.bn.running_mean, h.mean(0), atol=1e-4)  # the exact average of one pass
+
+
+class Conv2dSame(nn.Conv2d):  # a subclass with its own forward (timm's "same" padding)
+    def forward(self, x):
+        return super().forward(nn.functional.pad(x, (1, 1, 1, 1)))
+
+
+def test_layer_subclasses_are_refused_by_name():
+    net = nn.Sequential(Conv2dSame(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    sparsify(net, density=0.5)
+    x = torch.randn(16, 1, 8, 8)
+    with pytest.raises(TypeError, match="Conv2dSame"):
+        edge_popup(net, (x, torch.zeros(16, dtype=torch.long)), density=0.2, epochs=1, progress=False)
+
+
+def test_tied_weights_get_one_mask_and_stay_tied():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = nn.Linear(6, 6, bias=False), nn.Linear(6, 6, bias=False)
+            self.dec.weight = self.enc.weight  # tied
+
+        def forward(self, x):
+            return self.dec(torch.relu(self.enc(x)))
+    torch.manual_seed(0)
+    net = Tied()
+    dense = net.enc.weight.detach().clone()
+    sparsify(net, density=0.5, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(4, 6)
+    m = net.enc.weight_mask
+    assert float(m.mean()) == 0.5 and torch.equal(net.dec.weight, net.enc.weight)
+    w = dense * m
+    assert torch.allclose(net(x), torch.relu(x @ w.T) @ w.T)
+    plain = export(net)
+    assert plain.dec.weight is plain.enc.weight  # the tie survives export
+    assert float((plain.enc.weight != 0).float().mean()) == 0.5  # not 0.25 (two masks multiplied)
+    fresh = Tied()
+    fresh.load_state_dict(plain.state_dict(), strict=True)
+    assert torch.allclose(fresh(x), net(x))
+
+
+def test_weights_left_dense_are_reported():
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.conv1d, self.fc = nn.Embedding(50, 8), nn.Conv1d(8, 8, 3), nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.fc(self.conv1d(self.emb(x).transpose(1, 2)).mean(-1))
+    with pytest.warns(DenseLeft, match=r"emb \(Embedding, 400 weights\).*conv1d \(Conv1d, 192 weights\)") as rec:
+        sparsify(Mixed(), density=0.25)
+    assert "density 0.25 over the masked weights, 0.9" in str(rec[0].message)  # 4 of 16 masked; 596 of 608 overall
+
+
+def test_sparsify_is_all_or_nothing_and_density_reads_prune_form():
+    net = BNNet()
+    with pytest.raises(ValueError):
+        sparsify(net, density=[0.5, 1.5])
+    assert not any(hasattr(m, "weight_mask") for m in net.modules())  # nothing half-done
+    sparsify(net, density=0.25, generator=torch.Generator().manual_seed(0))
+    assert density(net) == pytest.approx(0.25, abs=1 / 352)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sparsify(BNNet(), density=0.5)  # nothing left dense (norms carry no weight matrix): no warning
+
+
+def test_edge_popup_names_ratio_when_a_layer_cannot_hold_its_share():
+    net = BNNet()
+    sparsify(net, density=[0.9, 0.1])
+    with pytest.raises(ValueError, match=r"ratio=.*support"):
+        edge_popup(net, _data(), density=0.3, epochs=1, progress=False)
+    res = edge_popup(net, _data(), density=0.3, epochs=1, progress=False, ratio="support")
+    assert all(float(m.weight_mask.sum()) > 0 for m in (res.network.fc1, res.network.fc2))
