@@ -12,10 +12,13 @@ def test_pensia_experiment_21_per_weight_and_reported_size():
     # (the old ceil(3 log2(1/eps)) gives ceil(19.93) = 20)
     assert B.pensia_items_per_weight(0.01) == 21
     assert B.dense_subset_sum_n(0.01) == 20
-    # their 784-500-10 target: 784*500 + 500 + 500*10 + 10 = 397,510 parameters ("397k"); x 21 = 8,347,710
-    # ("8.34M" initial parameters in their table)
+    # their 784-500-10 target has no biases (TwoLayerFC(..., bias=None); their results file: 397,000 -> 8,337,000,
+    # "21.00 times"): 784*500 + 500*10 = 397,000 weights; x 21 = 8,337,000
     rep = B.cli_evaluate("pensia-experiment", eps=0.01, widths=[784, 500, 10])
-    assert rep == {"n_per_weight": 21, "C": 3.0, "target_params_with_bias": 397_510, "random_params": 8_347_710}
+    assert rep == {"n_per_weight": 21, "C": 3.0, "target_params": 397_000, "bias": False, "random_params": 8_337_000}
+    # with biases (784*500 + 500 + 500*10 + 10 = 397,510): x 21 = 8,347,710
+    rep = B.cli_evaluate("pensia-experiment", eps=0.01, widths=[784, 500, 10], bias="yes")
+    assert rep["target_params"] == 397_510 and rep["random_params"] == 8_347_710
     # eps = 0.1: log2(10) = 3.32 -> 3 -> 9; eps = 0.001: log2(1000) = 9.97 -> 10 -> 30
     assert B.pensia_items_per_weight([0.1, 0.001]).tolist() == [9, 30]
 

@@ -129,3 +129,37 @@ def test_bad_input():
         construct(conv_net(1, 2, channels=(2,), image_size=4, hidden=3), density=0.5, eps=0.1, width_multiplier=3)
     with pytest.raises(TypeError, match="Sequential"):
         construct(nn.Linear(2, 2), density=0.5, eps=0.1)
+
+
+@pytest.mark.parametrize("where", ["trailing", "leading"])
+def test_l1_keeps_activations_before_and_after_the_linear_layers(where):
+    """L+1 used to drop a ReLU before the first or after the last Linear layer, so the ticket computed another
+    function than the one its certificate bounded; now the ticket applies it too and the bracket holds."""
+    import warnings
+
+    from torch import nn
+
+    torch.manual_seed(0)
+    core = [nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)]
+    mods = core + [nn.ReLU()] if where == "trailing" else [nn.ReLU()] + core
+    t = nn.Sequential(*mods)
+    with torch.no_grad():
+        for m in t:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(0.5)
+                m.bias.mul_(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tk = construct(t, density=1.0, eps=0.05, construction="L+1", width_multiplier=16,
+                       generator=torch.Generator().manual_seed(0))
+    net = tk.network
+    assert isinstance(net[-1] if where == "trailing" else net[0], nn.ReLU)
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(1))
+    x = torch.rand(4000, 3) * 2 - 1
+    with torch.no_grad():
+        gap = float((net(x) - t(x)).abs().max())
+        if where == "trailing":
+            assert bool((net(x) >= 0).all())
+        else:
+            assert torch.equal(net(x), net(torch.relu(x)))
+    assert br.lower <= br.upper and gap <= br.upper + 1e-9

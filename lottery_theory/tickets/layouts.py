@@ -186,6 +186,9 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, time
              for i, m in enumerate(mods) if isinstance(m, nn.Linear)]
     if relus[:-1] != [True] * (len(lins) - 1):
         raise ValueError("construction='L+1' needs a ReLU after every hidden Linear layer")
+    at = [i for i, m in enumerate(mods) if isinstance(m, nn.Linear)]
+    # activations before the first and after the last Linear layer: the ticket applies them too
+    pre, post = list(mods[:at[0]]), list(mods[at[-1] + 1:])
     L = len(lins)
     specs = [_eff_weight(m) for m in lins]
     n0 = specs[0][0].shape[1]
@@ -195,12 +198,12 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, time
         widths.append(rho[l - 1] * specs[l - 1][0].shape[0] + (kb[l - 1] if specs[l][1] is not None else 0))
     widths.append(specs[-1][0].shape[0])
     layers = [MaskedLinear(n0, widths[0])] + [MaskedLinear(widths[i], widths[i + 1]) for i in range(L)]
-    src_mods = []
+    src_mods = [copy.deepcopy(m) for m in pre]
     for i, lay in enumerate(layers):
         src_mods.append(lay)
         if i < L:
             src_mods.append(nn.ReLU())
-    source = nn.Sequential(*src_mods)
+    source = nn.Sequential(*src_mods, *[copy.deepcopy(m) for m in post])
     dens = _densities(dens_arg, L + 1, [tuple(x.weight.shape) for x in layers], ratio)
     t0 = time.perf_counter()
     _draw(layers, dens, g)

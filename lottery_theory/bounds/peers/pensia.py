@@ -5,7 +5,9 @@ Theorem 1 (dense source of depth 2l, U[-1, 1] weights, no biases): the hidden la
 :math:`C\,d_{i-1}\log(d_{i-1} d_i\, l / \min(\varepsilon, \delta))` units, C an unspecified constant.
 Their experiment (Sec. 5, 784-500-10 MNIST target at :math:`\varepsilon = 0.01`) gives every weight
 :math:`n = c \cdot \mathrm{round}(\log_2(1/\varepsilon))` coefficients with c = 3, i.e. 21, and reports
-397k target parameters -> 8.34M random parameters (397,510 x 21 = 8,347,710).
+397k target parameters -> 8.34M random parameters. Their target has no biases (``TwoLayerFC(..., bias=None)`` in
+their models.py; their results file: 397,000 -> 8,337,000, "21.00 times"): 784 x 500 + 500 x 10 = 397,000 weights,
+x 21 = 8,337,000.
 """
 from __future__ import annotations
 
@@ -44,13 +46,15 @@ def pensia_experiment_expr():
     return C * sp.log(1 / e, 2), (C, e)
 
 
-def _experiment_report(eps, C, widths_):
+def _experiment_report(eps, C, widths_, bias="no"):
     n = int(pensia_items_per_weight(eps, C))
     rep = {"n_per_weight": n, "C": C}
     if widths_ is not None:
+        if bias not in ("no", "yes"):
+            raise ValueError(f"bias must be 'no' (their target has none) or 'yes', got {bias!r}")
         ws = widths(widths_)
-        params = sum((ws[i] + 1) * ws[i + 1] for i in range(len(ws) - 1))
-        rep |= {"target_params_with_bias": params, "random_params": params * n}
+        params = sum((ws[i] + (bias == "yes")) * ws[i + 1] for i in range(len(ws) - 1))
+        rep |= {"target_params": params, "bias": bias == "yes", "random_params": params * n}
     return rep
 
 
@@ -58,8 +62,10 @@ def _experiment_report(eps, C, widths_):
        latex=r"n = C\cdot\mathrm{round}(\log_2(1/\varepsilon))",
        assumptions="one subset-sum instance per target weight, no union bound; coefficients from the weights' range",
        args=(Arg("eps", "float", "per-weight accuracy"), Arg("C", "float", "constant", 3.0),
-             Arg("widths", "ints", "target widths (reports the parameter counts)", None)),
-       report=lambda eps, C, widths: _experiment_report(eps, C, widths), expr=pensia_experiment_expr, C=3.0)
+             Arg("widths", "ints", "target widths (reports the parameter counts)", None),
+             Arg("bias", "str", "whether the target has biases (theirs has none)", "no", ("no", "yes"))),
+       report=lambda eps, C, widths, bias: _experiment_report(eps, C, widths, bias), expr=pensia_experiment_expr,
+       C=3.0)
 def pensia_items_per_weight(eps, C: float = 3.0):
     r"""Coefficients per target weight in Pensia et al.'s experiment: :math:`C\cdot\mathrm{round}(\log_2(1/\varepsilon))`
     (round half to even, as numpy rounds); 21 at :math:`\varepsilon = 0.01`, C = 3."""
