@@ -218,6 +218,16 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 0 <= v <= 2**62:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2**62], got {text!r}")
+    return v
+
+
 # argparse takes "-1e300" for an option (its number pattern has no exponent); numbers in any float syntax are values
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
 
@@ -274,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--budget", default="norms", choices=["norms", "assumed"],
                    help="per-weight budget from the target's realised norms (default) or assuming ||W|| <= 1")
     t.add_argument("--max-items", type=int, default=20, help="items per subset sum (exact solver, <= 44)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the target's training and of the ER source")
+    t.add_argument("--seed", type=_seed, default=0, help="seed of the target's training and of the ER source")
     t.add_argument("--trust", action="store_true", help="allow unpickling a whole nn.Sequential (files you made)")
     t.add_argument("--spec", help="architecture of a plain state_dict given as --target (torch.save(model."
                    "state_dict())): a JSON file or text, e.g. '[[\"Linear\", 784, 300, true], [\"ReLU\"], "

@@ -168,6 +168,12 @@ CASES = [
                                                                            "fixed": {"objective": v}})),
     ("sweep_from_spec", "max_items", [100, 45], lambda v: sweep_from_spec({"experiment": "ticket",
                                                                             "fixed": {"max_items": v}})),
+    ("sweep_from_spec", "ratio", ["foo", "ERK"], lambda v: sweep_from_spec({"experiment": "ratio_train",
+                                                                              "fixed": {"ratio": v}})),
+    ("sweep_from_spec", "dataset", ["cifar7"], lambda v: sweep_from_spec({"experiment": "sparse_to_sparse",
+                                                                          "fixed": {"dataset": v}})),
+    ("sweep_from_spec", "arch", ["resnet"], lambda v: sweep_from_spec({"experiment": "dst_train",
+                                                                       "fixed": {"arch": v}})),
     ("sweep_from_spec", "seed", [2**70], lambda v: sweep_from_spec({"experiment": "ticket", "fixed": {"seed": v}})),
     ("sweep_from_spec", "configs", [50_000], lambda v: sweep_from_spec({"experiment": "selftest", "grid": {
         "seed": list(range(v)), "x": [1.0, 2.0, 3.0]}})),

@@ -108,6 +108,9 @@ def test_cli_defects_of_issue_26(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as e:
         main(["ticket", "--target", "x.pt", "--density", "0.5", "--eps", "0.1", "--k", "0"])
     assert e.value.code == 2 and "must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["ticket", "--target", "x.pt", "--density", "0.5", "--eps", "0.1", "--seed", str(2**70)])
+    assert e.value.code == 2 and "2**62" in capsys.readouterr().err
     from lottery_theory.cli import build_parser
 
     args = build_parser().parse_args(["ticket", "--target", "x", "--density", "0.5", "--eps", "0.1", "--box",

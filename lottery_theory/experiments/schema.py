@@ -88,7 +88,30 @@ def check_field(experiment: str, field: str, value: Any, where: str) -> None:
     _check_range(field, value, where)
 
 
+def _names(field: str) -> list[str] | None:
+    """The registered names a string field must take (layer-wise ratios, datasets, constructions, architectures),
+    or None when the field is free text."""
+    if field in ("ratio", "start_ratio"):
+        from ..sparsity import available_ratios
+
+        return available_ratios()
+    if field == "dataset":
+        from ..data import available_datasets
+
+        return available_datasets()
+    if field == "construction":
+        from ..tickets.layouts import CONSTRUCTIONS
+
+        return CONSTRUCTIONS.names()
+    if field == "arch":
+        return ["conv", "mlp"]
+    return None
+
+
 def _check_range(field: str, value: Any, where: str) -> None:
+    names = _names(field) if isinstance(value, str) else None
+    if names is not None and value not in names:
+        raise ValueError(f"{where}: field {field!r} must be one of {', '.join(names)}, got {value!r}")
     vals = list(value) if isinstance(value, (list, tuple)) else [value]
     if not all(_is_number(v) for v in vals):
         return
