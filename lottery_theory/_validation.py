@@ -151,3 +151,23 @@ def check_alloc(nbytes: float, what: str) -> None:
     if nbytes > avail:
         raise ValueError(f"{what} needs about {nbytes / 2**30:,.1f} GiB, more than the {avail / 2**30:,.1f} GiB of "
                          f"memory available")
+
+
+def merge_config(cls: type, config: Any, options: Mapping[str, Any], what: str, required: tuple[str, ...] = ()):
+    """A frozen options dataclass ``cls`` from ``config`` (an instance or None) with keyword ``options`` on top:
+    unknown keywords are a ``TypeError`` naming them and the accepted fields; without a config the ``required``
+    fields must be given."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(options) - set(names))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for {what}; accepted: {', '.join(names)}")
+    if config is None:
+        missing = [f for f in required if f not in options]
+        if missing:
+            raise TypeError(f"{what} needs {' and '.join(missing)} (or config={cls.__name__}(...))")
+        return cls(**options)
+    if not isinstance(config, cls):
+        raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
+    return dataclasses.replace(config, **options)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DEFAULT_C, arr, constant, out, positive, to_int, unit
+from ._common import DEFAULT_C, constant, out, positive, to_int, unit
 from ._common import density as _density
 from .record import Arg, bound
 

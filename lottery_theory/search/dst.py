@@ -26,7 +26,6 @@ are exactly zero after every step under every optimizer.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import Registry, check_bool, check_density, check_number, check_positive_int, lookup
+from .._validation import Registry, check_bool, check_density, check_number, check_positive_int, lookup, merge_config
 from ..nets.interop import is_torch_pruned, sparsify, to_prune_form
 from ..nets.masked import MASKED_TYPES
 from ..sparsity import layer_densities
@@ -260,15 +259,7 @@ class DSTResult:
 
 
 def _config(config: DSTConfig | None, options: dict) -> DSTConfig:
-    names = [f.name for f in dataclasses.fields(DSTConfig)]
-    unknown = sorted(set(options) - set(names))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for dst; accepted: {', '.join(names)}")
-    if config is None:
-        return DSTConfig(**options)
-    if not isinstance(config, DSTConfig):
-        raise TypeError(f"config must be a DSTConfig, got {type(config).__name__}")
-    return dataclasses.replace(config, **options)
+    return merge_config(DSTConfig, config, options, "dst")
 
 
 @torch.no_grad()

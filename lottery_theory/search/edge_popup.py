@@ -12,7 +12,6 @@ layer size but chosen inside the support only, and model selection on a validati
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import check_bool, check_density, check_number, check_positive_int
+from .._validation import check_bool, check_density, check_number, check_positive_int, merge_config
 from ..nets.interop import as_masked, replace_module, to_prune_form, torch_pruned_layers
 from ..nets.masked import MaskedConv2d, MaskedLinear, masked_layers
 from ..sparsity import resolve_densities
@@ -138,18 +137,7 @@ class EdgePopupResult:
 
 
 def _config(config: EdgePopupConfig | None, options: dict) -> EdgePopupConfig:
-    fields = [f.name for f in dataclasses.fields(EdgePopupConfig)]
-    unknown = sorted(set(options) - set(fields))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for edge_popup; accepted: {', '.join(fields)}")
-    if config is None:
-        missing = [f for f in ("density", "epochs") if f not in options]
-        if missing:
-            raise TypeError(f"edge_popup needs {' and '.join(missing)} (or config=EdgePopupConfig(...))")
-        return EdgePopupConfig(**options)
-    if not isinstance(config, EdgePopupConfig):
-        raise TypeError(f"config must be an EdgePopupConfig, got {type(config).__name__}")
-    return dataclasses.replace(config, **options)
+    return merge_config(EdgePopupConfig, config, options, "edge_popup", required=("density", "epochs"))
 
 
 def _support_densities(density, masks) -> list[float]:
