@@ -156,14 +156,15 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     kw = {"width_multiplier": args.k} if args.k is not None else {}
     tk = construct(target, density=args.density, eps=args.eps, assignment=args.assignment, objective=args.objective,
                    budget=args.budget, box=max(abs(box[0]), abs(box[1])), input_shape=input_shape,
-                   max_items=args.max_items, generator=g, **kw)
+                   max_items=args.max_items, generator=g, retries=args.retries, **kw)
     br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
     out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,
            "upper": br.upper, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
            "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
            "width_multiplier": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
-           "assignment": args.assignment, "objective": args.objective, "budget": args.budget, **info}
+           "assignment": args.assignment, "objective": args.objective, "budget": args.budget,
+           **({"draws": tk.draws} if tk.draws else {}), **info}
     if not args.json:
         for k, v in out.items():
             print(f"{k:>18}: {v}")
@@ -283,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--objective", default="fewest", choices=["fewest", "min_error"], help="subset-sum objective")
     t.add_argument("--budget", default="norms", choices=["norms", "assumed"],
                    help="per-weight budget from the target's realised norms (default) or assuming ||W|| <= 1")
+    t.add_argument("--retries", type=_positive_int, default=1, help="draw up to R sources at this width and keep "
+                   "the one with the smallest certified upper bound (stops at the first <= eps)")
     t.add_argument("--max-items", type=int, default=20, help="items per subset sum (exact solver, <= 44)")
     t.add_argument("--seed", type=_seed, default=0, help="seed of the target's training and of the ER source")
     t.add_argument("--trust", action="store_true", help="allow unpickling a whole nn.Sequential (files you made)")

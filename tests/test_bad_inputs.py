@@ -156,6 +156,7 @@ CASES = [
     ("evaluate", "data", [(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))],
      lambda v: __import__("lottery_theory.search", fromlist=["evaluate"]).evaluate(_model(), v)),
     ("er_source", "er_source", [10**9], lambda v: er_source([4, 3, 2], width_multiplier=v, density=0.5)),
+    ("construct", "retries", POS_INT, lambda v: construct(_target(), density=0.5, eps=0.1, retries=v)),
     ("construct", "C", [0, -1.0, NAN, "8"], lambda v: construct(_target(), density=0.5, eps=0.1, C=v)),
     ("construct", "executor", [5, "slurm"], lambda v: construct(_target(), density=0.5, eps=0.1, executor=v)),
     ("sup_error", "box", [([0, 0], [1, 1]), ("a", "b"), ({"a": 1}, 1.0)], lambda v: _ticket().sup_error(v)),

@@ -163,3 +163,36 @@ def test_l1_keeps_activations_before_and_after_the_linear_layers(where):
         else:
             assert torch.equal(net(x), net(torch.relu(x)))
     assert br.lower <= br.upper and gap <= br.upper + 1e-9
+
+
+def test_retries_returns_the_best_certified_draw_and_is_deterministic():
+    """At a fixed width, retries= draws independent sources until one certifies eps and keeps the one with the
+    smallest interval certificate (an independent recomputation below); same generator, same ticket."""
+    import warnings
+
+    from lottery_theory.bounds.certificate import interval_certificate
+    from lottery_theory.tickets.construct import BudgetMissed
+
+    torch.manual_seed(0)
+    t = mlp([3, 5, 1], bias=True, generator=torch.Generator().manual_seed(3))
+    kw = dict(density=0.5, eps=1e-9, width_multiplier=6)  # unreachable eps: every draw is made
+    with pytest.warns(BudgetMissed, match="no draw of 4 met eps"):
+        a = construct(t, retries=4, generator=torch.Generator().manual_seed(1), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = construct(t, retries=4, generator=torch.Generator().manual_seed(1), **kw)
+    assert a.draws["draws"] == 4 and a.draws["met_eps"] == 0
+    ups = a.draws["uppers"]
+    assert a.draws["best_upper"] == min(ups)
+    up = interval_certificate(t, a.realise(), -1.0, 1.0, a.input_shape).upper
+    assert up == min(ups)
+    assert all(torch.equal(p, q) for p, q in zip(a.network.parameters(), b.network.parameters()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = construct(t, generator=torch.Generator().manual_seed(a.draws["seeds"][ups.index(min(ups))]), **kw)
+    assert all(torch.equal(p, q) for p, q in zip(a.network.parameters(), one.network.parameters()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        easy = construct(t, retries=5, generator=torch.Generator().manual_seed(1), density=1.0, eps=0.5,
+                         width_multiplier=24)
+    assert easy.draws["draws"] == 1 and easy.draws["met_eps"] == 1  # stops at the first certified draw
