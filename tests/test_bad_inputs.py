@@ -132,7 +132,7 @@ CASES = [
     ("sup_error", "box", [(1.0,), "ab", None, (1.0, -1.0), (math.nan, 1.0)], lambda v: _ticket().sup_error(v)),
     ("sup_error", "restarts", POS_INT, lambda v: _ticket().sup_error((-1.0, 1.0), restarts=v)),
     ("solve", "present", [[[True]], np.ones((1, 3), bool), "ab"], lambda v: solve([[0.5, 0.2]], [0.1], present=v)),
-    ("construct", "target", [None, "net", torch.nn.Linear(3, 2), torch.nn.Sequential(torch.nn.Tanh())],
+    ("construct", "target", [None, "net", torch.nn.Tanh(), torch.nn.Sequential(torch.nn.Tanh())],
      lambda v: construct(v, density=0.5, eps=0.1)),
     ("load", "root", ["/no/such/folder"], lambda v: load("mnist", root=v)),
     ("render", "name", ["no-such-figure"], lambda v: render(v, "x.csv")),

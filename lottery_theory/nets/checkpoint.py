@@ -18,10 +18,14 @@ from torch import nn
 FORMAT = "lottery-theory/sequential-v1"
 
 
-def target_spec(model: nn.Sequential) -> list:
-    """The architecture of ``model`` as plain lists (see the module docstring)."""
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
+def target_spec(model: nn.Module) -> list:
+    """The architecture of ``model`` as plain lists (see the module docstring); a module other than
+    ``nn.Sequential`` must compute one chain of layers (:func:`~lottery_theory.nets.chain.as_sequential`)."""
+    from .chain import as_sequential
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    model = as_sequential(model)
     spec = []
     for m in model:
         if isinstance(m, nn.Linear):
@@ -216,7 +220,10 @@ def target_from_state_dict(state_dict, spec: list) -> nn.Sequential:
 
 def save_target(model: nn.Sequential, path: str | Path) -> Path:
     """Write ``model`` (plain or masked layers; masks folded into the weights) in the safe format."""
+    from .chain import as_sequential
+
     spec = target_spec(model)
+    model = as_sequential(model)
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"path {path} is a directory; give a file name, e.g. {path / 'target.pt'}")

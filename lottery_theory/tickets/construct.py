@@ -145,9 +145,15 @@ class Ticket:
 
 # ----------------------------------------------------------------------------- helpers
 def _target_layers(target: nn.Module) -> list[nn.Module]:
-    mods = list(target.children()) if isinstance(target, nn.Sequential) else None
-    if mods is None:
-        raise TypeError("target must be an nn.Sequential of Linear/Conv2d, ReLU, Flatten and pooling layers")
+    from ..nets.chain import as_sequential
+
+    if not isinstance(target, nn.Module):
+        raise TypeError(f"target must be an nn.Module (an nn.Sequential, or a module whose forward is one chain of "
+                        f"Linear/Conv2d, ReLU, Flatten and pooling layers), got {type(target).__name__}")
+    try:
+        mods = list(as_sequential(target).children())
+    except TypeError as e:
+        raise TypeError(f"target: {e}") from None
     for m in mods:
         if not isinstance(m, (nn.Linear, nn.Conv2d) + PASSTHROUGH):
             raise TypeError(f"construct cannot handle a {type(m).__name__} layer in the target")
@@ -178,6 +184,10 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
               assignment: str = "adaptive", objective: str | None = None, budget: str = "assumed",
               executor=None, workers: int = 2, retries: int = 1) -> Ticket:
     r"""Draw an ER source for ``target`` and build a strong ticket inside it (see the module docstring).
+
+    ``target``: an ``nn.Sequential``, or any module whose forward is one chain of Linear/Conv2d, ReLU, Flatten and
+    pooling steps (traced with ``torch.fx`` by :func:`~lottery_theory.nets.chain.as_sequential`; residual or
+    branching graphs are refused naming the node); ``Ticket.target`` is that chain, sharing the model's layers.
 
     * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
       ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
@@ -220,6 +230,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
                                       workers=workers), generator)
     t0 = time.perf_counter()
     timer: dict = {}
+    mods = _target_layers(target)
+    target = nn.Sequential(*mods) if not isinstance(target, nn.Sequential) else target  # the traced chain
     layout_cls = CONSTRUCTIONS.get_checked(construction)
     eps = check_open_unit(eps, "eps")  # numpy scalars welcome; bools, strings, NaN refused
     delta = check_open_unit(delta, "delta")
@@ -239,7 +251,6 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if budget not in ("assumed", "norms"):
         raise ValueError(f"budget must be 'assumed' or 'norms', got {budget!r}")
     check_executor(executor, workers)
-    mods = _target_layers(target)
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
         raise ValueError("target has no Linear or Conv2d layer")
