@@ -138,7 +138,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     if args.target == "lenet-mnist":
         from .tickets.lenet import lenet_mnist
 
-        target, info = lenet_mnist(seed=args.seed)
+        target, info = lenet_mnist(seed=args.seed, progress=not args.json)  # training shows its progress
         input_shape, box = (784,), (0.0, 1.0) if args.box is None else tuple(args.box)
     else:
         from .nets import load_target, target_from_state_dict
@@ -162,7 +162,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
            "upper": br.upper, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
            "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
-           "width_multiplier": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
+           "k_per_block": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
            "assignment": args.assignment, "objective": args.objective, "budget": args.budget,
            **({"draws": tk.draws} if tk.draws else {}), **info}
     if not args.json:

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 
-def lenet_mnist(seed: int = 0, epochs: int = 15, cache_dir: str | Path | None = None) -> tuple[nn.Sequential, dict]:
+def lenet_mnist(seed: int = 0, epochs: int = 15, cache_dir: str | Path | None = None,
+                progress: bool = False) -> tuple[nn.Sequential, dict]:
     """LeNet-300-100 (784-300-100-10, ReLU) trained with Adam (lr 1e-3, validation picks the epoch) on mnist5k;
     returns the plain ``nn.Sequential`` and ``{"test_accuracy", "checkpoint"}``. Cached under ``cache_dir``
     (default ``results/checkpoints``)."""
@@ -25,7 +26,8 @@ def lenet_mnist(seed: int = 0, epochs: int = 15, cache_dir: str | Path | None = 
         target = load_target(path)
     else:
         net = mlp([784, 300, 100, 10], generator=g)
-        train(net, data.train, epochs=epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g, progress=False)
+        train(net, data.train, epochs=epochs, lr=1e-3, val_data=data.val, keep_best=True, generator=g,
+              progress=progress)
         save_target(net, path)
         target = load_target(path)
     return target, {"test_accuracy": evaluate(target, data.test)["accuracy"], "checkpoint": str(path)}
