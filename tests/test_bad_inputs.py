@@ -178,6 +178,10 @@ CASES = [
     ("sweep_from_spec", "seed", [2**70], lambda v: sweep_from_spec({"experiment": "ticket", "fixed": {"seed": v}})),
     ("sweep_from_spec", "configs", [50_000], lambda v: sweep_from_spec({"experiment": "selftest", "grid": {
         "seed": list(range(v)), "x": [1.0, 2.0, 3.0]}})),
+    ("mask_update", "n_drop", [20, -1, 2.5, True], lambda v: __import__("lottery_theory.search", fromlist=["x"])
+     .mask_update(torch.randn(3, 3), torch.ones(3, 3, dtype=torch.bool), torch.randn(3, 3), v)),
+    ("mask_update", "mask", [torch.ones(2, 3, dtype=torch.bool)], lambda v: __import__(
+        "lottery_theory.search", fromlist=["x"]).mask_update(torch.randn(3, 3), v, torch.randn(3, 3), 1)),
     ("dst", "density", DENSITY, lambda v: _dst(density=v)),
     ("dst", "epochs", POS_INT, lambda v: _dst(epochs=v)),
     ("dst", "drop_fraction", [0, 1, -0.1, NAN, "0.3", None], lambda v: _dst(drop_fraction=v)),

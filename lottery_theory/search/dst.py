@@ -162,7 +162,13 @@ def mask_update(weight: torch.Tensor, mask: torch.Tensor, grow_scores: torch.Ten
     """One prune-and-regrow step of a layer: drop the ``n_drop`` active entries of smallest ``|weight|``, regrow
     ``n_drop`` entries of highest ``grow_scores`` among those inactive after the drop (and inside ``support``).
     Returns ``(new mask, regrown entries)``; the active count is unchanged."""
+    for name, t in (("mask", mask), ("grow_scores", grow_scores)) + ((("support", support),) if support is not None
+                                                                       else ()):
+        if tuple(t.shape) != tuple(weight.shape):
+            raise ValueError(f"{name} has shape {tuple(t.shape)} but the weight has shape {tuple(weight.shape)}")
     n_active = int(mask.sum())
+    if isinstance(n_drop, bool) or not isinstance(n_drop, int) or not 0 <= n_drop <= n_active:
+        raise ValueError(f"n_drop must be an integer in [0, {n_active}] (the active count), got {n_drop!r}")
     kept = _top(weight.detach().abs(), mask, n_active - n_drop)
     candidates = ~kept if support is None else (~kept & support)
     grown = _top(grow_scores, candidates, n_drop)
