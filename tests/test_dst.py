@@ -171,15 +171,10 @@ def test_deterministic_and_free_regrowth_leaves_start():
 
 
 def test_plain_model_is_sparsified_and_keeps_its_class_and_bn():
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.bn, self.fc2 = nn.Linear(10, 32), nn.BatchNorm1d(32), nn.Linear(32, 3)
+    from _models import BNNet as Net
 
-        def forward(self, x):
-            return self.fc2(torch.relu(self.bn(self.fc1(x))))
     g = torch.Generator().manual_seed(0)
-    net = Net()
+    net = Net(10, 32, 3)
     x, y = _data(g)
     res = dst(net, (x, y), density=0.25, epochs=2, generator=g, batch_size=32, update_interval=2)
     assert res.network is net and isinstance(net, Net)

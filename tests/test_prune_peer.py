@@ -164,15 +164,10 @@ def test_prune_bias_ranks_biases_with_weights_by_hand():
 
 
 def test_prune_batchnorm_on_a_torch_pruned_model_exports():
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.bn, self.fc2 = nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Linear(8, 3)
+    from _models import BNNet
 
-        def forward(self, x):
-            return self.fc2(torch.relu(self.bn(self.fc1(x))))
     torch.manual_seed(0)
-    net = Net()
+    net = BNNet(6, 8, 3)
     with torch.no_grad():
         net.bn.weight.copy_(torch.tensor([1e-4, 2e-4, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]))
         net.bn.bias.fill_(1.0)  # the default zero biases would be the smallest entries
@@ -184,7 +179,7 @@ def test_prune_batchnorm_on_a_torch_pruned_model_exports():
     x = torch.randn(5, 6)
     assert float(net.bn.weight[0]) == 0.0 and float(net.bn.weight[1]) == 0.0
     plain = export(net)
-    fresh = Net()
+    fresh = BNNet(6, 8, 3)
     fresh.load_state_dict(plain.state_dict(), strict=True)
     fresh.eval()
     assert torch.allclose(fresh(x), net(x))

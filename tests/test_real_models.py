@@ -6,20 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from _models import BNNet
 from lottery_theory import export, sparsify
 from lottery_theory.nets.interop import DenseLeft
 from lottery_theory.search import evaluate
 from lottery_theory.search.edge_popup import edge_popup
 from lottery_theory.sparsity import density
-
-
-class BNNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.bn, self.fc2 = nn.Linear(8, 32), nn.BatchNorm1d(32), nn.Linear(32, 3)
-
-    def forward(self, x):
-        return self.fc2(torch.relu(self.bn(self.fc1(x))))
 
 
 def _data(n=256, seed=0):
