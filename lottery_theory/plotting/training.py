@@ -131,6 +131,7 @@ def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
                  "seeds; cost = trained parameter-epochs", fontsize=8)
 
 
+SHORT_TITLES = {"mlp": "LeNet-300-100, mnist5k", "conv": "conv net, digits"}
 DST_METHODS = {"static": "static (mask fixed)", "rigl": "RigL", "set": "SET", "rigl+super": "RigL in ER super-mask 0.5"}
 
 
@@ -145,6 +146,7 @@ def _dst(df: pd.DataFrame, fig: plt.Figure) -> None:
     archs = sorted(df["arch"].unique(), reverse=True)
     cells = [(a, d) for a in archs for d in sorted(df[df["arch"] == a]["density"].unique(), reverse=True)]
     ncol = max(sum(1 for c in cells if c[0] == a) for a in archs)
+    fig.set_size_inches(max(7.5, 3.6 * ncol + 2.2), 3.3 * len(archs) + 0.6)
     axes = fig.subplots(len(archs), ncol, squeeze=False)
     starts = [s for s in ("uniform", "er", "erk", "balanced", "pyramidal", "snip") if s in set(df["start"])]
     series = [s for s in DST_METHODS if s in set(df["series"])]
@@ -173,8 +175,8 @@ def _dst(df: pd.DataFrame, fig: plt.Figure) -> None:
             if len(ref):
                 ax.axhline(ref.mean() - 0.02, color="0.4", lw=0.8, ls="--", label="RigL from SNIP start - 0.02 (margin)")
             ax.set_xticks(range(len(starts)))
-            ax.set_xticklabels([("SNIP\n(dense-pruned)" if s == "snip" else f"ER {s}") for s in starts], fontsize=7)
-            ax.set_title(f"{ARCH_TITLES.get(a, a)}, density {d:g}", fontsize=8)
+            ax.set_xticklabels([("SNIP\n(dense-\npruned)" if s == "snip" else f"ER\n{s}") for s in starts], fontsize=7)
+            ax.set_title(f"{SHORT_TITLES.get(a, a)}, density {d:g}", fontsize=8)
             ax.set_ylabel("test accuracy", fontsize=8)
             ax.set_xlabel("start mask", fontsize=8)
     axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
