@@ -51,15 +51,20 @@ def cmd_bounds(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .verdicts import format_table, repo_root, run_checks, self_test, write_outputs
+    from .verdicts import format_table, judge_checks, repo_root, run_checks, write_outputs
 
     if getattr(args, "self_test", False):
-        results = self_test(args.only)
-        for check, row, v1, v2, ok, alt in results:
-            print(f"{'ok  ' if ok else 'FAIL'} {check} / {row}: {v1} under claim, {v2} under {alt}")
-        bad = [r for r in results if not r[4]]
-        print(f"{len(results) - len(bad)} of {len(results)} rows separate claim from alternative")
-        return 1 if bad or not results else 0
+        return _self_test(args)
+    if getattr(args, "from_dir", None):
+        folder = Path(args.from_dir)
+        old = folder / "verdicts.json"
+        mode = json.loads(old.read_text()).get("mode", "unknown") if old.is_file() else "unknown"
+        rows = judge_checks(folder, args.only, debug=args.debug)
+        write_outputs(rows, Path(args.out) if args.out else folder, mode, args.only)
+        print(format_table(rows))
+        print(f"re-judged {len(rows)} rows from the CSVs in {folder} (nothing computed); wrote verdicts.md and "
+              f"verdicts.json in {Path(args.out) if args.out else folder}")
+        return 1 if any(r.verdict == "error" or (args.strict and r.verdict == "violated") for r in rows) else 0
     out = Path(args.out) if args.out else repo_root() / "figures"
     rows = run_checks(args.only, quick=args.quick, out_dir=out, debug=args.debug,
                       progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
@@ -68,6 +73,47 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"wrote {out / 'verdicts.md'} and {out / 'verdicts.json'}")
     bad = [r for r in rows if r.verdict == "error" or (args.strict and r.verdict == "violated")]
     return 1 if bad else 0
+
+
+POWER_FULL = 0.95  # `verify --self-test`: every statistical row's power vs its nearest rival on the full grid
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    """Power and size of every statistical row vs its nearest rival, measured on the published tables (figures/ =
+    quick grid, figures/full = full grid); then the clear-cut alternatives (strawmen) as a second, separate test.
+    Exit 1 when a row cannot separate its strawman, or when a statistical row's full-grid power is < 0.95."""
+    from .verdicts import discover_checks, load_check, power_report, repo_root, self_test
+
+    root = repo_root() / "figures"
+    kinds = {(name, row.id): row.kind for name, path in discover_checks().items()
+             for row in getattr(load_check(path), "ROWS", [])}
+    weak = []
+    for label, folder in (("quick grid", root), ("full grid", root / "full")):
+        if not (folder / "verdicts.json").is_file():
+            print(f"[{label}] no published tables in {folder}; skipped")
+            continue
+        print(f"[{label}] power vs the nearest rival, measured on the CSVs in {folder}:")
+        for r in power_report(folder, args.only):
+            if r.verdict == "error":
+                print(f"  ERROR {r.check} / {r.row}: {r.measured}")
+                weak.append(r)
+            elif r.rival:
+                print(f"  {r.check} / {r.row}: power vs {r.rival}: {r.power or '-'}, size: {r.size or '-'} "
+                      f"-> {r.verdict}")
+                if label == "full grid" and not (r.power and float(r.power) >= POWER_FULL):
+                    weak.append(r)
+            else:
+                print(f"  {r.check} / {r.row}: {kinds.get((r.check, r.row), 'exact')} row (no rival; see "
+                      f"docs/verdicts.md) -> {r.verdict}")
+    results = self_test(args.only)
+    print("clear-cut alternatives (can every row fail?):")
+    for check, row, v1, v2, ok, alt in results:
+        print(f"  {'ok  ' if ok else 'FAIL'} {check} / {row}: {v1} under claim, {v2} under {alt}")
+    bad = [r for r in results if not r[4]]
+    print(f"{len(results) - len(bad)} of {len(results)} rows separate claim from a clear-cut alternative; "
+          f"{len(weak)} statistical row(s) below power {POWER_FULL:g} vs the nearest rival on the full grid"
+          + (": " + ", ".join(f"{r.check}/{r.row}" for r in weak) if weak else ""))
+    return 1 if bad or weak or not results else 0
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
@@ -260,8 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "verify":
             v.add_argument("--only", nargs="+", help="run only these checks (their rows replace theirs in "
                            "verdicts.json; the other checks' rows are kept)")
-            v.add_argument("--self-test", action="store_true", help="feed every row synthetic tables made under "
-                           "its claim and under a named alternative; exit 1 unless each row separates them")
+            v.add_argument("--self-test", action="store_true", help="print every statistical row's power and size "
+                           "vs its nearest rival on the published tables (figures/, figures/full), then feed every "
+                           "row synthetic tables under its claim and a clear-cut alternative; exit 1 unless each row "
+                           "separates them and every full-grid power is >= 0.95")
+            v.add_argument("--from", dest="from_dir", metavar="DIR", help="re-judge every row from the CSVs in DIR "
+                           "(figures/, figures/full or a verify --out folder) without computing; writes "
+                           "verdicts.json there (or in --out)")
             v.add_argument("--strict", action="store_true", help="exit 1 when a verdict is 'violated'")
 
     f = add("figure", "draw one figure from stored results (never recomputes)", cmd_figure)

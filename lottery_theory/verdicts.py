@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .evidence import paired_power, powered  # noqa: F401 - re-exported for the checks
+
 VERDICTS = ("holds", "violated", "inconclusive", "error", "finding")
 
 
@@ -34,6 +36,9 @@ class Verdict:
     row: str = ""
     seeds: str = ""
     interval: str = ""
+    rival: str = ""
+    power: str = ""
+    size: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -48,8 +53,12 @@ def finding(row: str, claim: str, measured: str, note: str = "-", seeds: str = "
 @dataclass(frozen=True)
 class Row:
     """A decision row. ``decide(table) -> (verdict, measured, extras)`` is pure (extras: optional ``seeds``,
-    ``interval``); ``claim_table(rng)`` / ``alt_table(rng)`` make synthetic tables under the claim and under
-    ``alternative``; ``bound`` states the fixed threshold and its rationale."""
+    ``interval``, ``power``, ``size``); ``claim_table(rng)`` / ``alt_table(rng)`` make synthetic tables under the
+    claim and under ``alternative`` (a clear-cut alternative for the self-test); ``bound`` states the fixed
+    threshold and its rationale. ``rival`` names the nearest rival a referee would raise first: a statistical row
+    measures its power against it on the real table (:mod:`lottery_theory.evidence`); an ``exact`` row (every case
+    must pass, no sampling in the decision) leaves it empty. ``source`` names the CSV(s) the row's table is read
+    from (docs/verdicts.md)."""
     id: str
     claim: str
     bound: str
@@ -57,11 +66,21 @@ class Row:
     claim_table: Callable
     alt_table: Callable
     alternative: str
+    rival: str = ""
+    source: str = ""
+    calibration: str = ""
+
+    @property
+    def kind(self) -> str:
+        """"statistical" (a rival and its power), "calibrated" (a sampled check whose threshold is set by a stated
+        false-alarm rate) or "exact" (every case must pass, no sampling in the decision)."""
+        return "statistical" if self.rival else "calibrated" if self.calibration else "exact"
 
     def judge(self, table, check: str = "") -> Verdict:
         verdict, measured, extra = self.decide(table)
+        fmt = lambda k: "" if extra.get(k) is None else f"{float(extra[k]):.2f}"  # noqa: E731
         return Verdict(self.claim, measured, self.bound, verdict, check, self.id, str(extra.get("seeds", "")),
-                       str(extra.get("interval", "")))
+                       str(extra.get("interval", "")), self.rival, fmt("power"), fmt("size"))
 
 
 def mean_interval(x, level: float = 0.95) -> tuple[float, float, float]:
@@ -99,6 +118,24 @@ def rows_at(table, column: str, value: float):
     return table[hit]
 
 
+def read_csv(path: Path, columns: Sequence[str]):
+    """A published table: the CSV at ``path`` with at least ``columns`` (an error names the file and what is
+    missing, never a KeyError deep in a decision)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (the check writes it; run `verify` or pass the folder "
+                                f"that holds it)")
+    t = pd.read_csv(path)
+    missing = [c for c in columns if c not in t.columns]
+    if missing:
+        raise ValueError(f"{path.name} lacks column(s) {missing} (it has {list(t.columns)})")
+    if t.empty:
+        raise ValueError(f"{path.name} has no rows")
+    return t
+
+
 def seeds_of(table) -> str:
     """The seeds a results table rests on, as ``"0,1,2"`` (empty when it has no ``seed`` column)."""
     return ",".join(str(int(s)) for s in sorted(table["seed"].unique())) if "seed" in table else ""
@@ -121,40 +158,44 @@ def paired_margin(a, b, margin: float) -> tuple[str, float, float, float]:
     return margin_verdict(lo, hi, margin), m, lo, hi
 
 
-def paired_power(d, margin: float, n_sim: int = 4000, seed: int = 0) -> tuple[float, float]:
-    """Power and size of :func:`paired_margin`'s decision on ``len(d)`` seeds with the measured noise (the sample
-    standard deviation of the seed-paired differences ``d``): the share of simulated tables that "hold" when the
-    true mean difference is 0 (no gap: the claim), and when it sits exactly at ``margin`` (the nearest rival: a gap
-    as large as the claim tolerates). Normal noise; ``seed`` fixes the simulation."""
-    import numpy as np
-    from scipy import stats
-
-    d = np.asarray(d, float)
-    n = d.size
-    if n < 2:
-        raise ValueError(f"power needs >= 2 seeds, got {n}")
-    sd = max(float(d.std(ddof=1)), 1e-12)
-    rng = np.random.default_rng(seed)
-    q = stats.t.ppf(0.975, n - 1)
-
-    def holds(mu: float) -> float:
-        x = rng.normal(mu, sd, size=(n_sim, n))
-        lo = x.mean(1) - q * x.std(1, ddof=1) / np.sqrt(n)
-        return float((lo >= margin).mean())
-
-    return holds(0.0), holds(margin)
-
-
-def powered(verdict: str, power: float, floor: float = 0.9) -> str:
-    """A "holds" whose power against the nearest rival is below ``floor`` is only "inconclusive"."""
-    return "inconclusive" if verdict == "holds" and power < floor else verdict
-
-
 def combine(verdicts: Sequence[str]) -> str:
     """Several sub-claims of one row: "violated" if any is, "holds" if all do, else "inconclusive"."""
     if "violated" in verdicts:
         return "violated"
     return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
+
+
+def judge_checks(folder: Path, names: Sequence[str] | None = None, debug: bool = False) -> list[Verdict]:
+    """Re-decide every row from the CSVs in ``folder`` (``figures/``, ``figures/full`` or a ``verify --out``
+    folder) with each check's ``judge(folder)``: nothing is measured. A check whose CSV is missing or malformed
+    gives an "error" row naming the file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--from {folder}: no such folder")
+    checks = discover_checks()
+    if names:
+        missing = sorted(set(names) - set(checks))
+        if missing:
+            raise ValueError(f"unknown check(s) {missing}; available: {', '.join(checks)}")
+        checks = {k: v for k, v in checks.items() if k in names}
+    rows: list[Verdict] = []
+    for name, path in checks.items():
+        try:
+            mod = load_check(path)
+            if not hasattr(mod, "judge"):
+                raise TypeError(f"proofs_checks/{name}.py has no judge(out_dir) function")
+            rows += [replace(v, check=v.check or name) for v in mod.judge(folder)]
+        except Exception as exc:  # noqa: BLE001 - reported as a row
+            rows.append(Verdict(f"{name} judged", f"{type(exc).__name__}: {exc}", "-", "error", name, "judged"))
+            if debug:
+                traceback.print_exc(file=sys.stderr)
+    return rows
+
+
+def power_report(folder: Path, names: Sequence[str] | None = None) -> list[Verdict]:
+    """The decided rows of :func:`judge_checks` on ``folder`` (power and size vs each row's nearest rival are in
+    ``Verdict.power`` / ``Verdict.size``; exact rows leave them empty)."""
+    return [r for r in judge_checks(folder, names) if r.verdict != "finding"]
 
 
 def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[str, str, str, str, bool]]:
@@ -284,3 +325,40 @@ def write_outputs(rows: Sequence[Verdict], out: Path, mode: str, only: Sequence[
     path.write_text(json.dumps({"mode": mode, "rows": as_dicts(rows)}, indent=1) + "\n")
     (Path(out) / "verdicts.md").write_text(f"# Verdicts ({mode} run)\n\n{format_table(rows)}")
     return rows
+
+
+def document() -> str:
+    """docs/verdicts.md: per check and row, the CSV it reads, the decision rule with its constants and the nearest
+    rival, so that a referee can re-judge a published table by hand (``docs/build_verdicts.py`` writes it)."""
+    from . import evidence
+
+    out = ["# How every verdict row is decided\n",
+           "Generated from the rows in `proofs_checks/` by `python docs/build_verdicts.py` (a test keeps it current). "
+           "`lottery-theory verify --from DIR` re-decides every row from the CSVs in DIR (`figures/`, `figures/full` "
+           "or a `verify --out` folder) without computing anything, and writes `verdicts.json` there.\n",
+           "## Rules shared by the statistical rows\n", (evidence.__doc__ or "").strip() + "\n",
+           "Seed-paired margin rows: the mean difference over seeds with its 95% Student-t interval; \"holds\" when "
+           "the whole interval is at or above the margin and the power (P(holds) when the arms are equal, by "
+           "simulation with the measured spread) is >= 0.9; \"violated\" when the whole interval is below the margin; "
+           "the size is P(holds) when the difference sits exactly at the margin (the nearest rival).\n",
+           "Exact rows: every case must pass (no sampling in the decision), so they hold or fail with certainty on "
+           "the published table; they have no rival and no power. Calibrated rows compare a simulation with an "
+           "exact value; their threshold is set by the false-alarm rate they state.\n"]
+    for name, path in discover_checks().items():
+        mod = load_check(path)
+        rows = getattr(mod, "ROWS", [])
+        if not rows:
+            continue
+        out.append(f"## `{name}`\n")
+        for r in rows:
+            out.append(f"### `{r.id}` ({r.kind})\n")
+            out.append(f"- **Claim:** {r.claim}")
+            out.append(f"- **Reads:** {r.source or '-'} (the table is built by `tables()`/`judge()` in "
+                       f"`proofs_checks/{name}.py`)")
+            out.append(f"- **Decision rule (fixed in advance):** {r.bound}")
+            if r.rival:
+                out.append(f"- **Nearest rival:** {r.rival}")
+            if r.calibration:
+                out.append(f"- **Calibration:** {r.calibration}")
+            out.append(f"- **Clear-cut alternative of the self-test:** {r.alternative}\n")
+    return "\n".join(out)

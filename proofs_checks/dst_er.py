@@ -19,7 +19,8 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, combine, finding, paired_margin, paired_power, powered, script_main, seeds_of
+from lottery_theory.verdicts import (Row, combine, finding, paired_margin, paired_power, powered, read_csv, script_main,
+                                     seeds_of)
 
 STATEMENT = __doc__
 
@@ -38,7 +39,7 @@ def _paired_rows(a: str, b: str):
     "``a`` is MARGIN worse" from the measured spread."""
     def decide(t: pd.DataFrame):
         t = t.assign(arm=arm(t))
-        verdicts, parts = [], []
+        verdicts, parts, pws = [], [], []
         for (arch, d), g in t.groupby(["arch", "density"], sort=False):
             acc = g.pivot_table(index="seed", columns="arm", values="value")
             for need in (a, b):
@@ -48,10 +49,12 @@ def _paired_rows(a: str, b: str):
             v, m, lo, hi = paired_margin(acc[a], acc[b], -MARGIN)
             power, size = paired_power((acc[a] - acc[b]).dropna(), -MARGIN)
             v = powered(v, power, POWER_FLOOR)
+            pws.append((power, size))
             verdicts.append(v)
             parts.append(f"{arch} d={d:g}: {acc[a].mean():.3f} - {acc[b].mean():.3f} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                          f", power vs rival {power:.2f}, size {size:.2f}")
-        return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired"}
+        return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
+                                                     "power": min(x[0] for x in pws), "size": max(x[1] for x in pws)}
     return decide
 
 
@@ -80,25 +83,21 @@ ROWS = [
         f"{MARGIN:g} below", f"seed-paired difference >= -{MARGIN:g}: the whole 95% interval above, and power >= "
         f"{POWER_FLOOR:g} vs the rival, to hold; wholly below to be violated", _paired_rows(*ER_VS_PRUNED),
         _synthetic({}, ER_VS_PRUNED), _synthetic({"rigl/erk": -0.03}, ER_VS_PRUNED),
-        "the ER start 3 points below the dense-pruned start (just beyond the rival's 2)"),
+        "the ER start 3 points below the dense-pruned start (just beyond the rival's 2)",
+        rival=f"the ER start {MARGIN:g} below", source="dst.csv (columns arch, density, method, start, support_density, seed, value = test accuracy)"),
     Row("dst-in-er-support", "RigL with regrowth confined to a balanced ER super-mask of density 0.5 within 2 points "
         "of free RigL from a balanced start (mlp and conv); nearest rival: confined RigL "
         f"{MARGIN:g} below", f"seed-paired difference >= -{MARGIN:g} (95% interval and power, as above)",
         _paired_rows(*SUPER_VS_FREE), _synthetic({}, SUPER_VS_FREE),
         _synthetic({"rigl/balanced+super": -0.03}, SUPER_VS_FREE),
-        "confined RigL 3 points below free RigL"),
+        "confined RigL 3 points below free RigL", rival=f"confined RigL {MARGIN:g} below", source="dst.csv (columns arch, density, method, start, support_density, seed, value = test accuracy)"),
 ]
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    name = "dst-quick" if quick else "dst"
-    store = run_named([name])
-    t = load_sweep(name, store)
-    t = t[t["metric"] == "test_accuracy"].copy()
+def judge(out_dir: Path) -> list:
+    t = read_csv(Path(out_dir) / "dst.csv", ["arch", "density", "method", "start", "seed", "value"])
     if "support_density" not in t:
         t["support_density"] = np.nan
-    t.to_csv(out_dir / "dst.csv", index=False)
-    render("dst", out_dir / "dst.csv")
     t = t.assign(arm=arm(t))
     means = t.groupby(["arch", "density", "arm"])["value"].mean()
     gains = []
@@ -116,6 +115,18 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         finding("dst-arms", "test accuracy by arm (mean over seeds)",
                 "; ".join(f"{a} d={d:g} {k} {v:.3f}" for (a, d, k), v in means.items()), seeds=seeds_of(t)),
     ]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    name = "dst-quick" if quick else "dst"
+    store = run_named([name])
+    t = load_sweep(name, store)
+    t = t[t["metric"] == "test_accuracy"].copy()
+    if "support_density" not in t:
+        t["support_density"] = np.nan
+    t.to_csv(out_dir / "dst.csv", index=False)
+    render("dst", out_dir / "dst.csv")
+    return judge(out_dir)
 
 
 if __name__ == "__main__":

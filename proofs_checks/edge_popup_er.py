@@ -20,81 +20,90 @@ import pandas as pd
 from lottery_theory.bounds import ER_FACTOR
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import (Row, combine, margin_verdict, mean_interval, paired_margin, script_main, seeds_of,
-                                     slope_band)
+from lottery_theory.evidence import Law, Scaling, paired_power, powered
+from lottery_theory.verdicts import Row, combine, margin_verdict, mean_interval, paired_margin, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
 LEVEL = 0.3  # relative MSE level whose required width we compare across densities
 MARGIN = 0.03  # "within 3 points of a dense source", fixed before measuring
-STEP = math.log(2)  # the width grid is in factors of 2
-
-
-def slope_tolerance(ps) -> float:
-    """Worst slope error of log k on log rho(p) when each k is off by one grid step (factor 2)."""
-    return slope_band(np.log(ER_FACTOR(ps)), STEP)
+FALL = LEVEL / 2  # teacher-falls: power is judged at a true fall of half the level that defines the needed
+#                   width (0.15 in relative MSE); the rival is no fall at all
 
 
 def k_needed(t: pd.DataFrame) -> pd.DataFrame:
-    """Per (density, seed): smallest width multiplier whose relative MSE <= LEVEL (NaN if none)."""
+    """Per (density, seed): smallest width multiplier whose relative MSE <= LEVEL, censored "floor" when the
+    grid's smallest width already reaches it and "above" when no width does (k NaN)."""
     rows = []
+    grid = sorted(t["width_multiplier"].unique())
     for (p, seed), g in t.groupby(["density", "seed"]):
         ok = g[g["relative_mse"] <= LEVEL]["width_multiplier"]
-        rows.append(dict(density=p, seed=seed, k=float(ok.min()) if len(ok) else np.nan))
-    return pd.DataFrame(rows)
+        k = float(ok.min()) if len(ok) else np.nan
+        rows.append(dict(density=p, seed=seed, k=k, censored="above" if not len(ok) else
+                         ("floor" if k == grid[0] else "")))
+    out = pd.DataFrame(rows)
+    out.attrs["grid"] = {float(p): [float(k) for k in grid] for p in out["density"].unique()}
+    return out
+
+
+RHO = Law("rho(p)", ER_FACTOR)
+RHO_15 = Law("rho(p)^1.5", lambda p: ER_FACTOR(p) ** 1.5)
+WIDTH = Scaling(RHO, RHO_15, x="density", y="k", what="k needed", min_points=2)  # 3 densities < 1; one may be
+#                                                                                   censored at the floor
 
 
 def decide_width(t: pd.DataFrame):
-    """Table: density, width_multiplier, seed, relative_mse (teacher-student)."""
+    """Table: density, width_multiplier, seed, relative_mse (teacher-student): the needed width's slope on
+    log rho(p) against the rival rho(p)^1.5 (lottery_theory.evidence)."""
     kn = k_needed(t[t.density < 1])
-    if kn["k"].isna().any():
-        return "inconclusive", "some density never reaches the level: " + ", ".join(
-            f"p={r.density:g}/seed {r.seed}" for r in kn[kn.k.isna()].itertuples()), {}
-    gm = kn.groupby("density")["k"].apply(lambda v: float(np.exp(np.log(v).mean())))
-    ps = gm.index.to_numpy(float)
-    slope = float(np.polyfit(np.log(ER_FACTOR(ps)), np.log(gm.to_numpy()), 1)[0])
-    tol = slope_tolerance(ps)
-    return ("holds" if abs(slope - 1) <= tol else "violated"), "k needed (geometric mean over seeds): " + ", ".join(
-        f"p={p:g}: {k:.1f}" for p, k in sorted(gm.items(), reverse=True)) + f"; slope of log k on log rho(p) " \
-        f"{slope:.2f}", {"seeds": seeds_of(t),
-                         "interval": f"claim band [{1 - tol:.2f}, {1 + tol:.2f}] (grid resolution)"}
+    return WIDTH.decide(kn, grid=kn.attrs["grid"])
 
 
 def decide_falls(t: pd.DataFrame):
     """Widest minus narrowest source's relative MSE, seed-paired, per p < 1: claim < 0 (interval wholly below)."""
-    vs, parts = [], []
+    vs, parts, pws = [], [], []
     for p, g in t[t.density < 1].groupby("density"):
         w = g.pivot_table(index="seed", columns="width_multiplier", values="relative_mse")
         m, lo, hi = mean_interval((w[w.columns.min()] - w[w.columns.max()]).to_numpy())
-        vs.append(margin_verdict(lo, hi, 0.0) if lo != 0 or hi != 0 else "inconclusive")
-        parts.append(f"p={p:g}: narrow - wide = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
-    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t),
-                                           "interval": "95% t, seed-paired"}
+        d = (w[w.columns.min()] - w[w.columns.max()]).to_numpy()
+        pw, sz = paired_power(d, 0.0, mu_claim=FALL)
+        pws.append((pw, sz))
+        vs.append(powered(margin_verdict(lo, hi, 0.0) if lo != 0 or hi != 0 else "inconclusive", pw))
+        parts.append(f"p={p:g}: narrow - wide = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f}, size {sz:.2f}")
+    pw, sz = min(x[0] for x in pws), max(x[1] for x in pws)
+    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
+                                           "power": pw, "size": sz}
 
 
 def decide_class(t: pd.DataFrame):
     """Table: arch, method, source_density, seed, value (test accuracy at final density 0.1)."""
-    vs, parts = [], []
+    vs, parts, pws = [], [], []
     for arch, g in t.groupby("arch", sort=False):
         ep = g[g.method == "edge_popup"].pivot_table(index="seed", columns="source_density", values="value")
         for p in sorted((c for c in ep.columns if c < 1), reverse=True):
             v, m, lo, hi = paired_margin(ep[p], ep[1.0], -MARGIN)
-            vs.append(v)
-            parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+            pw, sz = paired_power((ep[p] - ep[1.0]).dropna(), -MARGIN)
+            pws.append((pw, sz))
+            vs.append(powered(v, pw))
+            parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f}, "
+                         f"size {sz:.2f}")
         dense = g[g.method == "dense_train"]["value"].mean()
         parts[-1] += f" (trained dense {dense:.3f})"
-    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t),
-                                           "interval": "95% t, seed-paired"}
+    return combine(vs), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
+                                           "power": min(x[0] for x in pws), "size": max(x[1] for x in pws)}
 
 
-def _teacher(rng, law) -> pd.DataFrame:
+def _teacher(rng, law, grid=(1, 2, 4, 8, 16, 32, 64)) -> pd.DataFrame:
     rows = []
     for p in (1.0, 0.5, 0.2, 0.1):
-        for seed in range(3):
-            k0 = law(p) * math.exp(rng.uniform(-0.2, 0.2))
-            for k in (1, 2, 4, 8, 16, 32, 64):
+        for seed in range(5):
+            k0 = law(p) * math.exp(rng.uniform(-0.1, 0.1))
+            for k in grid:
                 rows.append(dict(density=p, seed=seed, width_multiplier=k,
                                  relative_mse=float(LEVEL * (k0 / k) ** 0.5)))
     return pd.DataFrame(rows)
+
+
+FINE = tuple(round(2 ** (i / 4), 3) for i in range(29))  # 2^(1/4) steps: a grid fine enough to tell rho from rho^1.5
 
 
 def _class(rng, gap: float) -> pd.DataFrame:
@@ -110,21 +119,36 @@ def _class(rng, gap: float) -> pd.DataFrame:
 
 
 ROWS = [
-    Row("teacher-width", f"teacher-student: the width for relative MSE <= {LEVEL} grows like 1/log(1/(1-p)) "
-        "(p in {0.5, 0.2, 0.1})", "slope of log k on log rho(p) within 1 +- the grid's resolution (factor-2 "
-        "steps; this grid cannot separate slopes 1 and 1.5)", decide_width,
-        lambda rng: _teacher(rng, lambda p: 2 * ER_FACTOR(p) if p < 1 else 1),
+    Row("teacher-width", f"teacher-student: the width for relative MSE <= {LEVEL} grows like rho(p) = "
+        "1/log(1/(1-p)) (p in {0.5, 0.2, 0.1}); nearest rival: rho(p)^1.5", "per-seed slope of log k on log rho(p), "
+        "95% t-interval wholly inside the claim's region (1 +- half the distance to the rival's slope) and power "
+        ">= 0.9 to hold, wholly outside to be violated; widths at the grid's floor or above it are censored",
+        decide_width,
+        lambda rng: _teacher(rng, lambda p: 2 * ER_FACTOR(p) if p < 1 else 1, FINE),
         lambda rng: _teacher(rng, lambda p: 0.5 * ER_FACTOR(p) ** 2 if p < 1 else 1),
-        "k ~ rho(p)^2 (a path needs both of its edges)"),
+        "k ~ rho(p)^2 (a path needs both of its edges)", rival="rho(p)^1.5", source="edge_popup_teacher.csv (columns density, width_multiplier, seed, relative_mse)"),
     Row("teacher-falls", "teacher-student: the ticket's error falls with source width (every p < 1)",
         "narrowest - widest relative MSE > 0: whole 95% interval above 0 to hold, below to be violated",
         decide_falls, lambda rng: _teacher(rng, lambda p: 4.0),
         lambda rng: _teacher(rng, lambda p: 4.0).assign(relative_mse=lambda d: LEVEL * d.width_multiplier / 8),
-        "error grows with width"),
+        "error grows with width", rival="no fall (narrow - wide = 0); power at a fall of LEVEL/2 = 0.15",
+        source="edge_popup_teacher.csv (columns density, width_multiplier, seed, relative_mse)"),
     Row("class-gap", "classification at final density 0.1 (LeNet-300-100 on MNIST, conv on digits): edge-popup inside ER sources (0.5, 0.2) within 3 points of a "
-        "dense source (mlp and conv)", f"seed-paired difference >= -{MARGIN:g} (95% interval wholly above to hold)",
-        decide_class, lambda rng: _class(rng, 0.0), lambda rng: _class(rng, 0.05), "ER sources 5 points below"),
+        "dense source (mlp and conv)", f"seed-paired difference >= -{MARGIN:g} (95% interval wholly above and power >= 0.9 to hold)",
+        decide_class, lambda rng: _class(rng, 0.0), lambda rng: _class(rng, 0.05), "ER sources 5 points below", rival=f"ER sources {MARGIN:g} below the dense source",
+        source="edge_popup_class.csv (columns arch, method, source_density, seed, value = test accuracy)"),
 ]
+
+
+def tables(out_dir: Path) -> dict:
+    wide = read_csv(Path(out_dir) / "edge_popup_teacher.csv", ["density", "width_multiplier", "seed", "relative_mse"])
+    c = read_csv(Path(out_dir) / "edge_popup_class.csv", ["arch", "method", "source_density", "seed", "value"])
+    return {"teacher-width": wide, "teacher-falls": wide, "class-gap": c}
+
+
+def judge(out_dir: Path) -> list:
+    t = tables(out_dir)
+    return [row.judge(t[row.id]) for row in ROWS]
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
@@ -140,7 +164,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
                           "edge-popup, source p=" + c["source_density"].astype(str))
     c.to_csv(out_dir / "edge_popup_class.csv", index=False)
     render("edge_popup_class", out_dir / "edge_popup_class.csv")
-    return [ROWS[0].judge(wide), ROWS[1].judge(wide), ROWS[2].judge(c)]
+    return judge(out_dir)
 
 
 if __name__ == "__main__":

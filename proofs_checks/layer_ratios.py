@@ -14,7 +14,7 @@ import pandas as pd
 
 from lottery_theory.plotting import render
 from lottery_theory.sparsity import layer_densities
-from lottery_theory.verdicts import Row, script_main
+from lottery_theory.verdicts import Row, read_csv, script_main
 
 STATEMENT = __doc__
 ARCHS = {
@@ -70,13 +70,14 @@ ROWS = [
     Row("exact-density", "every ratio method hits the global density (5 methods x 2 archs x 5 densities)",
         f"relative miss <= {MISS_TOL:g} (float64 rounding ~1e-16)", decide_exact,
         lambda rng: _exact_table(False), lambda rng: _exact_table(True),
-        "clipping at 1 without redistribution (the reference code)"),
+        "clipping at 1 without redistribution (the reference code)", source="layer_ratios_achieved.csv, kind ours (columns arch, method, density, achieved)"),
     Row("reference-clipping", "the reference code's clipping misses d = 0.1 for 784-300-100-10 as published "
         "(the authors' published code, run on this target: ERK 0.097, balanced 0.070)", f"|ours - published| <= {REF_TOL:g} (3-decimal rounding)",
         decide_reference,
         lambda rng: pd.DataFrame({"method": ["erk", "balanced"], "achieved": [0.0969, 0.0704]}),
         lambda rng: pd.DataFrame({"method": ["erk", "balanced"], "achieved": [0.1, 0.1]}),
-        "densities redistributed so that the total is met (as ours are)"),
+        "densities redistributed so that the total is met (as ours are)",
+        source="layer_ratios_achieved.csv, kind reference (columns method, achieved)"),
 ]
 
 
@@ -102,9 +103,17 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     render("layer_ratios", data)
     lenet = ARCHS["MLP 784-300-100-10"]
     c = [math.prod(s) for s in lenet]
-    ref = pd.DataFrame([dict(method=m, achieved=sum(a * b for a, b in zip(reference_clipped(lenet, 0.1, m), c)) / sum(c))
+    ref = pd.DataFrame([dict(arch="MLP 784-300-100-10 (reference, clipped)", method=m, density=0.1,
+                             achieved=sum(a * b for a, b in zip(reference_clipped(lenet, 0.1, m), c)) / sum(c))
                         for m in ("erk", "balanced")])
-    return [ROWS[0].judge(pd.DataFrame(cases)), ROWS[1].judge(ref)]
+    pd.concat([pd.DataFrame(cases).assign(kind="ours"), ref.assign(kind="reference")]).to_csv(
+        out_dir / "layer_ratios_achieved.csv", index=False)
+    return judge(out_dir)
+
+
+def judge(out_dir: Path) -> list:
+    t = read_csv(Path(out_dir) / "layer_ratios_achieved.csv", ["kind", "arch", "method", "density", "achieved"])
+    return [ROWS[0].judge(t[t.kind == "ours"]), ROWS[1].judge(t[t.kind == "reference"])]
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, combine, finding, paired_margin, script_main, seeds_of, rows_at
+from lottery_theory.evidence import paired_power, powered
+from lottery_theory.verdicts import Row, combine, finding, paired_margin, read_csv, rows_at, script_main, seeds_of
 
 STATEMENT = __doc__
 
@@ -31,31 +32,41 @@ RATIOS = ["uniform", "er", "erk", "balanced", "pyramidal"]
 def decide_ratio(t: pd.DataFrame):
     """Table: arch, ratio, seed, value (test accuracy at density 0.01). Per arch, the better of balanced and
     pyramidal against the best other ratio (chosen by mean), seed-paired."""
-    verdicts, parts = [], []
+    verdicts, parts, pws = [], [], []
     for arch, g in t.groupby("arch", sort=False):
         acc = g.pivot_table(index="seed", columns="ratio", values="value")
         means = acc.mean()
         bp = means[["balanced", "pyramidal"]].idxmax()
         other = means.drop(["balanced", "pyramidal"]).idxmax()
         v, m, lo, hi = paired_margin(acc[bp], acc[other], -MARGIN)
-        verdicts.append(v)
-        parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}] ("
+        pw, sz = paired_power((acc[bp] - acc[other]).dropna(), -MARGIN)
+        pws.append((pw, sz))
+        verdicts.append(powered(v, pw))
+        parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f} ("
                      + ", ".join(f"{k} {x:.3f}" for k, x in means.items()) + ")")
-    return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired"}
+    return combine(verdicts), "; ".join(parts), _extras(t, pws)
 
 
 def decide_imp(t: pd.DataFrame):
     """Table: arch, start_density (1.0 dense, < 1 ER), seed, value, trained_param_epochs at the final density."""
-    verdicts, parts = [], []
+    verdicts, parts, pws = [], [], []
     for arch, g in t.groupby("arch", sort=False):
         acc = g.pivot_table(index="seed", columns="start_density", values="value")
         cost = g.groupby("start_density")["trained_param_epochs"].mean()
         er = min(c for c in acc.columns if c < 1)
         v, m, lo, hi = paired_margin(acc[er], acc[1.0], -MARGIN)
-        verdicts.append(v)
+        pw, sz = paired_power((acc[er] - acc[1.0]).dropna(), -MARGIN)
+        pws.append((pw, sz))
+        verdicts.append(powered(v, pw))
         parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {m:+.3f} [{lo:+.3f}, "
-                     f"{hi:+.3f}], cost {cost[er] / cost[1.0]:.2f}x")
-    return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired"}
+                     f"{hi:+.3f}], power {pw:.2f}, cost {cost[er] / cost[1.0]:.2f}x")
+    return combine(verdicts), "; ".join(parts), _extras(t, pws)
+
+
+def _extras(t: pd.DataFrame, pws: list) -> dict:
+    """Seeds, interval kind, and the weakest power / largest size over the row's comparisons."""
+    return {"seeds": seeds_of(t), "interval": "95% t, seed-paired", "power": min(x[0] for x in pws),
+            "size": max(x[1] for x in pws)}
 
 
 def _acc_table(rng, shift: dict, key: str, levels, n_seeds: int = 3) -> pd.DataFrame:
@@ -71,29 +82,26 @@ def _acc_table(rng, shift: dict, key: str, levels, n_seeds: int = 3) -> pd.DataF
 
 ROWS = [
     Row("ratio-0.01", "density 0.01 (mlp and conv): balanced or pyramidal within 2 points of the best other ratio",
-        f"seed-paired difference >= -{MARGIN:g}: the whole 95% interval above to hold, below to be violated",
+        f"seed-paired difference >= -{MARGIN:g}: the whole 95% interval above and power >= 0.9 vs the rival to "
+        "hold, wholly below to be violated",
         decide_ratio, lambda rng: _acc_table(rng, {"uniform": -0.1}, "ratio", RATIOS),
         lambda rng: _acc_table(rng, {"balanced": -0.05, "pyramidal": -0.06}, "ratio", RATIOS),
-        "balanced and pyramidal 5-6 points below the best ratio"),
+        "balanced and pyramidal 5-6 points below the best ratio",
+        rival=f"the better of balanced/pyramidal {MARGIN:g} below the best other ratio",
+        source="ratio_comparison.csv, density 0.01 (columns arch, ratio, density, seed, value = test accuracy)"),
     Row("imp-er-vs-dense", "IMP inside a balanced ER mask (start 0.5) within 2 points of dense IMP at the final "
         "density (mlp and conv)", f"seed-paired difference >= -{MARGIN:g} (95% interval, as above)", decide_imp,
         lambda rng: _acc_table(rng, {0.5: 0.0}, "start_density", [1.0, 0.5]),
         lambda rng: _acc_table(rng, {0.5: -0.03}, "start_density", [1.0, 0.5]),
-        "the ER start 3 points below the dense start"),
+        "the ER start 3 points below the dense start", rival=f"the ER start {MARGIN:g} below the dense start",
+        source="sparse_to_sparse.csv, method imp at the smallest density_point (columns arch, method, start_density, density_point, seed, value, trained_param_epochs)"),
 ]
 
 
-def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    sfx = "-quick" if quick else ""
-    store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
-    r = load_sweep("ratios" + sfx, store)
-    r = r[r["metric"] == "test_accuracy"]
-    r.to_csv(out_dir / "ratio_comparison.csv", index=False)
-    render("ratio_comparison", out_dir / "ratio_comparison.csv")
-    s = load_sweep("sparse-to-sparse" + sfx, store)
-    s.to_csv(out_dir / "sparse_to_sparse.csv", index=False)
-    render("sparse_to_sparse", out_dir / "sparse_to_sparse.csv")
-
+def judge(out_dir: Path) -> list:
+    r = read_csv(Path(out_dir) / "ratio_comparison.csv", ["arch", "ratio", "density", "seed", "value"])
+    s = read_csv(Path(out_dir) / "sparse_to_sparse.csv", ["arch", "method", "start_density", "density_point", "seed",
+                                                           "value", "trained_param_epochs"])
     final = min(s["density_point"])
     imp = s[(s["method"] == "imp") & np.isclose(s["density_point"], final)]
     acc01 = rows_at(r, "density", 0.1).groupby(["arch", "ratio"])["value"].mean()
@@ -109,6 +117,19 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
                 "; ".join(f"{a}/{meth}: {m[a, meth, 1.0]:.3f} -> {m[a, meth, 0.5]:.3f}"
                           for a in ("mlp", "conv") for meth in ("snip", "synflow", "magnitude")), seeds=seeds_of(s)),
     ]
+
+
+def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    sfx = "-quick" if quick else ""
+    store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
+    r = load_sweep("ratios" + sfx, store)
+    r = r[r["metric"] == "test_accuracy"]
+    r.to_csv(out_dir / "ratio_comparison.csv", index=False)
+    render("ratio_comparison", out_dir / "ratio_comparison.csv")
+    s = load_sweep("sparse-to-sparse" + sfx, store)
+    s.to_csv(out_dir / "sparse_to_sparse.csv", index=False)
+    render("sparse_to_sparse", out_dir / "sparse_to_sparse.csv")
+    return judge(out_dir)
 
 
 if __name__ == "__main__":

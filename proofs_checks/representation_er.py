@@ -22,7 +22,7 @@ from lottery_theory.bounds import (
     representation_success_exact,
 )
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, script_main
+from lottery_theory.verdicts import Row, read_csv, script_main
 
 STATEMENT = __doc__
 
@@ -116,13 +116,15 @@ ROWS = [
     Row("union-bound", "union bound >= exact failure probability (36 settings, widths 3-4-2)", ">= 0 in every setting",
         decide_union, lambda rng: _mc_table(rng, 500, law=lambda p: p),
         lambda rng: _mc_table(rng, 500, law=lambda p: p).assign(union_bound=lambda d: d["exact_failure"] * 0.9),
-        "a 'bound' 10% below the exact failure"),
+        "a 'bound' 10% below the exact failure", source="representation.csv (columns exact_failure, union_bound)"),
     Row("monte-carlo", "Monte Carlo over real ER masks matches the exact probability",
         f"<= {MAX_OUTSIDE} of 36 outside their 99% interval (Bin(36, 0.01) tail 5e-4)", decide_mc,
         lambda rng: _mc_table(rng, 2000, law=lambda p: p), lambda rng: _mc_table(rng, 2000, law=lambda p: 0.9 * p),
-        "masks drawn at 0.9 p (a density miss of 10%)"),
+        "masks drawn at 0.9 p (a density miss of 10%)", source="representation.csv (columns inside_ci: exact probability inside the 99% Wilson interval)",
+        calibration="Bin(36, 0.01): more than 3 of 36 outside their 99% interval has probability 5e-4 under the claim"),
     Row("plan-success", "union-bound copies give success >= 1 - delta (target 8-8-8-1, delta = 0.01)", ">= 0.99",
-        decide_plan, lambda rng: _plan_table(), lambda rng: _plan_table(0.5), "half the planned copies"),
+        decide_plan, lambda rng: _plan_table(), lambda rng: _plan_table(0.5), "half the planned copies",
+        source="representation_plan.csv (columns p, K, k, exact_success)"),
 ]
 
 
@@ -130,7 +132,14 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     df = _mc_table(np.random.default_rng(7), 2000 if quick else 20000)
     df.to_csv(out_dir / "representation.csv", index=False)
     render("representation", out_dir / "representation.csv")
-    return [ROWS[0].judge(df), ROWS[1].judge(df), ROWS[2].judge(_plan_table())]
+    _plan_table().to_csv(out_dir / "representation_plan.csv", index=False)
+    return judge(out_dir)
+
+
+def judge(out_dir: Path) -> list:
+    df = read_csv(Path(out_dir) / "representation.csv", ["p", "K", "k1", "exact_failure", "union_bound", "inside_ci"])
+    plan = read_csv(Path(out_dir) / "representation_plan.csv", ["p", "K", "k", "exact_success"])
+    return [ROWS[0].judge(df), ROWS[1].judge(df), ROWS[2].judge(plan)]
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from lottery_theory.bounds import (
 )
 import pandas as pd
 
-from lottery_theory.verdicts import Row, script_main
+from lottery_theory.verdicts import Row, read_csv, script_main
 
 STATEMENT = __doc__
 
@@ -120,28 +120,42 @@ ROWS = [
     Row("er-factor", "rho(p) = 1/log(1/(1-p)) ~ 1/p as p -> 0 (lim p rho(p) = 1), and rho(p) <= 1/p "
         "(d/dp [log(1/(1-p)) - p] = p/(1-p) >= 0)", "identity (sympy)", decide_identity,
         lambda rng: _ident(*er_factor_pairs()), lambda rng: _ident(*er_factor_pairs(True)),
-        "a perturbed limit (1/2) and derivative (p^2/(1-p))"),
+        "a perturbed limit (1/2) and derivative (p^2/(1-p))", source="symbolic.csv (columns row, lhs, rhs: sympy strings; ratio for composition-covers)"),
     Row("composition-identity", "error composition: the recursion unrolls to sum_l Delta_l prod_{m>l} G_m (L = 4)",
         "identity (sympy)", decide_identity, lambda rng: _ident(*composition_pairs()),
-        lambda rng: _ident(*composition_pairs(True)), "a closed form without the later layers' gains G"),
+        lambda rng: _ident(*composition_pairs(True)), "a closed form without the later layers' gains G", source="symbolic.csv (columns row, lhs, rhs: sympy strings; ratio for composition-covers)"),
     Row("composition-covers", "the composition bound covers randomly perturbed ReLU networks (sampled inputs + "
         "box corners)", "measured/bound <= 1 in every net", decide_cover,
         lambda rng: _covers_table(20), lambda rng: _covers_table(20, drop_propagation=True),
-        "a bound that drops the propagation term G e"),
+        "a bound that drops the propagation term G e", source="symbolic.csv (columns row, lhs, rhs: sympy strings; ratio for composition-covers)"),
     Row("inverses", "inverse queries are true inverses: n(p(n)) = n and n(eps(n)) = n", "identity (sympy)",
         decide_identity, lambda rng: _ident(*inverse_pairs()), lambda rng: _ident(*inverse_pairs(True)),
-        "an eps inverse off by a factor 2 in C"),
+        "an eps inverse off by a factor 2 in C", source="symbolic.csv (columns row, lhs, rhs: sympy strings; ratio for composition-covers)"),
     Row("critical-width", "lower bound: L = log(1/(1-(1-delta)^(1/d))) -> log(d/delta) as delta -> 0, so the "
         "critical width is rho(p) log(d/delta) up to one rounding step", "identity (sympy limit)", decide_identity,
         lambda rng: _ident(*critical_width_pairs()), lambda rng: _ident(*critical_width_pairs(True)),
-        "a limit of 1/d (a width that does not grow with log d)"),
+        "a limit of 1/d (a width that does not grow with log d)", source="symbolic.csv (columns row, lhs, rhs: sympy strings; ratio for composition-covers)"),
 ]
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     tables = [_ident(*er_factor_pairs()), _ident(*composition_pairs()), _covers_table(30 if quick else 300),
               _ident(*inverse_pairs()), _ident(*critical_width_pairs())]
-    return [row.judge(t) for row, t in zip(ROWS, tables)]
+    pd.concat([t.assign(row=row.id) for row, t in zip(ROWS, tables)], ignore_index=True).to_csv(
+        out_dir / "symbolic.csv", index=False)
+    return judge(out_dir)
+
+
+def judge(out_dir: Path) -> list:
+    """Sympy re-decides every identity from the stored strings; the covers row reads the stored ratios."""
+    t = read_csv(Path(out_dir) / "symbolic.csv", ["row"])
+    out = []
+    for row in ROWS:
+        part = t[t["row"] == row.id]
+        if part.empty:
+            raise ValueError(f"symbolic.csv has no entries for row {row.id!r}")
+        out.append(row.judge(part.dropna(axis=1, how="all")))
+    return out
 
 
 if __name__ == "__main__":

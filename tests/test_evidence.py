@@ -1,0 +1,133 @@
+"""Decisions with power (lottery_theory/evidence.py, docs/verdicts.md) and re-judging from published CSVs."""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lottery_theory.evidence import Law, Scaling, estimate_power, law_slope, region_verdict
+from lottery_theory.verdicts import judge_checks, read_csv
+
+ROOT = Path(__file__).parent.parent
+RHO = Law("rho", lambda p: 1 / -np.log1p(-p))
+
+
+def test_law_slope_by_hand():
+    # log(1/p) on log(1/p): 1; (1/p)^2 on 1/p: 2; a constant factor changes nothing.
+    inv = Law("1/p", lambda p: 1 / p)
+    assert law_slope(inv, inv, [0.5, 0.1]) == pytest.approx(1)
+    assert law_slope(Law("", lambda p: 3 / p ** 2), inv, [0.5, 0.2, 0.1]) == pytest.approx(2)
+    # two points: the slope is the ratio of log differences. rho(0.5) = 1/log 2, rho(0.05) = 1/log(1/0.95)
+    want = math.log(20 / 2) / math.log((1 / math.log(1 / 0.95)) / (1 / math.log(2)))
+    assert law_slope(inv, RHO, [0.5, 0.05]) == pytest.approx(want)
+    assert math.isnan(law_slope(inv, RHO, [0.5]))
+
+
+@given(st.floats(-3, 3), st.floats(0.01, 2), st.floats(-3, 3), st.floats(0, 2))
+def test_region_verdict_partitions(lo, width, center, half):
+    hi = lo + width
+    v = region_verdict(lo, hi, center, half)
+    inside = center - half < lo and hi < center + half
+    outside = hi <= center - half or lo >= center + half
+    assert v == ("holds" if inside else "violated" if outside else "inconclusive")
+
+
+def test_estimate_power_matches_normal_formula():
+    # est ~ N(mu, sd); holds iff est - z sd > c - h and est + z sd < c + h, i.e. |est - c| < h - z sd.
+    from scipy.stats import norm
+
+    sd, claim, rival = 0.05, 1.0, 1.5
+    h = 0.25
+    a = h - 1.959964 * sd
+    want_power = norm.cdf(a / sd) - norm.cdf(-a / sd)
+    want_size = norm.cdf((claim + a - rival) / sd) - norm.cdf((claim - a - rival) / sd)
+    p, s = estimate_power(sd, claim, rival, n_sim=200000)
+    assert p == pytest.approx(want_power, abs=0.005)
+    assert s == pytest.approx(want_size, abs=0.005)
+
+
+def _table(law, seeds=5, ps=(0.5, 0.2, 0.1, 0.05), noise=0.05, rng=None):
+    rng = rng or np.random.default_rng(0)
+    return pd.DataFrame([dict(density=p, seed=s, y=float(law(np.array([p]))[0] * 7 * math.exp(rng.normal(0, noise))))
+                         for p in ps for s in range(seeds)])
+
+
+def test_scaling_separates_claim_from_rival_and_reports_power():
+    sc = Scaling(RHO, Law("rho^1.5", lambda p: RHO(p) ** 1.5), x="density", y="y")
+    v, txt, ex = sc.decide(_table(RHO))
+    assert v == "holds" and ex["power"] >= 0.9 and ex["size"] <= 0.05, txt
+    v, txt, ex = sc.decide(_table(lambda p: RHO(p) ** 1.5))
+    assert v == "violated", txt
+    # the same claim with the noise of a coarse grid and two seeds cannot say "holds"
+    v, txt, ex = sc.decide(_table(RHO, seeds=2, noise=0.4))
+    assert v == "inconclusive" and ex["power"] < 0.9, txt
+
+
+def test_scaling_leaves_censored_points_out():
+    sc = Scaling(RHO, Law("rho^1.5", lambda p: RHO(p) ** 1.5), x="density", y="y")
+    t = _table(RHO)
+    # a wrong value at the grid's floor must not move the slope: it is censored
+    t.loc[t.density == 0.5, "y"] = 1.0
+    t["censored"] = np.where(t.density == 0.5, "floor", "")
+    v, txt, _ = sc.decide(t)
+    assert "p=0.5 floor" in txt and v == "holds", txt
+
+
+def test_end_slope_ratio_by_hand():
+    from proofs_checks.subset_sum_lueker import L_HI_LO, end_slope_ratio
+
+    L = np.log(1 / np.array([1e-1, 1e-2, 1e-3, 1e-4]))
+    assert end_slope_ratio(L, 3 + 2 * L)[0] == pytest.approx(0, abs=1e-12)
+    # n = a + b L^2: n' = 2 b L, so the end slopes' ratio is L_max / L_min = 4
+    assert end_slope_ratio(L, 5 + 0.7 * L ** 2)[0] == pytest.approx(math.log(4))
+    assert L_HI_LO == pytest.approx(4)
+
+
+def test_trials_recovered_from_published_curve():
+    from proofs_checks.subset_sum_lueker import samples
+
+    v = np.array([3, 3, 4, 6, 6, 6, 9, 9, 9, 9])
+    n = np.arange(1, 11)
+    curve = pd.DataFrame(dict(eps=0.1, p=1.0, n=n, success=[(v <= k).mean() for k in n]))
+    assert sorted(samples(curve, v.size)[(0.1, 1.0)]) == sorted(v)
+
+
+def test_read_csv_names_missing_columns(tmp_path):
+    pd.DataFrame(dict(a=[1])).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(ValueError, match=r"t.csv lacks column\(s\) \['b'\]"):
+        read_csv(tmp_path / "t.csv", ["a", "b"])
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        read_csv(tmp_path / "missing.csv", ["a"])
+
+
+@pytest.mark.parametrize("folder", ["figures", "figures/full"])
+def test_from_published_csvs_reproduces_committed_verdicts(folder):
+    """`verify --from` re-decides every row from the committed CSVs without computing, and gets the committed
+    verdicts.json (the verdicts, measured texts and powers)."""
+    rows = judge_checks(ROOT / folder)
+    committed = json.loads((ROOT / folder / "verdicts.json").read_text())["rows"]
+    got = {(r.check, r.row): (r.verdict, r.measured, r.power) for r in rows}
+    want = {(r["check"], r["row"]): (r["verdict"], r["measured"], r.get("power", "")) for r in committed}
+    assert got == want
+
+
+def test_from_names_a_missing_column(tmp_path):
+    import shutil
+
+    for f in (ROOT / "figures").glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    t = pd.read_csv(tmp_path / "edge_popup_teacher.csv").drop(columns=["relative_mse"])
+    t.to_csv(tmp_path / "edge_popup_teacher.csv", index=False)
+    rows = judge_checks(tmp_path, ["edge_popup_er"])
+    assert rows[0].verdict == "error" and "relative_mse" in rows[0].measured
+
+
+def test_verdicts_doc_is_current():
+    from lottery_theory.verdicts import document
+
+    assert (ROOT / "docs" / "verdicts.md").read_text() == document() + "\n", \
+        "docs/verdicts.md is stale: run `python docs/build_verdicts.py`"
