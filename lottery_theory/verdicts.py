@@ -165,6 +165,17 @@ def combine(verdicts: Sequence[str]) -> str:
     return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
 
 
+def selected_checks(names: Sequence[str] | None = None) -> dict[str, Path]:
+    """The named checks (all when ``names`` is empty); an unknown name is an error listing the available ones."""
+    checks = discover_checks()
+    if names:
+        missing = sorted(set(names) - set(checks))
+        if missing:
+            raise ValueError(f"unknown check(s) {missing}; available: {', '.join(checks)}")
+        checks = {k: v for k, v in checks.items() if k in names}
+    return checks
+
+
 def judge_checks(folder: Path, names: Sequence[str] | None = None, debug: bool = False) -> list[Verdict]:
     """Re-decide every row from the CSVs in ``folder`` (``figures/``, ``figures/full`` or a ``verify --out``
     folder) with each check's ``judge(folder)``: nothing is measured. A check whose CSV is missing or malformed
@@ -172,12 +183,7 @@ def judge_checks(folder: Path, names: Sequence[str] | None = None, debug: bool =
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"--from {folder}: no such folder")
-    checks = discover_checks()
-    if names:
-        missing = sorted(set(names) - set(checks))
-        if missing:
-            raise ValueError(f"unknown check(s) {missing}; available: {', '.join(checks)}")
-        checks = {k: v for k, v in checks.items() if k in names}
+    checks = selected_checks(names)
     rows: list[Verdict] = []
     for name, path in checks.items():
         try:
@@ -253,12 +259,7 @@ def load_check(path: Path):
 def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_dir: Path | None = None,
                progress: Callable | None = None, debug: bool = False) -> list[Verdict]:
     """Run the named checks (all by default); a check that raises gives an "error" row, not a crash."""
-    checks = discover_checks()
-    if names:
-        missing = sorted(set(names) - set(checks))
-        if missing:
-            raise ValueError(f"unknown check(s) {missing}; available: {', '.join(checks)}")
-        checks = {k: v for k, v in checks.items() if k in names}
+    checks = selected_checks(names)
     out = Path(out_dir) if out_dir else repo_root() / "figures"
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Verdict] = []
