@@ -74,6 +74,21 @@ def region_verdict(lo: float, hi: float, center: float, half: float) -> str:
     return "inconclusive"
 
 
+NEAR = 0.1  # "near the margin": an interval end within 10% of the interval's width of a boundary, or a power
+#             within 0.05 of the floor: float noise on another CPU (or one more seed) may flip such a verdict
+
+
+def near_margin(lo: float, hi: float, bounds, power: float = np.nan, floor: float = POWER_FLOOR) -> bool:
+    """Whether a decision made from [lo, hi] against the region boundaries ``bounds`` (and a power floor) could flip
+    under a small perturbation of the data: an interval end within NEAR x (hi - lo) of a boundary, or a power
+    within 0.05 of the floor (pass NaN as ``power`` when the interval alone does not hold: power cannot flip it)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return False
+    w = max(hi - lo, 1e-12)
+    close = any(min(abs(lo - b), abs(hi - b)) < NEAR * w for b in bounds)
+    return bool(close or (np.isfinite(power) and abs(power - floor) < 0.05))
+
+
 def powered(verdict: str, power: float, floor: float = POWER_FLOOR) -> str:
     """A "holds" whose power against the nearest rival is below ``floor`` is only "inconclusive"."""
     return "inconclusive" if verdict == "holds" and not power >= floor else verdict
@@ -203,7 +218,9 @@ class Scaling:
                 f"{self.rival.name} has slope {r:.2f} here; power vs rival {pw:.2f}, size {sz:.2f}")
         if final != v:
             txt += f" (would hold, but power {pw:.2f} < {POWER_FLOOR:g})"
+        near = near_margin(lo, hi, (1 - half, 1 + half), pw if v == "holds" else np.nan)
         return final, txt, {"seeds": ",".join(str(int(s)) for s in np.unique(seed)), "power": pw, "size": sz,
+                            "near": near,
                             "interval": f"claim region [{1 - half:.2f}, {1 + half:.2f}]"}
 
 

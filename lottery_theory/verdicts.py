@@ -39,6 +39,7 @@ class Verdict:
     rival: str = ""
     power: str = ""
     size: str = ""
+    near: bool = False
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -80,7 +81,7 @@ class Row:
         verdict, measured, extra = self.decide(table)
         fmt = lambda k: "" if extra.get(k) is None else f"{float(extra[k]):.2f}"  # noqa: E731
         return Verdict(self.claim, measured, self.bound, verdict, check, self.id, str(extra.get("seeds", "")),
-                       str(extra.get("interval", "")), self.rival, fmt("power"), fmt("size"))
+                       str(extra.get("interval", "")), self.rival, fmt("power"), fmt("size"), bool(extra.get("near")))
 
 
 def mean_interval(x, level: float = 0.95) -> tuple[float, float, float]:
@@ -286,7 +287,7 @@ def format_table(rows: Sequence[Verdict]) -> str:
     fin = [r for r in rows if r.verdict == "finding"]
     out = "| check | row | claim | measured | bound (fixed in advance) | seeds | verdict |\n|---|---|---|---|---|---|---|\n"
     out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} | "
-                   f"{esc(r.seeds)} | **{r.verdict}** |\n" for r in ver)
+                   f"{esc(r.seeds)} | **{r.verdict}**{' (near the margin)' if r.near else ''} |\n" for r in ver)
     if fin:
         out += "\n### Findings (descriptive, no decision)\n\n| check | row | what | measured | note |\n|---|---|---|---|---|\n"
         out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} |\n"

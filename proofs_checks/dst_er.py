@@ -19,6 +19,7 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
+from lottery_theory.evidence import near_margin
 from lottery_theory.verdicts import (Row, combine, finding, paired_margin, paired_power, powered, read_csv, script_main,
                                      seeds_of)
 
@@ -39,7 +40,7 @@ def _paired_rows(a: str, b: str):
     "``a`` is MARGIN worse" from the measured spread."""
     def decide(t: pd.DataFrame):
         t = t.assign(arm=arm(t))
-        verdicts, parts, pws = [], [], []
+        verdicts, parts, pws, near = [], [], [], False
         for (arch, d), g in t.groupby(["arch", "density"], sort=False):
             acc = g.pivot_table(index="seed", columns="arm", values="value")
             for need in (a, b):
@@ -50,11 +51,13 @@ def _paired_rows(a: str, b: str):
             power, size = paired_power((acc[a] - acc[b]).dropna(), -MARGIN)
             v = powered(v, power, POWER_FLOOR)
             pws.append((power, size))
+            near = near or near_margin(lo, hi, (-MARGIN,), power if lo >= -MARGIN else np.nan)
             verdicts.append(v)
             parts.append(f"{arch} d={d:g}: {acc[a].mean():.3f} - {acc[b].mean():.3f} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                          f", power vs rival {power:.2f}, size {size:.2f}")
         return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
-                                                     "power": min(x[0] for x in pws), "size": max(x[1] for x in pws)}
+                                                     "power": min(x[0] for x in pws), "size": max(x[1] for x in pws),
+                                                     "near": near}
     return decide
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from lottery_theory.bounds import ER_FACTOR
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.evidence import Law, Scaling, paired_power, powered
+from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
 from lottery_theory.verdicts import Row, combine, margin_verdict, mean_interval, paired_margin, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
@@ -66,12 +66,12 @@ def decide_falls(t: pd.DataFrame):
         m, lo, hi = mean_interval((w[w.columns.min()] - w[w.columns.max()]).to_numpy())
         d = (w[w.columns.min()] - w[w.columns.max()]).to_numpy()
         pw, sz = paired_power(d, 0.0, mu_claim=FALL)
-        pws.append((pw, sz))
+        pws.append((pw, sz, near_margin(lo, hi, (0.0,), pw if lo > 0 else np.nan)))
         vs.append(powered(margin_verdict(lo, hi, 0.0) if lo != 0 or hi != 0 else "inconclusive", pw))
         parts.append(f"p={p:g}: narrow - wide = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f}, size {sz:.2f}")
     pw, sz = min(x[0] for x in pws), max(x[1] for x in pws)
     return combine(vs), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
-                                           "power": pw, "size": sz}
+                                           "power": pw, "size": sz, "near": any(x[2] for x in pws)}
 
 
 def decide_class(t: pd.DataFrame):
@@ -82,14 +82,15 @@ def decide_class(t: pd.DataFrame):
         for p in sorted((c for c in ep.columns if c < 1), reverse=True):
             v, m, lo, hi = paired_margin(ep[p], ep[1.0], -MARGIN)
             pw, sz = paired_power((ep[p] - ep[1.0]).dropna(), -MARGIN)
-            pws.append((pw, sz))
+            pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
             vs.append(powered(v, pw))
             parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f}, "
                          f"size {sz:.2f}")
         dense = g[g.method == "dense_train"]["value"].mean()
         parts[-1] += f" (trained dense {dense:.3f})"
     return combine(vs), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
-                                           "power": min(x[0] for x in pws), "size": max(x[1] for x in pws)}
+                                           "power": min(x[0] for x in pws), "size": max(x[1] for x in pws),
+                                           "near": any(x[2] for x in pws)}
 
 
 def _teacher(rng, law, grid=(1, 2, 4, 8, 16, 32, 64)) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.evidence import paired_power, powered
+from lottery_theory.evidence import near_margin, paired_power, powered
 from lottery_theory.verdicts import Row, combine, finding, paired_margin, read_csv, rows_at, script_main, seeds_of
 
 STATEMENT = __doc__
@@ -40,7 +40,7 @@ def decide_ratio(t: pd.DataFrame):
         other = means.drop(["balanced", "pyramidal"]).idxmax()
         v, m, lo, hi = paired_margin(acc[bp], acc[other], -MARGIN)
         pw, sz = paired_power((acc[bp] - acc[other]).dropna(), -MARGIN)
-        pws.append((pw, sz))
+        pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
         verdicts.append(powered(v, pw))
         parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f} ("
                      + ", ".join(f"{k} {x:.3f}" for k, x in means.items()) + ")")
@@ -56,7 +56,7 @@ def decide_imp(t: pd.DataFrame):
         er = min(c for c in acc.columns if c < 1)
         v, m, lo, hi = paired_margin(acc[er], acc[1.0], -MARGIN)
         pw, sz = paired_power((acc[er] - acc[1.0]).dropna(), -MARGIN)
-        pws.append((pw, sz))
+        pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
         verdicts.append(powered(v, pw))
         parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {m:+.3f} [{lo:+.3f}, "
                      f"{hi:+.3f}], power {pw:.2f}, cost {cost[er] / cost[1.0]:.2f}x")
@@ -66,7 +66,7 @@ def decide_imp(t: pd.DataFrame):
 def _extras(t: pd.DataFrame, pws: list) -> dict:
     """Seeds, interval kind, and the weakest power / largest size over the row's comparisons."""
     return {"seeds": seeds_of(t), "interval": "95% t, seed-paired", "power": min(x[0] for x in pws),
-            "size": max(x[1] for x in pws)}
+            "size": max(x[1] for x in pws), "near": any(x[2] for x in pws)}
 
 
 def _acc_table(rng, shift: dict, key: str, levels, n_seeds: int = 3) -> pd.DataFrame:

@@ -77,12 +77,18 @@ def test_full_quick_verify_matches_committed_verdicts(tmp_path):
                   "tickets_er", "edge_popup_er", "prune_er"]:
         assert f"| {check} |" in out
     assert len(list(tmp_path.glob("*.png"))) >= 12
-    got = {(r["check"], r["row"]): r["verdict"] for r in json.loads((tmp_path / "verdicts.json").read_text())["rows"]}
+    now = json.loads((tmp_path / "verdicts.json").read_text())["rows"]
     committed = json.loads((Path(__file__).parent.parent / "figures" / "verdicts.json").read_text())
-    want = {(r["check"], r["row"]): r["verdict"] for r in committed["rows"]}
     assert committed["mode"] == "quick"
+    assert {(r["check"], r["row"]) for r in now} == {(r["check"], r["row"]) for r in committed["rows"]}
+    # A row near its margin (an interval end within 10% of its width of a boundary, or power within 0.05 of the
+    # floor) may flip with float noise on another CPU: it is compared only when neither run flags it.
+    near = {(r["check"], r["row"]) for r in now + committed["rows"] if r.get("near")}
+    got = {(r["check"], r["row"]): r["verdict"] for r in now if (r["check"], r["row"]) not in near}
+    want = {(r["check"], r["row"]): r["verdict"] for r in committed["rows"] if (r["check"], r["row"]) not in near}
     diff = {k: (want.get(k), got.get(k)) for k in set(got) | set(want) if want.get(k) != got.get(k)}
     assert not diff, f"verdicts differ from figures/verdicts.json (committed, now): {diff}"
+    assert len(got) >= 20, f"too few rows left to compare once rows near their margin are set aside: {sorted(near)}"
 
 
 def test_only_keeps_other_rows(tmp_path):
