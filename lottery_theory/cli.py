@@ -331,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--k", type=_positive_int, help="units per input in each block layer (default: the bound's width)")
     t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
     t.add_argument("--input-shape", type=int, nargs="+", help="input shape of conv targets, e.g. 1 28 28")
-    t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed"], help="block layout")
+    t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed", "matched"],
+                   help="block layout (matched: a bipartite matching with the proven width, docs/theory.md AD-2)")
     t.add_argument("--objective", default="fewest", choices=["fewest", "min_error"], help="subset-sum objective")
     t.add_argument("--budget", default="norms", choices=["norms", "assumed"],
                    help="per-weight budget from the target's realised norms (default) or assuming ||W|| <= 1")

@@ -34,7 +34,7 @@ from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, sweep_from_spec
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
-from lottery_theory.verdicts import Row, finding, read_csv, script_main
+from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
 EPS = [0.1, 0.03, 0.01]
@@ -167,6 +167,42 @@ def _ratio(fixed, adaptive):
     return make
 
 
+ACT_CSV = "ticket_activations.csv"
+
+
+def activation_tickets(quick: bool) -> pd.DataFrame:
+    """Tickets for the 10-20-20-1 targets with Tanh, Sigmoid or LeakyReLU(0.1) in place of ReLU, at the bound's
+    width (adaptive layout, eps = 0.01), p in {1, 0.5}: their brackets (a few seconds each; computed here, not in
+    the result store, because the ticket experiment's configs have no activation field)."""
+    import torch
+
+    from lottery_theory.experiments.builtin.ticket import spectral_target
+    from lottery_theory.tickets import construct
+
+    acts = {"tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "leaky_relu": lambda: torch.nn.LeakyReLU(0.1)}
+    rows = []
+    for name, act in acts.items():
+        for p in (1.0, 0.5):
+            for seed in range(3 if quick else 5):
+                t = spectral_target(list(WIDTHS), seed)
+                t = torch.nn.Sequential(*[act() if isinstance(m, torch.nn.ReLU) else m for m in t])
+                tk = construct(t, density=p, eps=0.01, assignment="adaptive",
+                               generator=torch.Generator().manual_seed(10_000 + seed))
+                br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(20_000 + seed))
+                rows.append(dict(activation=name, density=p, seed=seed, eps=0.01, lower=br.lower, upper=br.upper,
+                                 certified_error=tk.certified_error, failures=tk.failures,
+                                 width_multiplier=bound_k(p, 0.01, "adaptive")))
+    return pd.DataFrame(rows)
+
+
+def decide_activations(t: pd.DataFrame):
+    """Table: activation, density, seed, lower, upper, eps: every ticket a certified eps-ticket with lower <= upper."""
+    ok = (t["upper"] <= t["eps"]) & (t["lower"] <= t["upper"] + SLACK)
+    worst = t.groupby("activation")["upper"].max()
+    return ("holds" if ok.all() else "violated"), f"{int(ok.sum())}/{len(t)} certified eps-tickets; max upper " + \
+        ", ".join(f"{a} {u:.2e}" for a, u in worst.items()), {"seeds": seeds_of(t)}
+
+
 def _brackets(rng, lie: bool = False) -> pd.DataFrame:
     up = rng.uniform(0.01, 1, 50)
     low = up * rng.uniform(0.1, 1, 50)
@@ -225,6 +261,14 @@ ROWS = [
         _ratio(lambda p: 3 * path_factor(p), lambda p: 10 * half_factor(p)),
         _ratio(lambda p: 3 * path_factor(p), lambda p: 3 * path_factor(p)), "both layouts need the same width",
         rival=RATIO_HALF.name, source=f"{CSV}, both layouts, seed-paired ({COLS})"),
+    Row("activation-at-bound", "targets with Tanh, Sigmoid or LeakyReLU(0.1) in place of ReLU (10-20-20-1, the "
+        "activations of Burkholz 2022's class): at the bound's width (adaptive, p in {1, 0.5}) every 2L ticket is a "
+        "certified eps-ticket (upper <= eps = 0.01, lower <= upper)", "upper <= eps for all", decide_activations,
+        lambda rng: pd.DataFrame(dict(activation=["tanh", "sigmoid"], seed=0, lower=[1e-3, 1e-3], upper=[4e-3, 5e-3],
+                                      eps=0.01)),
+        lambda rng: pd.DataFrame(dict(activation=["tanh", "sigmoid"], seed=0, lower=[1e-3, 1e-3], upper=[4e-3, 0.02],
+                                      eps=0.01)),
+        "one ticket certified above eps", source=f"{ACT_CSV} (columns activation, density, seed, eps, lower, upper)"),
     Row("wide-one-factor", f"adaptive 2L layout on a 200-20-1 target: k_min grows like one ER factor, {HALF_W.name}; "
         f"nearest rival: {HALF_W_15.name}; {REGIME_WIDE} (full run only)", SLOPE_RULE, _scaling(HALF_W, HALF_W_15),
         lambda rng: _law(lambda p: 10 * half_factor_wide(p), rng, WIDE_PS),
@@ -251,6 +295,9 @@ def tables(out_dir: Path) -> dict:
     ratio = ratio_table(kmin)
     out = {"bracket": wide, "eps-at-bound": wide, "fixed-layout-path-factor": kf, "fixed-layout-layer-factor": kf,
            "adaptive-layout-one-factor": ka, "adaptive-layout-paper-factor": ka, "fixed-over-adaptive": ratio}
+    if (Path(out_dir) / ACT_CSV).exists():
+        out["activation-at-bound"] = read_csv(Path(out_dir) / ACT_CSV, ["activation", "density", "seed", "eps",
+                                                                        "lower", "upper"])
     if (Path(out_dir) / WIDE_CSV).exists():  # written by the full run only
         w = read_csv(Path(out_dir) / WIDE_CSV, ["density", "width_multiplier", "seed", "eps", "upper"])
         kw = kmin_table(w, float(w["eps"].iloc[0]))
@@ -312,6 +359,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     pd.concat([kmin.assign(n0=WIDTHS[0]), lb], ignore_index=True).to_csv(out_dir / "construction_scaling.csv",
                                                                           index=False)
     render("construction_scaling", out_dir / "construction_scaling.csv")
+    activation_tickets(quick).to_csv(out_dir / ACT_CSV, index=False)
     if not quick:
         load_sweep("ticket-lenet-check", store)[["metric", "value"]].to_csv(out_dir / "ticket_lenet.csv", index=False)
     return judge(out_dir)

@@ -77,14 +77,16 @@ def test_per_weight_eps_and_required_width_structure():
     # items present w.p. p_a p_b / 2 = 0.5 -> factor max(1, rho(0.5)) = 1.4427
     # k = ceil(2 ln(1/0.002439) 1.4427) = ceil(2 * 6.0162 * 1.4427 = 17.36) = 18; widths (n + 1) k
     assert w == [4, 5 * 18, 3, 4 * 18, 2]
-    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="burkholz", C=2.0)[1] == 5 * 18  # dense L+1 layer 1
+    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="l1-dense", C=2.0)[1] == 5 * 18  # dense L+1 layer 1
+    with pytest.warns(DeprecationWarning, match="not a formula from Burkholz 2022"):
+        assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, theorem="burkholz", C=2.0)[1] == 5 * 18  # old name
     er = B.required_width([4, 3, 2], 0.1, 0.1, 0.2, C=2.0)
     assert all(a >= b for a, b in zip(er, w))
     l1 = B.required_width([4, 3, 2], 0.1, 0.1, 0.5, theorem="er-slt-L+1")
     assert len(l1) == 4 and l1[0] == 4 and l1[-1] == 2
 
 
-@pytest.mark.parametrize("theorem", ["er-slt-2L", "er-slt-L+1", "er-representation", "pensia", "burkholz",
+@pytest.mark.parametrize("theorem", ["er-slt-2L", "er-slt-L+1", "er-representation", "pensia", "l1-dense",
                                      "orseau", "malach", "da-cunha"])
 def test_every_theorem_runs_and_is_monotone_in_eps(theorem):
     a = B.required_width([8, 6, 4, 2], 0.1, 0.05, 0.3, theorem=theorem)

@@ -43,6 +43,20 @@ class Sigmoid(MLP):
         return self.out(torch.sigmoid(self.fc2(F.relu(self.fc1(x)))))
 
 
+class Gelu(MLP):
+    def forward(self, x):
+        return self.out(F.gelu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def test_monotone_activations_trace_into_modules():
+    """torch.sigmoid / torch.tanh become nn.Sigmoid / nn.Tanh steps (construct's 2L accepts them)."""
+    m = Sigmoid()
+    seq = as_sequential(m)
+    assert [type(s) for s in seq] == [nn.Linear, nn.ReLU, nn.Linear, nn.Sigmoid, nn.Linear]
+    x = torch.randn(5, 4)
+    assert torch.equal(seq(x), m(x))
+
+
 @pytest.mark.parametrize("cls,x", [(MLP, torch.randn(9, 4)), (ConvNet, torch.randn(9, 1, 8, 8))])
 def test_traced_chain_computes_the_model(cls, x):
     torch.manual_seed(0)
@@ -52,7 +66,7 @@ def test_traced_chain_computes_the_model(cls, x):
     assert seq[0] is next(iter(m.children()))  # the model's own layers, not copies
 
 
-@pytest.mark.parametrize("cls,match", [(Residual, "not a chain|branch"), (Sigmoid, "sigmoid")])
+@pytest.mark.parametrize("cls,match", [(Residual, "not a chain|branch"), (Gelu, "gelu")])
 def test_non_chains_are_refused_by_node(cls, match):
     with pytest.raises(TypeError, match=match):
         as_sequential(cls())

@@ -127,8 +127,8 @@ def test_bad_input():
         construct(bad, density=0.5, eps=0.1, width_multiplier=3)
     with pytest.raises(ValueError, match="conv targets need input_shape"):
         construct(conv_net(1, 2, channels=(2,), image_size=4, hidden=3), density=0.5, eps=0.1, width_multiplier=3)
-    with pytest.raises(TypeError, match="Tanh layer in the target"):  # not a Linear/ReLU chain: refused, naming it
-        construct(nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)), density=0.5, eps=0.1)
+    with pytest.raises(TypeError, match="Softplus layer in the target"):  # not a supported chain: refused, naming it
+        construct(nn.Sequential(nn.Linear(2, 2), nn.Softplus(), nn.Linear(2, 1)), density=0.5, eps=0.1)
 
 
 @pytest.mark.parametrize("where", ["trailing", "leading"])

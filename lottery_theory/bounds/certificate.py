@@ -74,6 +74,28 @@ def _out_shape(layer, in_shape):
     return (layer.out_features,)
 
 
+def act_error(m, e, lo, hi):
+    """Error bound after a monotone activation ``m`` (Tanh, Sigmoid, LeakyReLU with slope in [0, 1]): the ticket's
+    pre-activation lies within ``e`` of the target's, which lies in [lo, hi], so by the mean-value theorem the
+    outputs differ by at most ``e`` times the largest slope of ``m`` on [lo - e, hi + e]. Tanh' and Sigmoid' are
+    largest at 0, so the slope is taken at the point of that segment nearest 0 (docs/theory.md)."""
+    import torch
+    from torch import nn
+
+    z = torch.clamp(torch.zeros_like(lo), lo - e, hi + e)
+    if isinstance(m, nn.Tanh):
+        return e * (1 - torch.tanh(z) ** 2)
+    if isinstance(m, nn.Sigmoid):
+        s = torch.sigmoid(z)
+        return e * s * (1 - s)
+    if isinstance(m, nn.LeakyReLU):
+        return e * torch.where(hi + e > 0, torch.ones_like(e), torch.full_like(e, float(m.negative_slope)))
+    raise TypeError(f"no error rule for a {type(m).__name__} activation")
+
+
+MONOTONE = ("Tanh", "Sigmoid", "LeakyReLU")
+
+
 def _setup(target, lo, hi, input_shape):
     """The target's modules, its Linear/Conv2d layers, the input shape and the box as float64 tensors."""
     from torch import nn
@@ -164,6 +186,10 @@ def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, inpu
             e = torch.minimum(e, (hi_t + e).clamp(min=0))
             lo_t, hi_t = lo_t.clamp(min=0), hi_t.clamp(min=0)
             nonneg = True
+        elif isinstance(m, tuple(getattr(nn, a) for a in MONOTONE)):
+            e = act_error(m, e, lo_t, hi_t)
+            lo_t, hi_t = m(lo_t), m(hi_t)  # monotone: the interval maps to an interval
+            nonneg = isinstance(m, nn.Sigmoid)
         elif isinstance(m, nn.Flatten):
             lo_t, hi_t, e = lo_t.reshape(-1), hi_t.reshape(-1), e.reshape(-1)
         elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
@@ -210,6 +236,8 @@ def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[floa
             lo_t, hi_t = (zc - zr).reshape(shape), (zc + zr).reshape(shape)
         elif isinstance(m, nn.ReLU):
             lo_t, hi_t = lo_t.clamp(min=0), hi_t.clamp(min=0)
+        elif isinstance(m, tuple(getattr(nn, a) for a in MONOTONE)):
+            lo_t, hi_t = m(lo_t), m(hi_t)
         elif isinstance(m, nn.Flatten):
             lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
         elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
@@ -273,6 +301,10 @@ def composition_certificate(target, realised: Sequence[RealisedLayer], box: floa
                 nonneg = False
             elif isinstance(m, nn.ReLU):
                 nonneg = True
+            elif isinstance(m, tuple(getattr(nn, a) for a in MONOTONE)):  # 1-Lipschitz (Sigmoid 1/4) and |act(z)| <= |z| (Sigmoid: <= 1)
+                if isinstance(m, nn.Sigmoid):
+                    e, H = e / 4, np.ones_like(H)
+                nonneg = isinstance(m, nn.Sigmoid)
             elif isinstance(m, nn.Flatten):
                 spatial = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
                 H, e = np.repeat(H, spatial), np.repeat(e, spatial)

@@ -28,6 +28,13 @@ def slt_budget(ws, eps, delta, bias):
     return L, eps_w, float(unit(delta, "delta")) / n_inst
 
 
+def with_assignment_events(dw: float, delta, events: int) -> float:
+    """Per-event failure probability when ``events`` matched assignments join the union bound over the
+    ``delta / dw`` subset-sum instances (eq. (AD-2)): ``delta / (delta / dw + events)``."""
+    d = float(unit(delta, "delta"))
+    return d / (d / dw + events)
+
+
 def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> int:
     r"""Units per input of a block layer (docs/theory.md, eq. (AD-1)). Fixed layout: items present w.p.
     :math:`p_a p_b/2`, so :math:`k = n_{ss}(\varepsilon', \delta', p_a p_b/2)`. Adaptive layout: a unit serves one
@@ -37,12 +44,50 @@ def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> 
     (at :math:`p_a = 1` both layouts coincide)."""
     if assignment == "fixed":
         return subset_sum_block_size(eps_w, dw, pa * pb / 2, C)
+    if assignment == "matched":
+        return matched_k(subset_sum_block_size(eps_w, dw, pb / 2, C), n_in, pa, dw)
     if assignment != "adaptive":
-        raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
+        raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {assignment!r}")
     reach = 1 - (1 - pa) ** n_in
     if reach <= 0:
         raise ValueError(f"block layer density {pa} leaves no surviving edge for {n_in} inputs")
     return int(math.ceil((subset_sum_block_size(eps_w, dw, pb / 2, C) + (pa < 1)) / reach))
+
+
+def hall_failure(k: int, n: int, m: int, pa: float) -> float:
+    r"""Union bound on the probability that no assignment gives each of ``m`` inputs ``n`` units, when ``m k`` units
+    each keep an edge to every input independently with probability ``pa`` (docs/theory.md, eq. (AD-2)). By Hall's
+    theorem such an assignment exists iff every set J of inputs is reached by >= n |J| units; the units reaching a
+    set of s inputs are Bin(m k, 1 - (1 - pa)^s), so
+    :math:`P(\text{fail}) \le \sum_{s=1}^{m} \binom{m}{s} P(\mathrm{Bin}(mk, 1-(1-p_a)^s) < n s)`."""
+    from scipy.special import gammaln
+    from scipy.stats import binom
+
+    if n <= 0:
+        return 0.0
+    s = np.arange(1, m + 1)
+    r = -np.expm1(s * np.log1p(-pa)) if pa < 1 else np.ones(m)
+    log_choose = gammaln(m + 1) - gammaln(s + 1) - gammaln(m - s + 1)
+    log_tail = binom.logcdf(n * s - 1, m * k, r)
+    return float(np.exp(np.logaddexp.reduce(log_choose + log_tail)))
+
+
+def matched_k(n: int, m: int, pa: float, delta_a: float) -> int:
+    r"""Proven units per input of a matched block (eq. (AD-2)): the smallest k with
+    :func:`hall_failure` ``(k, n, m, pa) <= delta_a``, so that with probability >= 1 - delta_a every input gets
+    >= n units whose edge survives (the subset sums of n_ss(eps', delta', p_b/2) items then apply). At pa = 1
+    every unit reaches every input: k = n."""
+    if pa >= 1:
+        return int(n)
+    reach = 1 - (1 - pa) ** m
+    lo = max(int(math.ceil(n / reach)) - 1, 0)  # below the mean n/reach the bound cannot be <= 1/2
+    hi = max(lo + 1, 2 * int(math.ceil(n / reach)))
+    while hall_failure(hi, n, m, pa) > delta_a:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:  # hall_failure falls with k (more units: every binomial tail shrinks)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if hall_failure(mid, n, m, pa) <= delta_a else (mid, hi)
+    return hi
 
 
 def er_slt_2l_expr():
@@ -63,7 +108,7 @@ def er_slt_l1_expr():
 
 # What the records of our two constructions share: constant, option, assumptions, citation.
 _OURS = dict(C=DEFAULT_C, options=(Arg("assignment", "str", "block layout of the construction", "adaptive",
-                                       ("adaptive", "fixed")),),
+                                       ("adaptive", "fixed", "matched")),),
              assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
 
 
@@ -83,6 +128,8 @@ def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
     of the part it serves, probability :math:`p_a p_b / 2`; adaptive: :math:`p_b/2`).
     """
     L, eps_w, dw = slt_budget(ws, eps, delta, bias)
+    if assignment == "matched":  # one assignment event per block joins the union bound
+        dw = with_assignment_events(dw, delta, L)
     if np.ndim(density) == 0 or len(density) == 2 * L:
         ps = layer_densities(density, 2 * L)
     else:
@@ -102,6 +149,8 @@ def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> d
     :math:`k^b_l = n_{ss}(\varepsilon', \delta', p_{l+2}/2)`.
     """
     L, eps_w, dw = slt_budget(ws, eps, delta, bias)
+    if assignment == "matched":  # the first block's assignment joins the union bound
+        dw = with_assignment_events(dw, delta, 1)
     ps = layer_densities(density, L + 1)
     k = _block_k(eps_w, dw, ps[0], ps[1], ws[0], C, assignment)
     rho = [subset_sum_block_size(eps_w, dw, ps[l + 1], C) for l in range(1, L)]
@@ -132,7 +181,8 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
 
     Theorems (``available_theorems()``): ``er-slt-2L``, ``er-slt-L+1`` (option ``assignment="adaptive"``
     (default) or ``"fixed"``), ``er-representation`` (``density`` scalar or per source layer), and the peers
-    ``pensia``, ``burkholz``, ``orseau``, ``malach``, ``da-cunha`` (``bounds/peers/``, each at its paper's form).
+    ``pensia``, ``orseau``, ``malach``, ``da-cunha`` (``bounds/peers/``, each at its paper's form), and ``l1-dense``
+    (our L+1 construction at p = 1, Burkholz 2022's layout; ``burkholz`` is its deprecated alias).
     ``C=None`` uses the theorem's own constant.
     """
     ws = widths(target_widths)

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CHAIN_MODULES = (nn.Linear, nn.Conv2d, nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
+CHAIN_MODULES = (nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.Flatten, nn.MaxPool2d,
+                 nn.AvgPool2d, nn.Identity)
 
 
 def _as_module(node, modules: dict) -> nn.Module:
@@ -21,11 +22,16 @@ def _as_module(node, modules: dict) -> nn.Module:
         m = modules[node.target]
         if type(m) not in CHAIN_MODULES:
             raise TypeError(f"node {node.name!r} calls {node.target!r}, a {type(m).__name__}: only Linear, Conv2d, "
-                            "ReLU, Flatten, pooling and Identity (exact classes) can be chained into a target")
+                            "ReLU, Tanh, Sigmoid, LeakyReLU, Flatten, pooling and Identity (exact classes) can be "
+                            "chained into a target")
         return m
     fn, args, kwargs = node.target, node.args[1:], node.kwargs
     if node.op == "call_function" and fn in (torch.relu, F.relu) or node.op == "call_method" and fn == "relu":
         return nn.ReLU()
+    if node.op == "call_function" and fn in (torch.tanh, F.tanh) or node.op == "call_method" and fn == "tanh":
+        return nn.Tanh()
+    if node.op == "call_function" and fn in (torch.sigmoid, F.sigmoid) or node.op == "call_method" and fn == "sigmoid":
+        return nn.Sigmoid()
     flat = node.op == "call_function" and fn is torch.flatten or node.op == "call_method" and fn == "flatten"
     if flat:
         start = args[0] if args else kwargs.get("start_dim", 0)

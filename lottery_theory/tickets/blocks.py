@@ -123,6 +123,61 @@ def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | No
     return out
 
 
+def matched_quota(mask: np.ndarray, quota: int) -> np.ndarray | None:
+    """A unit -> input assignment giving every input at least ``quota`` units among those whose surviving edges
+    reach it (``mask`` [units, n_in]), or None when none exists (Hall's condition fails). Max-flow: source -> unit
+    (capacity 1), unit -> input along surviving edges (1), input -> sink (``quota``); every input reaches its
+    quota iff the flow is ``n_in * quota`` (docs/theory.md, eq. (AD-2))."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    n_units, n_in = mask.shape
+    uu, jj = np.nonzero(mask)
+    S, T = 0, 1 + n_units + n_in
+    rows = np.concatenate([np.zeros(n_units, np.int64), 1 + uu, 1 + n_units + np.arange(n_in)])
+    cols = np.concatenate([1 + np.arange(n_units), 1 + n_units + jj, np.full(n_in, T)])
+    caps = np.concatenate([np.ones(n_units + uu.size, np.int32), np.full(n_in, quota, np.int32)])
+    g = csr_matrix((caps, (rows, cols)), shape=(T + 1, T + 1))
+    res = maximum_flow(g, S, T)
+    if res.flow_value < n_in * quota:
+        return None
+    flow = res.flow.tocsr()
+    out = np.full(n_units, -1, dtype=np.int64)
+    sub = flow[1:1 + n_units, 1 + n_units:1 + n_units + n_in].tocoo()
+    used = sub.data > 0
+    out[sub.row[used]] = sub.col[used]
+    return out
+
+
+def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Generator | None) -> np.ndarray:
+    """Matched layout: the largest quota q that a bipartite matching can give every input (:func:`matched_quota`,
+    bisection on q), then the remaining units to the least-loaded input they reach, in a random order. Every
+    input gets >= q units, q the max-min share, so the proven width (AD-2) guarantees q >= n_ss whenever Hall's
+    condition holds. Uses layer A's mask (and ``generator``) only, so it is independent of layer B."""
+    mask = np.asarray(mask[:n_units], dtype=bool)
+    n_in = mask.shape[1]
+    reach = mask.sum(0)
+    lo, hi, best = 0, int(min(reach.min(), mask.any(1).sum() // max(n_in, 1))), np.full(n_units, -1, np.int64)
+    while lo < hi:  # largest feasible quota in [lo, hi]
+        q = (lo + hi + 1) // 2
+        got = matched_quota(mask, q)
+        if got is None:
+            hi = q - 1
+        else:
+            lo, best = q, got
+    out = best
+    load = np.bincount(out[out >= 0], minlength=n_in).astype(float)
+    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
+    for u in torch.randperm(n_units, generator=generator).numpy():
+        if out[u] < 0:
+            cand = np.flatnonzero(mask[u])
+            if cand.size:
+                j = cand[np.argmin(load[cand] + prio[cand])]
+                out[u] = j
+                load[j] += 1
+    return out
+
+
 def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
     """[n_in, K] table of the units serving each input (-1 = empty), K = the largest share."""
     counts = np.bincount(assign[assign >= 0], minlength=n_in)
@@ -256,4 +311,5 @@ def _assign(A, n_in, k, assignment, g):
     """Unit -> input for the first ``n_in k`` units of block layer ``A`` (None: fixed layout ``u // k``)."""
     if assignment == "fixed":
         return None
-    return assign_units(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)
+    fn = assign_units_matched if assignment == "matched" else assign_units
+    return fn(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)

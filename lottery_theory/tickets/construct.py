@@ -60,6 +60,9 @@ from .distribute import check_executor, opened
 from .layouts import CONSTRUCTIONS
 
 PASSTHROUGH = (nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
+# Monotone activations a 2L target may use besides ReLU (the block layers stay ReLU: they only represent the
+# linear part; the target's activation is copied between blocks; docs/theory.md, "Other activations")
+ACTIVATIONS = (nn.Tanh, nn.Sigmoid, nn.LeakyReLU)
 
 
 @dataclass
@@ -155,8 +158,10 @@ def _target_layers(target: nn.Module) -> list[nn.Module]:
     except TypeError as e:
         raise TypeError(f"target: {e}") from None
     for m in mods:
-        if not isinstance(m, (nn.Linear, nn.Conv2d) + PASSTHROUGH):
+        if not isinstance(m, (nn.Linear, nn.Conv2d) + PASSTHROUGH + ACTIVATIONS):
             raise TypeError(f"construct cannot handle a {type(m).__name__} layer in the target")
+        if isinstance(m, nn.LeakyReLU) and not 0 <= m.negative_slope <= 1:
+            raise ValueError(f"LeakyReLU targets need 0 <= negative_slope <= 1 (1-Lipschitz), got {m.negative_slope}")
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             w = m.weight.detach()
             if not torch.all(torch.isfinite(w)) or (m.bias is not None and not torch.all(torch.isfinite(m.bias))):
@@ -193,7 +198,10 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
       ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
       (:func:`assign_units`), so an item is present when its edge into layer B survives (probability
       :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves input ``u // k``
-      and needs that one edge, so an item is present with probability :math:`p_A p_B/2`.
+      and needs that one edge, so an item is present with probability :math:`p_A p_B/2`. ``"matched"``: as adaptive, but the units are tied by a bipartite matching that gives every
+      input the largest quota any assignment can (:func:`~lottery_theory.tickets.blocks.assign_units_matched`);
+      with it the width of ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)), while
+      the greedy adaptive layout's width (AD-1) is a heuristic.
     * ``objective``: ``"fewest"`` (default for 2L) picks, per weight, the smallest subset within the layer's
       budget (fewer kept weights); ``"min_error"`` (default for L+1) the most accurate subset. L+1 copy layers
       amplify per-weight errors by the copies' summed weights, which the per-weight budget does not cover, so
@@ -242,8 +250,8 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         raise ValueError("max_items must be <= 44 (the exact solver's limit)")
     if width is not None and width_multiplier is not None:
         raise ValueError("give width or width_multiplier, not both")
-    if assignment not in ("adaptive", "fixed"):
-        raise ValueError(f"assignment must be 'adaptive' or 'fixed', got {assignment!r}")
+    if assignment not in ("adaptive", "fixed", "matched"):
+        raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {assignment!r}")
     if objective is None:
         objective = layout_cls.default_objective
     if objective not in ("fewest", "min_error"):

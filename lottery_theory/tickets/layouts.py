@@ -16,7 +16,7 @@ from .._validation import Registry, check_alloc, check_positive_int
 from ..bounds.widths import er_slt_2l, l1_plan
 from ..nets.masked import MaskedLinear
 from .blocks import (Units, _assign, _b_mask, _block_masks, _densities, _draw, _eff_weight, _slots, _solve_block,
-                     _solve_rows, assign_units, units_of)
+                     _solve_rows, assign_units, assign_units_matched, units_of)
 from .source import LayerDraw, SourceRecipe
 
 CONSTRUCTIONS = Registry("construction", "construction")
@@ -84,7 +84,7 @@ def _block_units(dA: LayerDraw, n_in: int, k: int, assignment: str, g, timer: di
             edges += int(m.sum())
             if r0 < n_assign:
                 mask[r0:min(r1, n_assign)] = m[:min(r1, n_assign) - r0].numpy()
-        asg = assign_units(mask, n_assign, g)
+        asg = (assign_units_matched if assignment == "matched" else assign_units)(mask, n_assign, g)
         del mask
         for i in range(dA.chunks_for(n_assign)):
             r0, r1, w, m = dA.chunk(i)
@@ -134,7 +134,7 @@ def _build_2L(mods, k_list, dens_arg, ratio, g, solver, max_items, timer, assign
     big = recipe.params() > 10_000_000
     for m in tqdm(mods, desc="ticket layers", unit="module", leave=False, disable=not big):
         if not isinstance(m, (nn.Linear, nn.Conv2d)):
-            if isinstance(m, nn.ReLU):
+            if isinstance(m, (nn.ReLU, nn.Sigmoid)):  # the next block's inputs are >= 0
                 signed = False
             continue
         W, b, k = specs[li]
@@ -185,7 +185,8 @@ def _build_L1(mods, plan_k, rho, kb, dens_arg, ratio, g, solver, max_items, time
     relus = [isinstance(mods[i + 1], nn.ReLU) if i + 1 < len(mods) else False
              for i, m in enumerate(mods) if isinstance(m, nn.Linear)]
     if relus[:-1] != [True] * (len(lins) - 1):
-        raise ValueError("construction='L+1' needs a ReLU after every hidden Linear layer")
+        raise ValueError("construction='L+1' needs a ReLU after every hidden Linear layer (other activations: use "
+                         "construction='2L')")
     at = [i for i, m in enumerate(mods) if isinstance(m, nn.Linear)]
     # activations before the first and after the last Linear layer: the ticket applies them too
     pre, post = list(mods[:at[0]]), list(mods[at[-1] + 1:])
