@@ -85,3 +85,17 @@ def test_traced_forward_with_torch_tanh():
 
     tk = construct(Net(), density=1.0, eps=0.2, generator=torch.Generator().manual_seed(0))
     assert isinstance(tk.network[3], nn.Tanh)
+
+
+def test_activation_targets_round_trip_through_a_checkpoint(tmp_path):
+    from lottery_theory.nets.checkpoint import check_spec, load_target, save_target, target_spec
+
+    t = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.LeakyReLU(0.2), nn.Linear(4, 2), nn.Sigmoid())
+    spec = target_spec(t)
+    assert spec[1] == ["Tanh"] and spec[3] == ["LeakyReLU", 0.2] and spec[5] == ["Sigmoid"]
+    path = save_target(t, tmp_path / "t.pt")
+    back = load_target(path)
+    x = torch.randn(5, 3)
+    assert torch.equal(back(x), t(x))
+    with pytest.raises(ValueError, match="negative_slope"):
+        check_spec([["Linear", 2, 2, True], ["LeakyReLU", 3.0]])

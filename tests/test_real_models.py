@@ -77,17 +77,77 @@ def test_tied_weights_get_one_mask_and_stay_tied():
     assert torch.allclose(fresh(x), net(x))
 
 
-def test_weights_left_dense_are_reported():
-    class Mixed(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb, self.conv1d, self.fc = nn.Embedding(50, 8), nn.Conv1d(8, 8, 3), nn.Linear(8, 2)
+class _Scale(nn.Module):
+    """A custom layer with its own 2-D parameter (read as an attribute in forward)."""
 
-        def forward(self, x):
-            return self.fc(self.conv1d(self.emb(x).transpose(1, 2)).mean(-1))
-    with pytest.warns(DenseLeft, match=r"emb \(Embedding, 400 weights\).*conv1d \(Conv1d, 192 weights\)") as rec:
-        sparsify(Mixed(), density=0.25)
-    assert "density 0.25 over the masked weights, 0.9" in str(rec[0].message)  # 4 of 16 masked; 596 of 608 overall
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(2, 2))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+class Mixed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.conv1d = nn.Embedding(50, 8), nn.Conv1d(8, 8, 3)
+        self.up = nn.ConvTranspose1d(8, 8, 2)
+        self.att = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.fc, self.scale = nn.Linear(8, 2), _Scale()
+
+    def forward(self, x):
+        h = self.up(self.conv1d(self.emb(x).transpose(1, 2))).transpose(1, 2)
+        h, _ = self.att(h, h, h, need_weights=False)
+        return self.scale(self.fc(h.mean(1)))
+
+
+def _by_hand(net: Mixed, x):
+    """Mixed's forward computed from the masked tensors with torch.nn.functional (no module forward)."""
+    import torch.nn.functional as F
+
+    w = lambda m, n="weight": getattr(m, n + "_orig") * getattr(m, n + "_mask")  # noqa: E731
+    h = F.embedding(x, w(net.emb)).transpose(1, 2)
+    h = F.conv1d(h, w(net.conv1d), net.conv1d.bias)
+    h = F.conv_transpose1d(h, w(net.up), net.up.bias).transpose(1, 2)
+    a = net.att
+    h, _ = F.multi_head_attention_forward(h.transpose(0, 1), h.transpose(0, 1), h.transpose(0, 1), 8, 2,
+                                          w(a, "in_proj_weight"), a.in_proj_bias, None, None, False, 0.0,
+                                          w(a.out_proj), a.out_proj.bias, training=False, need_weights=False)
+    return F.linear(h.transpose(0, 1).mean(1), w(net.fc), net.fc.bias) @ net.scale.w
+
+
+def test_every_weight_matrix_is_masked_or_reported():
+    """Embedding, Conv1d, ConvTranspose1d and MultiheadAttention's projections are masked (the attention reads
+    its out_proj weight without calling out_proj: a hook recomputes it); a custom module's own 2-D parameter is
+    listed as dense, and masked with include=. Outputs equal the masked computation done by hand; export loads
+    strictly into a fresh instance and computes the same."""
+    torch.manual_seed(0)
+    net = Mixed().eval()
+    with pytest.warns(DenseLeft, match=r"scale \(_Scale, 4 weights\)") as rec:
+        sparsify(net, density=0.25, generator=torch.Generator().manual_seed(0))
+    assert "density 0.25 over the masked weights" in str(rec[0].message)
+    for m, n in [(net.emb, "weight"), (net.conv1d, "weight"), (net.up, "weight"), (net.att, "in_proj_weight"),
+                 (net.att.out_proj, "weight"), (net.fc, "weight")]:
+        assert float(getattr(m, n + "_mask").float().mean()) == pytest.approx(0.25, abs=0.01), (m, n)
+    x = torch.randint(0, 50, (3, 7))
+    with torch.no_grad():
+        assert torch.allclose(net(x), _by_hand(net, x), atol=1e-6)
+        net.att.out_proj.weight_orig.mul_(2)  # the mask hook must see a change of weight_orig at the next forward
+        assert torch.allclose(net(x), _by_hand(net, x), atol=1e-6)
+    plain = export(net)
+    fresh = Mixed().eval()
+    fresh.load_state_dict(plain.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.allclose(fresh(x), net(x), atol=1e-6)
+    sel = Mixed()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left dense
+        sparsify(sel, density=0.5, include=lambda name, module, param: name == "scale" and param == "w",
+                 generator=torch.Generator().manual_seed(1))
+    assert float(sel.scale.w_mask.float().mean()) == 0.5
+    with pytest.raises(TypeError, match="include must be a callable"):
+        sparsify(Mixed(), density=0.5, include="scale")
 
 
 def test_sparsify_is_all_or_nothing_and_density_reads_prune_form():

@@ -37,14 +37,18 @@ def target_spec(model: nn.Module) -> list:
                          list(m.padding), m.bias is not None])
         elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
             spec.append([type(m).__name__, m.kernel_size, m.stride])
-        elif isinstance(m, (nn.ReLU, nn.Flatten, nn.Identity)):
+        elif isinstance(m, nn.LeakyReLU):
+            spec.append(["LeakyReLU", float(m.negative_slope)])
+        elif isinstance(m, (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Flatten, nn.Identity)):
             spec.append([type(m).__name__])
         else:
-            raise TypeError(f"cannot describe a {type(m).__name__} layer (Linear, Conv2d, ReLU, Flatten, pooling only)")
+            raise TypeError(f"cannot describe a {type(m).__name__} layer (Linear, Conv2d, ReLU, Tanh, Sigmoid, "
+                            f"LeakyReLU, Flatten, pooling only)")
     return spec
 
 
-_SPEC_ARGS = {"Linear": 3, "Conv2d": 6, "MaxPool2d": 2, "AvgPool2d": 2, "ReLU": 0, "Flatten": 0, "Identity": 0}
+_SPEC_ARGS = {"Linear": 3, "Conv2d": 6, "MaxPool2d": 2, "AvgPool2d": 2, "ReLU": 0, "Tanh": 0, "Sigmoid": 0,
+              "LeakyReLU": 1, "Flatten": 0, "Identity": 0}
 MAX_PARAMS = 2**31  # ~8 GiB of float32: a spec declaring more is refused before anything is allocated
 
 
@@ -94,6 +98,10 @@ def check_spec(spec) -> int:
             _pair(args[3], f"{at} stride")
             _pair(args[4], f"{at} padding", zero_ok=True)
             n_params += a * b * kh * kw + (b if _flag(args[5], f"{at} bias") else 0)
+        elif kind == "LeakyReLU":
+            v = args[0]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ValueError(f"{at} negative_slope must be a number in [0, 1], got {v!r}")
         elif kind in ("MaxPool2d", "AvgPool2d"):
             for j, name in enumerate(("kernel_size", "stride")):
                 v = args[j]
@@ -120,6 +128,8 @@ def build_target(spec: list, device: str | torch.device | None = None) -> nn.Seq
                                   bias=args[5], device=device))
         elif kind in ("MaxPool2d", "AvgPool2d"):
             mods.append(getattr(nn, kind)(*(tuple(a) if isinstance(a, list) else a for a in args)))
+        elif kind == "LeakyReLU":
+            mods.append(nn.LeakyReLU(float(args[0])))
         else:
             mods.append(getattr(nn, kind)())
     return nn.Sequential(*mods)

@@ -22,7 +22,10 @@ from torch.nn.utils import prune as torch_prune
 from ..sparsity import er_mask, resolve_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear
 
-PRUNABLE = (nn.Linear, nn.Conv2d)
+PRUNABLE = (nn.Linear, nn.Conv2d)  # what the searches (edge-popup, prune, dst) work on
+# what sparsify masks through ``torch.nn.utils.prune`` (every one reads ``self.weight`` in its forward)
+SPARSIFIABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+                nn.ConvTranspose3d, nn.Embedding)
 
 
 def replace_module(model: nn.Module, name: str, new: nn.Module) -> None:
@@ -43,12 +46,24 @@ def torch_pruned_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if is_torch_pruned(m)}
 
 
+def _pruned_names(m: nn.Module) -> list[str]:
+    """Names of the tensors of ``m`` that carry a ``torch.nn.utils.prune`` mask (``weight``, ``in_proj_weight``,
+    ...)."""
+    out = []
+    for h in m._forward_pre_hooks.values():
+        if isinstance(h, torch_prune.PruningContainer):
+            out += [x._tensor_name for x in h]
+        elif isinstance(h, torch_prune.BasePruningMethod):
+            out.append(h._tensor_name)
+    return out
+
+
 def copy_model(model: nn.Module) -> nn.Module:
     """``copy.deepcopy`` that also works on ``torch.nn.utils.prune`` models: their cached ``weight`` is a
     non-leaf tensor, which deepcopy refuses; it is detached first (the pruning hook recomputes it before every
     forward pass, with its graph, so nothing is lost)."""
     for m in model.modules():  # pruned in torch's form (layers, norms) or tied to a pruned weight (_TiedWeight)
-        for name in ("weight", "bias"):
+        for name in {"weight", "bias", *_pruned_names(m)}:
             t = getattr(m, name, None)
             if isinstance(t, torch.Tensor) and not isinstance(t, nn.Parameter) and not t.is_leaf:
                 setattr(m, name, t.detach())
@@ -76,73 +91,108 @@ class _TiedWeight:
         module.weight = self.owner.weight_orig * self.owner.weight_mask
 
 
-def _masked_or_dense(model: nn.Module) -> tuple[dict[str, nn.Module], dict[str, tuple[str, int]]]:
-    """The layers :func:`sparsify` masks (``nn.Linear`` / ``nn.Conv2d`` and subclasses that run their own forward)
-    and the weight-bearing modules it leaves dense (name -> (class, weight count)): other layer kinds (Conv1d,
-    ConvTranspose, Embedding, ...) and the projections inside ``nn.MultiheadAttention``, whose forward reads the
-    weights directly so a pruning hook would never run."""
-    inside_mha = {f"{n}.{c}" if n else c for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)
-                  for c, _ in m.named_modules() if c}
+class _MhaOutProj:
+    """Forward pre-hook of an ``nn.MultiheadAttention`` whose ``out_proj`` is pruned: the attention's forward reads
+    ``out_proj.weight`` without calling ``out_proj``, so its pruning hook never runs; this recomputes the masked
+    weight before every forward pass (a callable object, so a deep copy follows the copied module)."""
+
+    def __call__(self, module: nn.Module, inputs) -> None:
+        module.out_proj.weight = module.out_proj.weight_orig * module.out_proj.weight_mask
+
+
+def _masked_or_dense(model: nn.Module, include=None) -> tuple[dict[str, tuple[nn.Module, str]],
+                                                              dict[str, tuple[str, int]]]:
+    """What :func:`sparsify` masks (name -> (module, tensor name)): every Linear, Conv1d/2d/3d, ConvTranspose and
+    Embedding weight (subclasses included), the input and output projections of ``nn.MultiheadAttention``, and
+    any other parameter of >= 2 dimensions for which ``include(module_name, module, param_name)`` is true; and the
+    weight-bearing modules it leaves dense (name -> (class, weight count))."""
+    mha = {n: m for n, m in model.named_modules() if isinstance(m, nn.MultiheadAttention)}
+    inside_mha = {f"{n}.{c}" if n else c for n, m in mha.items() for c, _ in m.named_modules() if c}
     layers, dense = {}, {}
     for n, m in model.named_modules():
-        if isinstance(m, PRUNABLE) and n not in inside_mha:
-            layers[n] = m
+        if n in inside_mha:
             continue
-        own = [p for name, p in m.named_parameters(recurse=False) if p.dim() >= 2]
+        if isinstance(m, nn.MultiheadAttention):
+            names = ["in_proj_weight"] if m.in_proj_weight is not None else ["q_proj_weight", "k_proj_weight",
+                                                                              "v_proj_weight"]
+            for pn in names:
+                layers[f"{n}.{pn}" if n else pn] = (m, pn)
+            layers[f"{n}.out_proj" if n else "out_proj"] = (m.out_proj, "weight")
+            continue
+        if isinstance(m, SPARSIFIABLE):
+            layers[n] = (m, "weight")
+            continue
+        own = [(pn, p) for pn, p in m.named_parameters(recurse=False) if p.dim() >= 2]
+        if include is not None:
+            for pn, _ in [x for x in own if include(n, m, x[0])]:
+                layers[f"{n}.{pn}" if n else pn] = (m, pn)
+            own = [x for x in own if not include(n, m, x[0])]
         if own:
-            dense[n] = (type(m).__name__, sum(p.numel() for p in own))
+            dense[n] = (type(m).__name__, sum(p.numel() for _, p in own))
     return layers, dense
 
 
 def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: torch.Generator | None = None,
-             exact: bool = True, **ratio_options) -> nn.Module:
-    """Give every ``nn.Linear`` / ``nn.Conv2d`` of ``model`` (any nesting, any class) an ER mask, in place, in
+             exact: bool = True, include=None, **ratio_options) -> nn.Module:
+    """Give every weight matrix of ``model`` that a forward pass reads as an attribute an ER mask, in place, in
     ``torch.nn.utils.prune`` form; returns ``model``.
 
-    ``density``: a global fraction kept, spread over the layers by ``ratio``
+    Masked: ``nn.Linear``, ``nn.Conv1d/2d/3d``, ``nn.ConvTranspose1d/2d/3d`` and ``nn.Embedding`` weights (any
+    nesting, any subclass), ``nn.MultiheadAttention``'s input projection(s) and output projection, and any other
+    parameter of >= 2 dimensions for which ``include(module_name, module, param_name)`` returns True. ``density``:
+    a global fraction kept, spread over the masked tensors by ``ratio``
     (:func:`~lottery_theory.sparsity.layer_densities`: uniform, er, erk, balanced, pyramidal), or one density per
-    layer in ``model.named_modules()`` order. ``exact=True`` (default) keeps exactly ``round(d N)`` weights per
-    layer; ``exact=False`` draws each weight independently (the paper's ER model). Biases are not masked.
-    All-or-nothing: every mask is drawn before any layer changes. Layers that share one weight tensor (tied
-    weights) get one mask and stay tied. Weight matrices of modules it cannot mask (Conv1d, ConvTranspose,
-    Embedding, the projections of ``nn.MultiheadAttention``) stay dense and are listed in a :class:`DenseLeft`
-    warning with the density reached over the masked weights and over all weight matrices.
+    tensor in ``model.named_modules()`` order. ``exact=True`` (default) keeps exactly ``round(d N)`` weights per
+    tensor; ``exact=False`` draws each weight independently (the paper's ER model). Biases are not masked.
+    All-or-nothing: every mask is drawn before any layer changes. Tensors shared by several modules (tied weights)
+    get one mask and stay tied. Weight matrices left dense are listed in a :class:`DenseLeft` warning with the
+    density reached over the masked weights and over all weight matrices.
     """
     _check_module(model)
-    found, dense = _masked_or_dense(model)
+    if include is not None and not callable(include):
+        raise TypeError(f"include must be a callable (module_name, module, param_name) -> bool, got "
+                        f"{type(include).__name__}")
+    found, dense = _masked_or_dense(model, include)
     owners: dict[int, str] = {}
     layers, tied = {}, {}
-    for n, m in found.items():
-        if id(m.weight) in owners:
-            tied[n] = owners[id(m.weight)]
+    for n, (m, pn) in found.items():
+        t = getattr(m, pn)
+        if id(t) in owners:
+            tied[n] = owners[id(t)]
         else:
-            owners[id(m.weight)] = n
-            layers[n] = m
+            owners[id(t)] = n
+            layers[n] = (m, pn)
     if not layers:
-        raise ValueError("model has no nn.Linear or nn.Conv2d layer to sparsify")
-    masked = [n for n, m in layers.items() if isinstance(m, MASKED_TYPES) or is_torch_pruned(m)]
+        raise ValueError("model has no weight matrix to sparsify (Linear, Conv, ConvTranspose, Embedding, "
+                         "MultiheadAttention, or a parameter selected by include=)")
+    masked = [n for n, (m, pn) in layers.items() if isinstance(m, MASKED_TYPES) or hasattr(m, pn + "_orig")]
     if masked:
         raise ValueError(f"layers {masked} already carry masks; export(model) first to start from plain weights")
-    shapes = [tuple(m.weight.shape) for m in layers.values()]
+    shapes = [tuple(getattr(m, pn).shape) for m, pn in layers.values()]
     dens = resolve_densities(shapes, density, ratio, **ratio_options)
-    n_total = sum(m.weight.numel() for m in layers.values())
-    if exact and sum(round(d * m.weight.numel()) for m, d in zip(layers.values(), dens)) == 0:
+    n_total = sum(getattr(m, pn).numel() for m, pn in layers.values())
+    if exact and sum(round(d * getattr(m, pn).numel()) for (m, pn), d in zip(layers.values(), dens)) == 0:
         raise ValueError(f"density={density!r} keeps no weight of the {n_total:,} in the model's layers; the smallest "
                          f"density that keeps one is about {1 / n_total:.3g}")
-    new = [er_mask(tuple(m.weight.shape), d, generator=generator, exact=exact).to(m.weight.device)
-           for m, d in zip(layers.values(), dens)]  # every mask first: a refusal changes nothing
-    for m, mask in zip(layers.values(), new):
-        torch_prune.custom_from_mask(m, "weight", mask)
-        m.weight = m.weight.detach()  # recomputed by the hook at each forward; a leaf can be deep-copied
+    new = [er_mask(tuple(getattr(m, pn).shape), d, generator=generator, exact=exact).to(getattr(m, pn).device)
+           for (m, pn), d in zip(layers.values(), dens)]  # every mask first: a refusal changes nothing
+    parents = {id(mod.out_proj): mod for mod in model.modules() if isinstance(mod, nn.MultiheadAttention)}
+    for (m, pn), mask in zip(layers.values(), new):
+        torch_prune.custom_from_mask(m, pn, mask)
+        setattr(m, pn, getattr(m, pn).detach())  # recomputed by the hook at each forward; a leaf can be deep-copied
+        if id(m) in parents:  # MultiheadAttention reads out_proj.weight without calling out_proj
+            parents[id(m)].register_forward_pre_hook(_MhaOutProj())
     for n, owner in tied.items():
-        m, o = found[n], layers[owner]
+        (m, pn), (o, opn) = found[n], layers[owner]
+        if pn != "weight" or opn != "weight":
+            raise ValueError(f"{n} shares its tensor with {owner}; only tied 'weight' tensors are supported")
         del m._parameters["weight"]
         m.register_forward_pre_hook(_TiedWeight(o))
         m.weight = (o.weight_orig * o.weight_mask).detach()
     if dense:
         kept = sum(int(mask.sum()) for mask in new)
         all_w = n_total + sum(c for _, c in dense.values())
-        warnings.warn("weight matrices left dense (sparsify masks Linear and Conv2d layers only): "
+        warnings.warn("weight matrices left dense (pass include= to mask them): "
                       + ", ".join(f"{n} ({k}, {c:,} weights)" for n, (k, c) in dense.items())
                       + f"; density {kept / n_total:.3g} over the masked weights, {(kept + all_w - n_total) / all_w:.3g}"
                       " over all weight matrices", DenseLeft, stacklevel=2)
@@ -233,9 +283,11 @@ def export(model: nn.Module) -> nn.Module:
     for name, m in [(n, x) for n, x in out.named_modules() if isinstance(x, MASKED_TYPES)]:
         replace_module(out, name, _plain_twin(m))
     for m in out.modules():
-        for pname in ("weight", "bias"):
-            if torch_prune.is_pruned(m) and hasattr(m, pname + "_orig"):
-                torch_prune.remove(m, pname)
+        for pname in _pruned_names(m):
+            torch_prune.remove(m, pname)
+        for key, h in list(m._forward_pre_hooks.items()):
+            if isinstance(h, _MhaOutProj):
+                del m._forward_pre_hooks[key]
     for m in out.modules():  # ties: point the tied layer at its owner's (now plain) weight parameter
         for key, h in list(m._forward_pre_hooks.items()):
             if isinstance(h, _TiedWeight):
