@@ -199,10 +199,40 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     if box[0] > box[1]:
         raise ValueError(f"--box needs LO <= HI, got {box}")
     g = torch.Generator().manual_seed(args.seed)
-    kw = {"width_multiplier": args.k} if args.k is not None else {}
-    tk = construct(target, density=args.density, eps=args.eps, assignment=args.assignment, objective=args.objective,
-                   budget=args.budget, box=max(abs(box[0]), abs(box[1])), input_shape=input_shape,
-                   max_items=args.max_items, generator=g, retries=args.retries, **kw)
+    opts = dict(assignment=args.assignment, objective=args.objective, budget=args.budget, max_items=args.max_items)
+    if args.dry_run:
+        from .bounds import required_width
+        from .tickets.search_width import dry_run
+
+        k = args.k
+        if k is None:
+            lins = [m for m in target.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+            ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
+            k = required_width(ws, args.eps, 0.01, args.density, assignment=args.assignment)[1] // (ws[0] + 1)
+        plan = dry_run(target, k)
+        print(json.dumps(plan))
+        if plan["fits"] is False:
+            raise ValueError(f"building at k = {k} needs about {plan['est_peak_gib']:.1f} GiB, more than the "
+                             f"{plan['available_gib']:.1f} GiB available now; pass a smaller --k")
+        return 0
+    search = None
+    if args.k is None and args.retries != 1:
+        raise ValueError("--retries draws several sources at one width: pass --k with it")
+    if args.k is None:  # search the narrowest certifying width within the time budget (not the loose bound's k)
+        from .tickets.search_width import find_width
+
+        report = None if args.json else (lambda r: print(f"  k = {r['k']}: certified upper {r['upper']:.3g} "
+                                                         f"({r['wall_s']:.1f} s)", file=sys.stderr))
+        search = find_width(target, density=args.density, eps=args.eps, box=box, input_shape=input_shape,
+                            generator=g, time_budget=args.time_budget, progress=report, **opts)
+        tk = search.ticket
+        if not search.certified:
+            print(f"no width certified eps = {args.eps:g} within {args.time_budget:g} s; the best certified upper "
+                  f"bound found is {search.upper:.3g} (k = {search.k}); pass --k or a longer --time-budget",
+                  file=sys.stderr)
+    else:
+        tk = construct(target, density=args.density, eps=args.eps, box=max(abs(box[0]), abs(box[1])),
+                       input_shape=input_shape, generator=g, retries=args.retries, width_multiplier=args.k, **opts)
     br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
     out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,
            "upper": br.upper, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
@@ -210,7 +240,8 @@ def cmd_ticket(args: argparse.Namespace) -> int:
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
            "k_per_block": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
            "assignment": args.assignment, "objective": args.objective, "budget": args.budget,
-           **({"draws": tk.draws} if tk.draws else {}), **info}
+           **({"draws": tk.draws} if tk.draws else {}),
+           **({"width_search": search.trace} if search is not None else {}), **info}
     if not args.json:
         for k, v in out.items():
             print(f"{k:>18}: {v}")
@@ -328,7 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoint written by lottery_theory.nets.save_target")
     t.add_argument("--density", type=float, required=True, help="ER density p of the source (fraction kept)")
     t.add_argument("--eps", type=float, required=True, help="target sup error over the box")
-    t.add_argument("--k", type=_positive_int, help="units per input in each block layer (default: the bound's width)")
+    t.add_argument("--k", type=_positive_int, help="units per input in each block layer (default: the narrowest "
+                   "width on a sqrt(2) grid whose certificate reaches eps, searched within --time-budget)")
+    t.add_argument("--time-budget", type=float, default=110.0, help="seconds for the width search when --k is not "
+                   "given (default 110)")
+    t.add_argument("--dry-run", action="store_true", help="print the source size and estimated peak memory at --k "
+                   "(default: the bound's k) and exit; refuse when it exceeds the memory available")
     t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
     t.add_argument("--input-shape", type=int, nargs="+", help="input shape of conv targets, e.g. 1 28 28")
     t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed", "matched"],
