@@ -335,6 +335,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         w = load_sweep("tickets-wide", store).pivot_table(index=["density", "width_multiplier", "seed", "eps"],
                                                            columns="metric", values="value").reset_index()
         w.assign(layout="adaptive").to_csv(out_dir / WIDE_CSV, index=False)
+        render("ticket_wide", out_dir / WIDE_CSV)
     df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
     df["layout"] = df["assignment"].fillna("fixed") if "assignment" in df else "fixed"
     # eps comes from each stored config (TicketConfig.eps), never re-typed here
