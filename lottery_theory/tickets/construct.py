@@ -132,9 +132,21 @@ class Ticket:
         return b is not None and np.all(np.asarray(lo) == -b) and np.all(np.asarray(hi) == b)
 
     def sup_error(self, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
-                  steps: int = 100, samples: int = 2000):
+                  steps: int = 100, samples: int = 2000, method: str = "bracket"):
         """Bracket ``[lower, upper]`` of :math:`\\sup_{x \\in box} |ticket(x) - target(x)|` with the maximiser
-        ``argmax`` (:func:`lottery_theory.tickets.bracket.sup_error`)."""
+        ``argmax``: ``method="bracket"`` (default) an attack and the interval certificate
+        (:func:`lottery_theory.tickets.bracket.sup_error`); ``method="exact"`` the MILP optimum for small 2L tickets
+        of ReLU targets (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the optimum found,
+        ``upper`` = its proven bound, equal when solved to optimality)."""
+        if method == "exact":
+            from .bracket import SupError
+            from .exact import exact_sup_error
+
+            ex = exact_sup_error(self, box)
+            return SupError(lower=ex.value, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
+                            composition=None)
+        if method != "bracket":
+            raise ValueError(f"method must be 'bracket' or 'exact', got {method!r}")
         from .bracket import sup_error
 
         return sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)

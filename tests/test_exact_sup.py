@@ -1,0 +1,69 @@
+"""The exact sup error by MILP (tickets/exact.py): against brute force on a 1-input target, inside every bracket,
+and refusals."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from lottery_theory.tickets import construct
+from lottery_theory.tickets.construct import BudgetMissed
+from lottery_theory.tickets.exact import exact_sup_error
+
+
+def _ticket(widths, density, k, assignment, seed):
+    g = torch.Generator().manual_seed(seed)
+    mods = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        lin = nn.Linear(a, b)
+        with torch.no_grad():
+            lin.weight.copy_((torch.rand(b, a, generator=g) * 2 - 1) * 0.6)
+            lin.bias.copy_((torch.rand(b, generator=g) * 2 - 1) * 0.2)
+        mods += [lin] + ([nn.ReLU()] if i < len(widths) - 2 else [])
+    t = nn.Sequential(*mods)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BudgetMissed)
+        return construct(t, density=density, eps=0.05, width_multiplier=k, assignment=assignment,
+                         generator=torch.Generator().manual_seed(seed + 1))
+
+
+def test_one_input_target_matches_a_dense_grid():
+    """With one input the sup over [-1, 1] is found by a 200,001-point grid plus the networks' kinks: the MILP's
+    optimum must equal it (to 1e-6) and its argmax must attain it."""
+    tk = _ticket([1, 5, 1], 0.5, 8, "adaptive", 3)
+    ex = exact_sup_error(tk)
+    x = torch.linspace(-1, 1, 200_001, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        gap = (tk.network.double()(x) - tk.target.double()(x)).abs().max().item()
+    assert ex.optimal and ex.value == pytest.approx(gap, abs=1e-6) and ex.recheck == pytest.approx(ex.value, abs=1e-9)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from([[2, 3, 1], [3, 4, 2], [2, 3, 3, 1]]), st.sampled_from([1.0, 0.5, 0.2]),
+       st.sampled_from([2, 4, 8]), st.sampled_from(["fixed", "adaptive"]), st.integers(0, 1000))
+def test_exact_lies_inside_the_bracket(widths, density, k, assignment, seed):
+    tk = _ticket(widths, density, k, assignment, seed)
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(seed), restarts=4, steps=40)
+    ex = tk.sup_error((-1.0, 1.0), method="exact")
+    assert ex.lower == ex.upper  # solved to optimality
+    assert br.lower <= ex.lower + 1e-9 and ex.upper <= br.upper + 1e-9
+    x = torch.rand(20_000, widths[0], generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
+    with torch.no_grad():
+        sampled = (tk.network.double()(x) - tk.target.double()(x)).abs().max().item()
+    assert sampled <= ex.upper + 1e-9
+
+
+def test_refusals():
+    tk = _ticket([2, 3, 1], 1.0, 4, "fixed", 0)
+    with pytest.raises(ValueError, match="max_binaries"):
+        exact_sup_error(tk, max_binaries=1)
+    with pytest.raises(ValueError, match="method"):
+        tk.sup_error(method="milp")
+    l1 = construct(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), density=1.0, eps=0.2,
+                   construction="L+1", width_multiplier=4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="L\\+1"):
+        exact_sup_error(l1)
+    assert np.isfinite(exact_sup_error(tk).value)
