@@ -112,14 +112,20 @@ def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | No
     n_in = mask.shape[1]
     order = torch.randperm(n_units, generator=generator).numpy()
     prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
-    load = np.zeros(n_in)
-    out = np.full(n_units, -1, dtype=np.int64)
+    return _least_loaded(mask, np.full(n_units, -1, dtype=np.int64), np.zeros(n_in), order, prio)
+
+
+def _least_loaded(mask: np.ndarray, out: np.ndarray, load: np.ndarray, order: np.ndarray,
+                  prio: np.ndarray) -> np.ndarray:
+    """Give each still unassigned unit (``out == -1``), in ``order``, to the least-loaded input it reaches (ties
+    by ``prio``); updates and returns ``out``."""
     for u in order:
-        cand = np.flatnonzero(mask[u])
-        if cand.size:
-            j = cand[np.argmin(load[cand] + prio[cand])]
-            out[u] = j
-            load[j] += 1
+        if out[u] < 0:
+            cand = np.flatnonzero(mask[u])
+            if cand.size:
+                j = cand[np.argmin(load[cand] + prio[cand])]
+                out[u] = j
+                load[j] += 1
     return out
 
 
@@ -165,17 +171,9 @@ def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Genera
             hi = q - 1
         else:
             lo, best = q, got
-    out = best
-    load = np.bincount(out[out >= 0], minlength=n_in).astype(float)
+    load = np.bincount(best[best >= 0], minlength=n_in).astype(float)
     prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
-    for u in torch.randperm(n_units, generator=generator).numpy():
-        if out[u] < 0:
-            cand = np.flatnonzero(mask[u])
-            if cand.size:
-                j = cand[np.argmin(load[cand] + prio[cand])]
-                out[u] = j
-                load[j] += 1
-    return out
+    return _least_loaded(mask, best, load, torch.randperm(n_units, generator=generator).numpy(), prio)
 
 
 def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
