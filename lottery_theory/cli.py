@@ -33,9 +33,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     from .bounds.cli import listing
     from .bounds.record import BOUNDS
 
-    if args.name is None:
-        raise SystemExit("bounds needs a calculator name; see `lottery-theory bounds list`")
-    if args.name == "list":
+    if args.name is None or args.name == "list":  # no name: the list (exit 0), as `bounds list`
         result = listing()
     else:  # argparse has filled every argument of the record (required ones are enforced there)
         rec = BOUNDS[args.name]
@@ -310,10 +308,22 @@ def _seed(text: str) -> int:
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lottery-theory")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "unknown (not installed)"
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. ``argv`` (when given) lets the parser skip work its command does not need: the sweep
+    help's list of built-in sweeps imports the experiments (torch), so it is built only for ``sweep``."""
     p = argparse.ArgumentParser(prog="lottery-theory", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.add_argument("--version", action="version", version=f"lottery-theory {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name, help_, fn):
@@ -383,10 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print only the JSON line")
 
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
-    from .experiments.schema import EXAMPLE
-    from .experiments.sweep import BUILTIN_SWEEPS
+    if argv is None or "sweep" in argv:  # the schema example and the built-in names import torch: only for sweep
+        from .experiments.schema import EXAMPLE
+        from .experiments.sweep import BUILTIN_SWEEPS
 
-    s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: " + ", ".join(sorted(BUILTIN_SWEEPS))
+        s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: " + ", ".join(sorted(BUILTIN_SWEEPS))
     s.add_argument("config", help="built-in sweep name, path to .json/.toml, 'list' (built-in sweeps) or 'show'")
     s.add_argument("name", nargs="?", help="with 'show': the built-in sweep to print")
     s.add_argument("--executor", default="local", choices=["local", "dask", "serial"],
@@ -394,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=2, help="processes for --executor local / dask LocalCluster")
     s.add_argument("--scheduler", default="local", help="dask scheduler address, or 'local' for a LocalCluster")
     s.add_argument("--results", help="result store root (default $LOTTERY_THEORY_RESULTS, else ./results)")
+    s.add_argument("--json", action="store_true", help="with 'list': emit JSON")
     r = add("results", "export a result store's rows as one table", cmd_results)
     r.add_argument("action", choices=["export"], help="what to do")
     r.add_argument("experiment", help="experiment name (a folder under the store)")
@@ -403,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -296,10 +296,17 @@ def format_table(rows: Sequence[Verdict]) -> str:
 
 
 def script_main(module_globals: dict) -> None:
-    """Entry point for ``python proofs_checks/<name>.py [--full]``."""
-    quick = "--full" not in sys.argv[1:]
-    out = repo_root() / "figures"
-    out.mkdir(exist_ok=True)
+    """Entry point for ``python proofs_checks/<name>.py [--full] [--out DIR]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=(module_globals.get("STATEMENT") or "").strip().split("\n")[0])
+    ap.add_argument("--full", action="store_true", help="the large grids (default: quick)")
+    ap.add_argument("--out", help="folder for CSVs and figures (default: figures/ of the checkout)")
+    ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)  # subset_sum_lueker handles it
+    args = ap.parse_args()
+    quick = not args.full
+    out = Path(args.out) if args.out else repo_root() / "figures"
+    out.mkdir(parents=True, exist_ok=True)
     print(module_globals["STATEMENT"].strip(), "\n")
     rows = module_globals["check"](quick=quick, out_dir=out)
     print(format_table(rows))

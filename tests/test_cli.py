@@ -138,3 +138,21 @@ def test_cli_defects_of_issue_26(tmp_path, capsys, monkeypatch):
                '["Linear", 4, 1, true]]', "--density", "0.5", "--eps", "0.1", "--k", "8", "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and out["target_params"] == 21 and out["lower"] <= out["upper"]
+
+
+def test_cli_conventions(capsys):
+    """--version; `bounds` with no name lists the calculators (exit 0); --json on the listings; every check script
+    takes --out; --help imports neither torch nor the experiments (it stays well under a second)."""
+    import json
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("lottery-theory ")
+    assert main(["bounds"]) == 0 and "er-width" in capsys.readouterr().out
+    assert main(["bounds", "list", "--json"]) == 0 and "er-width" in json.loads(capsys.readouterr().out)
+    assert main(["sweep", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tickets-quick"]["experiment"] == "ticket"
+    code = ("import sys\nfrom lottery_theory import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules, 'lottery_theory.experiments' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False False"

@@ -18,7 +18,8 @@ _KINDS = {"float": float, "int": int, "ints": _ints, "str": str}
 
 def add_bound_parsers(sub: argparse._SubParsersAction) -> None:
     """One subparser per registered bound (``--name`` options from its ``args``), plus ``list``."""
-    sub.add_parser("list", help="list every calculator with its formula and citation")
+    sub.add_parser("list", help="list every calculator with its formula and citation").add_argument(
+        "--json", action="store_true", help="emit JSON (name -> formula and citation)")
     for name in sorted(BOUNDS):
         rec = BOUNDS[name]
         sp = sub.add_parser(name, help=rec.citation, description=f"{rec.latex}\n\n{rec.citation}\nassumes: "

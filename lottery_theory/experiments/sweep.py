@@ -193,6 +193,10 @@ def describe_sweep(name: str) -> str:
 
 def run_sweep_cli(args) -> int:
     if args.config == "list":
+        if getattr(args, "json", False):
+            print(json.dumps({n: {"experiment": s["experiment"], "configs": len(sweep_from_spec(s))}
+                              for n, s in sorted(BUILTIN_SWEEPS.items())}, indent=1))
+            return 0
         print(f"{'sweep':<28} {'experiment':<20} configs")
         for name in sorted(BUILTIN_SWEEPS):
             print(f"{name:<28} {BUILTIN_SWEEPS[name]['experiment']:<20} {len(sweep_from_spec(BUILTIN_SWEEPS[name]))}")
