@@ -140,9 +140,9 @@ class Scaling:
         return region_verdict(lo, hi, 1.0, half), m, lo, hi, b.size
 
     # ---------------------------------------------------------------- power by simulation
-    def simulate(self, law: Law, x, seed, y, ok, grid: Mapping | None, rng, levels=None, sd=None):
-        """One table drawn under ``law`` with the measured levels and residual spread, quantised and censored as
-        the measurement."""
+    def simulate(self, law: Law, x, grid: Mapping | None, rng, levels: Mapping, sd: float):
+        """One table drawn under ``law`` at the grid's x with the per-seed ``levels`` and residual spread ``sd``,
+        quantised and censored as the measurement."""
         xs_all = np.unique(x)
         ys, ks = [], []
         for s in np.unique(seed):
@@ -191,7 +191,7 @@ class Scaling:
                 levels[s] = float(np.mean(np.log(ym)) - np.mean(np.log(law(xm))))
             hits = 0
             for _ in range(n_sim):
-                xx, ss, yy, kk = self.simulate(law, x, seed, y, ok, grid, rng, levels, sd)
+                xx, ss, yy, kk = self.simulate(law, x, grid, rng, levels, sd)
                 hits += self.raw(xx, ss, yy, kk)[0] == "holds"
             out.append(hits / n_sim)
         return out[0], out[1]

@@ -67,3 +67,16 @@ def test_refusals():
     with pytest.raises(ValueError, match="L\\+1"):
         exact_sup_error(l1)
     assert np.isfinite(exact_sup_error(tk).value)
+
+
+def test_auto_uses_the_exact_mode_only_when_the_certificate_misses_eps():
+    tk = _ticket([3, 4, 1], 0.5, 8, "adaptive", 7)
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(0))
+    ex = tk.sup_error((-1.0, 1.0), method="exact")
+    # an eps between the exact sup and the certificate: auto must certify it with the MILP
+    mid = (ex.upper + br.upper) / 2
+    auto = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(0), method="auto", eps=mid)
+    assert auto.method == "exact" and auto.upper <= mid and auto.lower <= auto.upper
+    # an eps the certificate already reaches: the bracket, no MILP
+    loose = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(0), method="auto", eps=br.upper * 2)
+    assert loose.method == "interval" and loose.upper == br.upper

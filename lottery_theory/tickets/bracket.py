@@ -30,10 +30,11 @@ class SupError:
     argmax: torch.Tensor
     random_max: float
     composition: float | None = None
+    method: str = "interval"  # what certified ``upper``: "interval" (the certificate) or "exact" (the MILP)
 
     def as_dict(self) -> dict:
         return {"lower": self.lower, "upper": self.upper, "random_max": self.random_max,
-                "composition": self.composition}
+                "composition": self.composition, "method": self.method}
 
 
 def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None,

@@ -132,24 +132,33 @@ class Ticket:
         return b is not None and np.all(np.asarray(lo) == -b) and np.all(np.asarray(hi) == b)
 
     def sup_error(self, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
-                  steps: int = 100, samples: int = 2000, method: str = "bracket"):
+                  steps: int = 100, samples: int = 2000, method: str = "bracket", eps: float | None = None):
         """Bracket ``[lower, upper]`` of :math:`\\sup_{x \\in box} |ticket(x) - target(x)|` with the maximiser
         ``argmax``: ``method="bracket"`` (default) an attack and the interval certificate
         (:func:`lottery_theory.tickets.bracket.sup_error`); ``method="exact"`` the MILP optimum for small 2L tickets
         of ReLU targets (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the optimum found,
-        ``upper`` = its proven bound, equal when solved to optimality)."""
-        if method == "exact":
-            from .bracket import SupError
-            from .exact import exact_sup_error
+        ``upper`` = its proven bound, equal when solved to optimality); ``method="auto"`` the cheapest that reaches
+        ``eps`` (default: the ticket's eps): the bracket, then, if its upper bound misses eps and the ticket is small
+        enough, the exact MILP. ``SupError.method`` says which certified ``upper``."""
+        from .bracket import SupError, sup_error
+        from .exact import exact_sup_error
 
+        if method not in ("bracket", "exact", "auto"):
+            raise ValueError(f"method must be 'bracket', 'exact' or 'auto', got {method!r}")
+        if method == "exact":
             ex = exact_sup_error(self, box)
             return SupError(lower=ex.value, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
-                            composition=None)
-        if method != "bracket":
-            raise ValueError(f"method must be 'bracket' or 'exact', got {method!r}")
-        from .bracket import sup_error
-
-        return sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)
+                            composition=None, method="exact")
+        br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)
+        target_eps = self.eps if eps is None else eps
+        if method == "bracket" or br.upper <= target_eps or br.lower > target_eps:
+            return br  # certified already, or the attack already shows the ticket misses eps
+        try:
+            ex = exact_sup_error(self, box)
+        except ValueError:  # too large or not a 2L ReLU ticket: the bracket is the answer
+            return br
+        return SupError(lower=max(br.lower, ex.value), upper=min(br.upper, ex.bound), argmax=ex.argmax,
+                        random_max=br.random_max, composition=br.composition, method="exact")
 
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,
