@@ -145,7 +145,7 @@ class Scaling:
         quantised and censored as the measurement."""
         xs_all = np.unique(x)
         ys, ks = [], []
-        for s in np.unique(seed):
+        for s in levels:  # the seeds, in the order the measured table has them
             lvl = levels[s]
             yy = np.exp(lvl + np.log(law(xs_all)) + rng.normal(0, sd, xs_all.size))
             for xi, v in zip(xs_all, yy):
