@@ -39,3 +39,16 @@ def test_api_reference_builds(tmp_path):
     page = (tmp_path / "lottery_theory" / "nets" / "interop.html").read_text()
     assert "sparsify" in page and "torch.nn.utils.prune" in page
     assert (tmp_path / "lottery_theory" / "subset_sum" / "kernel.html").exists()
+
+
+def test_readme_three_ways_in_snippets_run():
+    """The two Python snippets of README "Three ways in" run as written."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text.split("## Three ways in", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
