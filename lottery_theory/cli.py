@@ -207,7 +207,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
             lins = [m for m in target.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
             ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
             k = required_width(ws, args.eps, 0.01, args.density, assignment=args.assignment)[1] // (ws[0] + 1)
-        plan = dry_run(target, k)
+        plan = dry_run(target, k, args.max_items)
         print(json.dumps(plan))
         if plan["fits"] is False:
             raise ValueError(f"building at k = {k} needs about {plan['est_peak_gib']:.1f} GiB, more than the "

@@ -46,7 +46,8 @@ def test_source_size_by_hand():
     # units: 25*4 + 25; B: 1*25 + 1.
     assert source_params_2l(_target(), 5) == (60 + 20 + 80 + 4) + (100 + 25 + 25 + 1)
     plan = dry_run(_target(), 5)
-    assert plan["source_params"] == 315 and plan["est_peak_gib"] == pytest.approx(14 * 315 / 2 ** 30)
+    assert plan["source_params"] == 315 and plan["est_peak_gib"] == pytest.approx(22 * 315 / 2 ** 30)
+    assert dry_run(_target(), 5, max_items=24)["est_seconds"] == pytest.approx(4 * plan["est_seconds"])
 
 
 def test_ticket_command_defaults_to_the_search(tmp_path, capsys):

@@ -138,18 +138,26 @@ def source_params_2l(target, k: int) -> int:
     return total
 
 
-def dry_run(target, k: int) -> dict:
-    """What building at width ``k`` would allocate: source parameters and an estimate of peak memory (float32
-    weights, a bool mask and float64 working copies of one block: about 14 bytes per source parameter, measured on
-    LeNet-300-100 within 30%), against the memory available now."""
+PARAMS_PER_S = 1.3e6  # construct + bracket throughput at max_items = 20 on the reference 2-core machine (LeNet-300-100
+#                       at k = 496: 488M source parameters in 6 min 10 s, issue 25); the exact subset sums cost
+#                       ~2^(items/2), so each 2 more items double the time
+BYTES_PER_PARAM = 22.0  # peak RSS per source parameter: 2.8 GiB at 126M (k = 128), 9.4 GiB at 488M (k = 496)
+
+
+def dry_run(target, k: int, max_items: int = 20) -> dict:
+    """What building at width ``k`` would allocate and take: source parameters, an estimate of peak memory (float32
+    weights, a bool mask and float64 working copies of one block: ``BYTES_PER_PARAM``, measured on LeNet-300-100)
+    against the memory available now, and of the time on the reference machine
+    (``PARAMS_PER_S``, scaled by 2^((max_items - 20) / 2))."""
     import os
 
     n = source_params_2l(target, k)
-    need = 14.0 * n
+    need = BYTES_PER_PARAM * n
     try:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         avail = None
     return dict(k=k, source_params=n, est_peak_gib=need / 2 ** 30,
+                est_seconds=n / PARAMS_PER_S * 2 ** ((max_items - 20) / 2),
                 available_gib=None if avail is None else avail / 2 ** 30,
                 fits=None if avail is None else need <= avail)
