@@ -136,8 +136,8 @@ class Ticket:
         """Bracket ``[lower, upper]`` of :math:`\\sup_{x \\in box} |ticket(x) - target(x)|` with the maximiser
         ``argmax``: ``method="bracket"`` (default) an attack and the interval certificate
         (:func:`lottery_theory.tickets.bracket.sup_error`); ``method="exact"`` the MILP optimum for small 2L tickets
-        of ReLU targets (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the optimum found,
-        ``upper`` = its proven bound, equal when solved to optimality); ``method="auto"`` the cheapest that reaches
+        of ReLU targets (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the gap at the MILP's maximiser on
+        the rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin); ``method="auto"`` the cheapest that reaches
         ``eps`` (default: the ticket's eps): the bracket, then, if its upper bound misses eps and the ticket is small
         enough, the exact MILP. ``SupError.method`` says which certified ``upper``."""
         from .bracket import SupError, sup_error
@@ -147,7 +147,7 @@ class Ticket:
             raise ValueError(f"method must be 'bracket', 'exact' or 'auto', got {method!r}")
         if method == "exact":
             ex = exact_sup_error(self, box)
-            return SupError(lower=ex.value, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
+            return SupError(lower=ex.recheck, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
                             composition=None, method="exact")
         br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)
         target_eps = self.eps if eps is None else eps
@@ -157,7 +157,7 @@ class Ticket:
             ex = exact_sup_error(self, box)
         except ValueError:  # too large or not a 2L ReLU ticket: the bracket is the answer
             return br
-        return SupError(lower=max(br.lower, ex.value), upper=min(br.upper, ex.bound), argmax=ex.argmax,
+        return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound), argmax=ex.argmax,
                         random_max=br.random_max, composition=br.composition, method="exact")
 
     def summary(self) -> dict:

@@ -7,7 +7,9 @@ encoded exactly with one binary ``a``: ``y >= z, y >= 0, y <= z - l (1 - a), y <
 no binary. The ticket's layer is its realised form :math:`s^+ \mathrm{relu}(h) - s^- \mathrm{relu}(-h) + \hat b`
 (the split ``h = u - v`` with ``u, v >= 0``, ``u <= U a``, ``v <= -L (1 - a)``), the target's ``W h + b``. Two
 MILPs per output (maximise and minimise ticket - target), solved by HiGHS (``scipy.optimize.milp``) to a
-relative gap of 1e-9; the maximiser is re-evaluated on the rebuilt networks in float64. Above ``max_binaries``
+relative gap of 1e-9; the maximiser is re-evaluated on the rebuilt networks in float64 (``recheck``, a true lower
+bound), and the proven bound is padded by ``TOL`` relative to cover HiGHS's feasibility tolerances (1e-7) on the
+big-M rows. Above ``max_binaries``
 the call refuses (the MILP grows exponentially hard); a time limit reports the HiGHS dual bound as ``upper``.
 """
 from __future__ import annotations
@@ -17,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
+
+
+TOL = 1e-6  # relative margin on the MILP's bound: HiGHS solves to feasibility tolerances of 1e-7
 
 
 @dataclass
@@ -165,5 +170,6 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
         net = copy.deepcopy(ticket.network).double().eval()
         tgt = copy.deepcopy(ticket.target).double().eval()
         recheck = float((net(x) - tgt(x)).abs().max())
-    return ExactSup(value=best, bound=max(bound, best), optimal=bool(optimal), argmax=x[0].float(), recheck=recheck,
-                    binaries=n_bin)
+    top = max(bound, best, recheck)
+    return ExactSup(value=best, bound=top + TOL * max(1.0, abs(top)), optimal=bool(optimal), argmax=x[0].float(),
+                    recheck=recheck, binaries=n_bin)
