@@ -199,14 +199,9 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     g = torch.Generator().manual_seed(args.seed)
     opts = dict(assignment=args.assignment, objective=args.objective, budget=args.budget, max_items=args.max_items)
     if args.dry_run:
-        from .bounds import required_width
-        from .tickets.search_width import dry_run
+        from .tickets.search_width import bound_k, dry_run
 
-        k = args.k
-        if k is None:
-            lins = [m for m in target.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
-            ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
-            k = required_width(ws, args.eps, 0.01, args.density, assignment=args.assignment)[1] // (ws[0] + 1)
+        k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment)
         plan = dry_run(target, k, args.max_items)
         print(json.dumps(plan))
         if plan["fits"] is False:

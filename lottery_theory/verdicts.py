@@ -85,16 +85,14 @@ class Row:
 
 
 def mean_interval(x, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and two-sided Student-t interval of ``x`` (needs >= 2 values)."""
+    """Mean and two-sided Student-t interval of ``x`` (needs >= 2 values; :func:`evidence.t_interval`)."""
     import numpy as np
-    from scipy import stats
 
-    x = np.asarray(x, float)
-    if x.size < 2:
-        raise ValueError(f"an interval needs >= 2 seeds, got {x.size}")
-    m = float(x.mean())
-    h = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return m, m - h, m + h
+    from .evidence import t_interval
+
+    if np.asarray(x).size < 2:
+        raise ValueError(f"an interval needs >= 2 seeds, got {np.asarray(x).size}")
+    return t_interval(x, level)
 
 
 def margin_verdict(lo: float, hi: float, margin: float) -> str:
@@ -140,15 +138,6 @@ def read_csv(path: Path, columns: Sequence[str]):
 def seeds_of(table) -> str:
     """The seeds a results table rests on, as ``"0,1,2"`` (empty when it has no ``seed`` column)."""
     return ",".join(str(int(s)) for s in sorted(table["seed"].unique())) if "seed" in table else ""
-
-
-def slope_band(x, step: float) -> float:
-    """Worst error of the least-squares slope of ``y`` on ``x`` when every ``y`` is off by at most ``step``
-    (a grid's resolution): :math:`\\text{step} \\sum_i |x_i - \\bar x| / \\sum_i (x_i - \\bar x)^2`."""
-    import numpy as np
-
-    xc = np.asarray(x, float) - np.mean(x)
-    return float(np.abs(xc).sum() * step / (xc ** 2).sum())
 
 
 def paired_margin(a, b, margin: float) -> tuple[str, float, float, float]:

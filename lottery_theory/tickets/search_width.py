@@ -46,8 +46,7 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     :func:`~lottery_theory.tickets.construct` (assignment, objective, budget, max_items, ...); ``progress`` is
     called with each probe's dict."""
     from ..bounds.certificate import interval_certificate
-    from ..bounds.widths import required_width
-    from .construct import _target_layers, construct
+    from .construct import construct
 
     eps = check_number(eps, "eps", lo=0.0, lo_open=True)
     time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
@@ -57,11 +56,8 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     lo_b, hi_b = float(box[0]), float(box[1])
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
-        lins = [m for m in _target_layers(target) if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
-        ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
         try:
-            bound = required_width(ws, eps, 0.01, density, assignment=construct_options.get("assignment", "adaptive"))
-            k_start = max(2, bound[1] // (ws[0] + 1) // 4)
+            k_start = max(2, bound_k(target, eps, density, construct_options.get("assignment", "adaptive")) // 4)
         except ValueError:
             k_start = 16
     t0 = time.perf_counter()
@@ -121,6 +117,16 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
         best = ok
     tk, up = tickets[best]
     return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace)
+
+
+def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
+    """Units per input of the first block layer at the 2L bound's width (``required_width``, delta = 0.01)."""
+    from ..bounds.widths import required_width
+    from .construct import _target_layers
+
+    lins = [m for m in _target_layers(target) if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
+    return required_width(ws, eps, 0.01, density, assignment=assignment)[1] // (ws[0] + 1)
 
 
 def source_params_2l(target, k: int) -> int:
