@@ -13,6 +13,7 @@ import pkgutil as _pkgutil
 from ._common import DEFAULT_C
 from .certificate import Certificate, RealisedLayer, composition_certificate, interval_certificate, per_weight_budget
 from .cli import cli_evaluate
+from .differential import DifferentialUnsupported, differential_certificate
 from .composition import activation_bounds, composition_bound, composition_expr, per_weight_eps
 from .dense_subset_sum import dense_subset_sum_n, dense_subset_sum_n_expr
 from .er_subset_sum import (ER_FACTOR, er_factor_expr, er_subset_sum_density, er_subset_sum_eps, er_subset_sum_n,
@@ -37,7 +38,7 @@ _import_all(__name__, __path__)
 from .peers.pensia import pensia_items_per_weight  # noqa: E402
 
 __all__ = ["BOUNDS", "THEOREMS", "Arg", "Bound", "bound", "width_theorem", "Certificate", "RealisedLayer",
-           "composition_certificate", "interval_certificate", "per_weight_budget", "DEFAULT_C", "ER_FACTOR", "achievable_eps",
+           "composition_certificate", "interval_certificate", "differential_certificate", "DifferentialUnsupported", "per_weight_budget", "DEFAULT_C", "ER_FACTOR", "achievable_eps",
            "activation_bounds", "available_theorems", "cli_evaluate", "composition_bound", "composition_expr",
            "dense_subset_sum_n", "dense_subset_sum_n_expr", "er_factor_expr", "er_subset_sum_density",
            "er_subset_sum_eps", "er_subset_sum_n", "er_subset_sum_n_expr", "er_subset_sum_n_sufficient",

@@ -42,6 +42,9 @@ class RealisedLayer:
     bias: np.ndarray
     rows: np.ndarray
     lip: np.ndarray | None = None  # default: max(|s+|, |s-|) per entry (|s+| on non-negative inputs)
+    coef: np.ndarray | None = None  # copy layers: [R, R_prev] weights on the previous layer's copies (s = coef P)
+    err: np.ndarray | None = None  # rounding radius of s_pos / s_neg (float64 sums), shaped like them
+    err_bias: np.ndarray | None = None  # rounding radius of bias
 
 
 @dataclass

@@ -1,7 +1,9 @@
 r"""A ticket's sup error as a bracket ``[lower, upper]`` over an input box (docs/theory.md, "Certificates").
 
-* ``upper``: :func:`lottery_theory.bounds.interval_certificate` on what the rebuilt ticket network realises,
-  read back from its own masked weights (not from the solver's report).
+* ``upper``: a certificate on what the rebuilt ticket network realises, read back from its own masked weights
+  (not from the solver's report): :func:`lottery_theory.bounds.interval_certificate` (layer-wise intervals) or
+  :func:`lottery_theory.bounds.differential_certificate` (the difference bounded directly, with input splitting
+  for inputs of at most 16 dimensions), whichever is smaller (:func:`certify`).
 * ``lower``: the best of random samples and a projected sign-gradient ascent (with restarts) on
   :math:`\pm(f_P(x) - f_T(x))_o` for the outputs ``o`` with the largest sampled gaps; the maximiser
   ``argmax`` is re-evaluated on the rebuilt ticket and the target in float64, and that value is ``lower``.
@@ -30,11 +32,49 @@ class SupError:
     argmax: torch.Tensor
     random_max: float
     composition: float | None = None
-    method: str = "interval"  # what certified ``upper``: "interval" (the certificate) or "exact" (the MILP)
+    method: str = "interval"  # what certified ``upper``: "interval", "differential" or "exact" (the MILP)
+    interval: float | None = None  # the interval certificate, when computed
+    differential: float | None = None  # the differential certificate, when computed and applicable
 
     def as_dict(self) -> dict:
         return {"lower": self.lower, "upper": self.upper, "random_max": self.random_max,
-                "composition": self.composition, "method": self.method}
+                "composition": self.composition, "method": self.method, "interval": self.interval,
+                "differential": self.differential}
+
+
+CERTIFY_METHODS = ("best", "cheapest", "interval", "differential")
+
+
+def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
+            time_budget: float = 20.0, realised=None) -> dict:
+    """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
+    ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
+    smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
+    is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default 32 for inputs of
+    at most 16 dimensions, else 1) until its bound is at most ``stop_at``. Returns ``{"upper", "method",
+    "interval", "differential"}``."""
+    from ..bounds.differential import DifferentialUnsupported, differential_certificate
+
+    if method not in CERTIFY_METHODS:
+        raise ValueError(f"method must be one of {CERTIFY_METHODS}, got {method!r}")
+    shape = tuple(ticket.input_shape)
+    realised = ticket.realise() if realised is None else realised
+    out = {"interval": None, "differential": None}
+    if method != "differential":
+        out["interval"] = interval_certificate(ticket.target, realised, lo, hi, shape).upper
+    need = method in ("best", "differential") or (method == "cheapest" and (stop_at is None or out["interval"] > stop_at))
+    if need:
+        if max_boxes is None:
+            max_boxes = 32 if math.prod(shape) <= 16 else 1
+        try:
+            out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
+                                                           stop_at=stop_at, time_budget=time_budget).upper
+        except DifferentialUnsupported:
+            if method == "differential":
+                raise
+    cands = [(v, k) for k, v in out.items() if v is not None]
+    up, name = min(cands)
+    return {"upper": up, "method": name, **out}
 
 
 def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None,
@@ -71,17 +111,23 @@ def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None,
     bb = B.bias.detach().double() * B.bias_mask if B.bias is not None else torch.zeros(n_out, dtype=torch.float64)
     s_pos = torch.zeros(n_out, n_in, dtype=torch.float64)
     s_neg = torch.zeros(n_out, n_in, dtype=torch.float64)
+    s_abs = torch.zeros(n_out, n_in, dtype=torch.float64)  # sum of |terms|: bounds the sums' rounding
     bias = torch.zeros(n_out, dtype=torch.float64)
+    b_abs = torch.zeros(n_out, dtype=torch.float64)
     step = max(1, chunk_elements // max(1, units))
     for r0 in range(0, n_out, step):
         wb = wb2[r0:r0 + step].double() * mb2[r0:r0 + step]
         wu = wb[:, uni]
         s_pos[r0:r0 + step].index_add_(1, ju, wu * ap)
         s_neg[r0:r0 + step].index_add_(1, ju, wu * an)
+        s_abs[r0:r0 + step].index_add_(1, ju, (wu * a_of[uni]).abs())
         bias[r0:r0 + step] = wb @ const + bb[r0:r0 + step]
+        b_abs[r0:r0 + step] = wb.abs() @ const + bb[r0:r0 + step].abs()
     if rows is None:
         rows = np.arange(n_out)
-    return RealisedLayer(s_pos=s_pos.numpy(), s_neg=s_neg.numpy(), bias=bias.numpy(), rows=np.asarray(rows))
+    g = _gamma(units + 1)  # float32 x float32 products are exact in float64; only the sums round
+    return RealisedLayer(s_pos=s_pos.numpy(), s_neg=s_neg.numpy(), bias=bias.numpy(), rows=np.asarray(rows),
+                         err=(g * s_abs).numpy(), err_bias=(g * b_abs).numpy())
 
 
 def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: torch.Tensor,
@@ -99,8 +145,17 @@ def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: t
         raise ValueError("a non-copy unit with input edges feeds the next layer")
     S = c @ P
     bias = c[:, const_units] @ prev_bias[const_units].clamp(min=0) + bq
+    g = _gamma(c.shape[1] + 1)
+    err_bias = g * (c[:, const_units].abs() @ prev_bias[const_units].clamp(min=0) + bq.abs())
     return RealisedLayer(s_pos=S.numpy(), s_neg=S.numpy(), bias=bias.numpy(), rows=np.asarray(rows),
-                         lip=(c.abs() @ P).numpy())
+                         lip=(c.abs() @ P).numpy(), coef=c[:, live].numpy(), err_bias=err_bias.numpy())
+
+
+def _gamma(n: int) -> float:
+    """Higham's gamma_n = n u / (1 - n u), u = 2^-53: a float64 sum of n terms errs by at most gamma_n times
+    the sum of their absolute values."""
+    u = 2.0 ** -53
+    return n * u / (1 - n * u)
 
 
 def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Module | None:
@@ -185,8 +240,9 @@ def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, gene
 
 
 def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
-              steps: int = 100, samples: int = 2000) -> SupError:
-    """Bracket of the ticket's sup error over ``box = (lo, hi)`` (module docstring)."""
+              steps: int = 100, samples: int = 2000, certificate: str = "best") -> SupError:
+    """Bracket of the ticket's sup error over ``box = (lo, hi)`` (module docstring); ``certificate`` as
+    ``method`` of :func:`certify` (the differential stops splitting once within 5% of the attack's bound)."""
     if not (isinstance(box, (tuple, list)) and len(box) == 2):
         raise TypeError(f"box must be a pair (lo, hi), got {box!r}")
     for name, v in (("restarts", restarts), ("steps", steps), ("samples", samples)):
@@ -198,7 +254,6 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
 
     check_alloc(2 * 8 * samples * (math.prod(shape) + 1), f"sup_error(samples={samples})")
     realised = ticket.realise()
-    cert = interval_certificate(ticket.target, realised, lo, hi, shape)
     fast = _collapsed(ticket.target, realised)
     cands, random_max = attack(fast if fast is not None else ticket.network, ticket.target, lo, hi, shape,
                                generator=generator, restarts=restarts, steps=steps, samples=samples)
@@ -209,5 +264,7 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
     i = int(gap.argmax())
     lower = float(gap[i])
     comp = ticket.certified_error if ticket.box_symmetric(lo, hi) else None
-    return SupError(lower=lower, upper=cert.upper, argmax=cands[i].float(), random_max=random_max,
-                    composition=comp)
+    cert = certify(ticket, lo, hi, method=certificate, stop_at=1.05 * lower, realised=realised)
+    return SupError(lower=lower, upper=cert["upper"], argmax=cands[i].float(), random_max=random_max,
+                    composition=comp, method=cert["method"], interval=cert["interval"],
+                    differential=cert["differential"])

@@ -35,8 +35,8 @@ Every subset-sum instance of a layer goes to the solver in one batch. Items per 
 capped at ``max_items`` (evenly spaced order statistics of the present values are kept), which
 bounds the solver's time; the resulting errors are reported, not hidden. ``Ticket.certified_error`` is the
 composition inequality on what the rebuilt network realises (:func:`lottery_theory.bounds.composition_certificate`);
-``Ticket.sup_error`` brackets the sup error with an attack and the tighter interval certificate
-(:func:`lottery_theory.bounds.interval_certificate`). The layouts live in :mod:`.layouts`, their shared block
+``Ticket.sup_error`` brackets the sup error with an attack and the tighter of the interval and differential
+certificates (:func:`lottery_theory.tickets.bracket.certify`). The layouts live in :mod:`.layouts`, their shared block
 code in :mod:`.blocks`.
 """
 from __future__ import annotations
@@ -134,31 +134,48 @@ class Ticket:
     def sup_error(self, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
                   steps: int = 100, samples: int = 2000, method: str = "bracket", eps: float | None = None):
         """Bracket ``[lower, upper]`` of :math:`\\sup_{x \\in box} |ticket(x) - target(x)|` with the maximiser
-        ``argmax``: ``method="bracket"`` (default) an attack and the interval certificate
-        (:func:`lottery_theory.tickets.bracket.sup_error`); ``method="exact"`` the MILP optimum for small 2L tickets
-        of ReLU targets (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the gap at the MILP's maximiser on
-        the rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin); ``method="auto"`` the cheapest that reaches
-        ``eps`` (default: the ticket's eps): the bracket, then, if its upper bound misses eps and the ticket is small
-        enough, the exact MILP. ``SupError.method`` says which certified ``upper``."""
+        ``argmax``. ``method``:
+
+        * ``"bracket"`` (default): an attack and the tighter of the interval and the differential certificates
+          (:func:`lottery_theory.tickets.bracket.sup_error`);
+        * ``"interval"`` / ``"differential"``: an attack and that certificate alone;
+        * ``"exact"``: the MILP optimum for small 2L tickets of ReLU targets
+          (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the gap at the MILP's maximiser on the
+          rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin);
+        * ``"auto"``: the cheapest that reaches ``eps`` (default: the ticket's eps): the interval certificate, then
+          the differential one (input splitting included), then, if the ticket is small enough, the exact MILP.
+
+        ``SupError.method`` says which certified ``upper``."""
         from .bracket import SupError, sup_error
         from .exact import exact_sup_error
 
-        if method not in ("bracket", "exact", "auto"):
-            raise ValueError(f"method must be 'bracket', 'exact' or 'auto', got {method!r}")
+        if method not in ("bracket", "interval", "differential", "exact", "auto"):
+            raise ValueError(f"method must be 'bracket', 'interval', 'differential', 'exact' or 'auto', got {method!r}")
         if method == "exact":
             ex = exact_sup_error(self, box)
             return SupError(lower=ex.recheck, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
                             composition=None, method="exact")
-        br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples)
         target_eps = self.eps if eps is None else eps
-        if method == "bracket" or br.upper <= target_eps or br.lower > target_eps:
+        cert = {"bracket": "best", "interval": "interval", "differential": "differential", "auto": "cheapest"}[method]
+        br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples,
+                       certificate=cert if method != "auto" else "interval")
+        if method != "auto" or br.upper <= target_eps or br.lower > target_eps:
             return br  # certified already, or the attack already shows the ticket misses eps
+        from .bracket import certify
+
+        c = certify(self, box[0], box[1], method="cheapest", stop_at=target_eps)
+        br = SupError(lower=br.lower, upper=c["upper"], argmax=br.argmax, random_max=br.random_max,
+                      composition=br.composition, method=c["method"], interval=c["interval"],
+                      differential=c["differential"])
+        if br.upper <= target_eps:
+            return br
         try:
             ex = exact_sup_error(self, box)
         except ValueError:  # too large or not a 2L ReLU ticket: the bracket is the answer
             return br
         return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound), argmax=ex.argmax,
-                        random_max=br.random_max, composition=br.composition, method="exact")
+                        random_max=br.random_max, composition=br.composition, method="exact",
+                        interval=br.interval, differential=br.differential)
 
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,
@@ -243,7 +260,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at
       :func:`~lottery_theory.bounds.per_weight_eps` and ``failures`` counts instances that missed it.
     * ``retries``: at a fixed width, draw up to ``retries`` sources (independent generators seeded from
-      ``generator``), stop at the first whose interval certificate (the upper end of ``Ticket.sup_error``) is
+      ``generator``), stop at the first whose certificate (interval, then differential: the upper end of ``Ticket.sup_error``) is
       <= ``eps``, and return the draw with the smallest certified upper bound; ``Ticket.draws`` reports the
       draws made, their upper bounds and how many met ``eps``. Bit-identical for the same generator.
 
@@ -348,8 +365,9 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
 
 
 def _best_of(retries: int, kw: dict, generator: torch.Generator | None) -> Ticket:
-    """``construct`` on up to ``retries`` independent draws; the ticket with the smallest interval certificate."""
-    from ..bounds.certificate import interval_certificate
+    """``construct`` on up to ``retries`` independent draws; the ticket with the smallest certified bound
+    (:func:`~lottery_theory.tickets.bracket.certify`, cheapest first)."""
+    from .bracket import certify
 
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     seeds = [int(s) for s in torch.randint(0, 2**62, (retries,), generator=g)]
@@ -359,7 +377,7 @@ def _best_of(retries: int, kw: dict, generator: torch.Generator | None) -> Ticke
             warnings.simplefilter("ignore", BudgetMissed)
             tk = construct(**kw, generator=torch.Generator().manual_seed(seed))
         box = float(kw["box"])
-        up = interval_certificate(tk.target, tk.realise(), -box, box, tk.input_shape).upper
+        up = certify(tk, -box, box, method="cheapest", stop_at=kw["eps"])["upper"]
         uppers.append(up)
         if best is None or up < best[0]:
             best = (up, tk)

@@ -327,7 +327,8 @@ class LPlusOne(Construction):
         R0 = rho[0] if L > 1 else 1
         first = realise_block(tl[0], tl[1])
         n = outs[0] * R0
-        out = [type(first)(first.s_pos[:n], first.s_neg[:n], first.bias[:n], np.repeat(np.arange(outs[0]), R0))]
+        out = [type(first)(first.s_pos[:n], first.s_neg[:n], first.bias[:n], np.repeat(np.arange(outs[0]), R0),
+                           err=first.err[:n], err_bias=first.err_bias[:n])]
         for l in range(1, L):
             Rq = rho[l] if l < L - 1 else 1
             r_in = rho[l - 1]
@@ -338,5 +339,6 @@ class LPlusOne(Construction):
             fan = (prev.mask != 0).sum(1)
             r = realise_merge(tl[l + 1], copy_of, outs[l - 1], pb, fan, np.repeat(np.arange(outs[l]), Rq))
             m = outs[l] * Rq
-            out.append(type(r)(r.s_pos[:m], r.s_neg[:m], r.bias[:m], r.rows, r.lip[:m]))
+            out.append(type(r)(r.s_pos[:m], r.s_neg[:m], r.bias[:m], r.rows, r.lip[:m], r.coef[:m],
+                               err_bias=r.err_bias[:m]))
         return out

@@ -1,8 +1,8 @@
 """The smallest certifying width, searched instead of read off the loose bound (issue 25, ``ticket`` default).
 
 :func:`find_width` builds tickets at widths k on the geometric grid ``round(2^(i/2))`` (units per input of every
-block layer): doubling from a cheap start (the bound's k / 4, at least 2) until the interval certificate
-(:func:`~lottery_theory.bounds.interval_certificate`) is <= eps, then bisecting on the grid between the widest
+block layer): doubling from a cheap start (the bound's k / 4, at least 2) until a certificate
+(:func:`~lottery_theory.tickets.bracket.certify`: interval, then differential) is <= eps, then bisecting on the grid between the widest
 width that failed and the narrowest that certified, within a time budget (if the start already certifies, it
 halves first until a width fails). Each probe draws a fresh source from
 an independent generator derived from the given one (bit-identical for the same generator). It returns the
@@ -45,7 +45,7 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     """Search the narrowest width whose ticket is certified (module docstring). ``construct_options`` go to
     :func:`~lottery_theory.tickets.construct` (assignment, objective, budget, max_items, ...); ``progress`` is
     called with each probe's dict."""
-    from ..bounds.certificate import interval_certificate
+    from .bracket import certify
     from .construct import construct
 
     eps = check_number(eps, "eps", lo=0.0, lo_open=True)
@@ -73,7 +73,7 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
             tk = construct(target, density=density, eps=eps, width_multiplier=k, box=max(abs(lo_b), abs(hi_b)),
                            input_shape=input_shape, generator=torch.Generator().manual_seed(seed + i),
                            **construct_options)
-        up = interval_certificate(tk.target, tk.realise(), lo_b, hi_b, tk.input_shape).upper
+        up = certify(tk, lo_b, hi_b, method="cheapest", stop_at=eps)["upper"]
         row = dict(k=k, upper=float(up), source_params=tk.source_params, wall_s=time.perf_counter() - t1)
         trace.append(row)
         tickets[i] = (tk, float(up))

@@ -1,0 +1,372 @@
+r"""Differential certificate: a rigorous upper bound on :math:`\sup_{x\in[lo,hi]}|f_P(x)-f_T(x)|` that bounds the
+**difference** of ticket and target directly (docs/theory.md, "Differential certificate"; in the spirit of
+ReluDiff / NeuroDiff, Paulsen et al. 2020, with CROWN-style back-substitution, Zhang et al. 2018).
+
+Variables per target layer ``l``: the target's pre-activations :math:`z_l` (``n_l``) and, per ticket copy ``q``
+of target neuron ``rows[q]`` (``R_l`` copies), the error :math:`\delta_q = \hat z_q - z_{rows[q]}`. What the
+ticket realises (:class:`RealisedLayer`) gives exact linear relations
+
+.. math:: z_l = W_l h_{l-1} + b_l,\qquad
+          \delta_l = \bar C_l\, \delta h_{l-1} + \Delta_l\, h_{l-1} + D_l\, |\hat h_{l-1}| + \Delta b_l,
+
+with :math:`\bar C = (C^+ + C^-)/2`, :math:`D = (C^+ - C^-)/2` (a univariate block unit is two-sided:
+:math:`\varphi(t) = \bar c\, t + d\,|t|`; ``D = 0`` where the inputs are non-negative),
+:math:`\Delta_l = \bar C_l P_{l-1} - W_l[rows_l]` (``P`` sums the copies of a target neuron) and
+:math:`\Delta b_l = \hat b_l - b_l[rows_l]`. Activations are replaced by linear bounds: the target's
+:math:`h = \sigma(z)` (triangle for (Leaky)ReLU, parallel lines with the smallest slope for Tanh/Sigmoid) and
+the error :math:`\delta h = \sigma(z + \delta) - \sigma(z) = \kappa\,\delta` with the secant slope
+:math:`\kappa \in [\kappa^-, \kappa^+]` (the range of :math:`\sigma'` on the hull of both pre-activations),
+bounded by the chords of :math:`\max(\kappa^+\delta, \kappa^-\delta)` and :math:`\min(\kappa^+\delta,
+\kappa^-\delta)`. Back-substituting an output's error to the input leaves :math:`\sum_j a_j x_j + d_j |x_j|`
+plus a constant, whose maximum over the box is exact per coordinate (at ``lo``, ``hi`` or 0). Unlike the
+interval certificate, the input is shared by all paths, so errors of opposite sign cancel.
+
+Input splitting (``max_boxes > 1``) bisects the box where the bound is largest; each sub-box recomputes all
+intermediate bounds, so the certificate converges to the exact sup as the boxes shrink (useful for inputs of a
+few dimensions).
+
+Floating point: everything runs in float64; a second pass with the absolute value of every coefficient,
+slope, intercept and input bound gives ``M``, which bounds every partial sum, and each bound is padded outward
+by :math:`2\gamma_N M` with :math:`\gamma_N = N u/(1 - N u)`, ``u = 2^{-53}``, ``N`` the longest chain of
+additions (docs/theory.md). Intermediate bounds are padded the same way before they choose a relaxation.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from .certificate import Certificate, RealisedLayer, box_tensors
+
+U = 2.0 ** -53
+
+
+def _gamma(n: int) -> float:
+    return n * U / (1 - n * U)
+
+
+class DifferentialUnsupported(ValueError):
+    """The differential certificate does not apply to this target or ticket (conv layers, pooling, ...)."""
+
+
+class _Net:
+    """The target's Linear layers and activations with each ticket layer's relation (module docstring)."""
+
+    def __init__(self, target, realised: Sequence[RealisedLayer], input_shape) -> None:
+        import torch
+        from torch import nn
+
+        dt = torch.float64
+        mods = [m for m in target.children() if not isinstance(m, (nn.Identity, nn.Flatten, nn.Dropout))]
+        self.lead = []  # activations before the first Linear: both networks see the same act(x)
+        while mods and not isinstance(mods[0], nn.Linear):
+            if not _is_act(mods[0]):
+                raise DifferentialUnsupported(f"differential certificate: cannot handle a {type(mods[0]).__name__}")
+            self.lead.append(mods.pop(0))
+        self.W, self.b, self.acts = [], [], []
+        for m in mods:
+            if isinstance(m, nn.Linear):
+                self.W.append(m.weight.detach().to(dt))
+                self.b.append(m.bias.detach().to(dt) if m.bias is not None else torch.zeros(m.out_features, dtype=dt))
+                self.acts.append(None)
+            elif _is_act(m) and self.acts and self.acts[-1] is None:
+                self.acts[-1] = m
+            else:
+                raise DifferentialUnsupported(f"differential certificate handles chains of Linear layers and "
+                                              f"activations (ReLU, LeakyReLU, Tanh, Sigmoid), not a "
+                                              f"{type(m).__name__} here")
+        if not self.W:
+            raise DifferentialUnsupported("target has no Linear layer")
+        if len(realised) != len(self.W):
+            raise ValueError(f"realised needs one entry per Linear layer of the target ({len(self.W)}), "
+                             f"got {len(realised)}")
+        if int(np.prod(input_shape)) != self.W[0].shape[1]:
+            raise DifferentialUnsupported("input shape does not match the first Linear layer")
+        self.rows, self.Cb, self.D, self.Dl, self.Db, self.err = [], [], [], [], [], []
+        prev_rows = None
+        for k, r in enumerate(realised):
+            rows = torch.as_tensor(np.asarray(r.rows, dtype=np.int64))
+            n_prev = self.W[k].shape[1]
+            sp = torch.as_tensor(np.asarray(r.s_pos, float), dtype=dt).reshape(len(rows), -1)
+            sn = torch.as_tensor(np.asarray(r.s_neg, float), dtype=dt).reshape(len(rows), -1)
+            if k == 0 or getattr(r, "coef", None) is None:
+                if k > 0 and not torch.equal(prev_rows, torch.arange(n_prev)):
+                    raise DifferentialUnsupported("a copied layer without its copy coefficients")
+                nonneg = k > 0 and _nonneg(self.acts[k - 1])
+                Cp, Cn = sp, (sp if nonneg else sn)
+            else:
+                C = torch.as_tensor(np.asarray(r.coef, float), dtype=dt)
+                if C.shape != (len(rows), len(prev_rows)):
+                    raise DifferentialUnsupported("copy coefficients do not match the previous layer's copies")
+                Cp = Cn = C
+            Cbar, D = (Cp + Cn) / 2, (Cp - Cn) / 2
+            if k == 0 or getattr(r, "coef", None) is None:
+                eff = Cbar
+            else:
+                eff = torch.zeros(len(rows), n_prev, dtype=dt).index_add_(1, prev_rows, Cbar)
+            self.rows.append(rows)
+            self.Cb.append(Cbar)
+            self.D.append(D if bool(torch.any(D != 0)) else None)
+            Dl = eff - self.W[k][rows]
+            Db = torch.as_tensor(np.asarray(r.bias, float), dtype=dt).reshape(-1) - self.b[k][rows]
+            self.Dl.append(Dl)
+            self.Db.append(Db)
+            # rounding radii (docs/theory.md): of the realised sums (on the ticket's input h_hat), of our own
+            # C_bar, D, Delta and Delta b (on h_hat, h and 1)
+            errC = U * (Cbar.abs() + D.abs())
+            if getattr(r, "err", None) is not None:
+                errC = errC + torch.as_tensor(np.asarray(r.err, float), dtype=dt).reshape(errC.shape)
+            errD = U * (Dl.abs() + self.W[k][rows].abs())
+            if k > 0 and getattr(r, "coef", None) is not None:
+                errD = errD + _gamma(len(prev_rows) + 1) * torch.zeros_like(Dl).index_add_(1, prev_rows, Cbar.abs())
+            errb = U * (Db.abs() + self.b[k][rows].abs())
+            if getattr(r, "err_bias", None) is not None:
+                errb = errb + torch.as_tensor(np.asarray(r.err_bias, float), dtype=dt).reshape(-1)
+            self.err.append((errC, errD, errb))
+            prev_rows = rows
+        if not torch.equal(self.rows[-1], torch.arange(self.W[-1].shape[0])):
+            raise DifferentialUnsupported("the ticket's output layer is not one unit per target output")
+        self.N = 8 * (sum(w.shape[1] for w in self.W) + sum(len(r) for r in self.rows)) + 64
+
+    # ------------------------------------------------------------------ one box
+    def bounds(self, lo, hi):
+        """Per-output upper bound of |ticket - target| on the box (float64 tensor [n_out])."""
+        import torch
+
+        for a in self.lead:
+            lo, hi = a(lo), a(hi)
+        self.lo, self.hi = lo, hi
+        self.relax = []  # per hidden layer: (h relaxation, delta relaxation, |h_hat| range, max |h|)
+        L = len(self.W)
+        xmax = torch.maximum(lo.abs(), hi.abs()).reshape(-1)
+        self.e = [self._round_err(0, xmax, xmax)]
+        for k in range(L):
+            act = self.acts[k]
+            if k == L - 1 and act is None:
+                break
+            zl, zu, dl, du = self._layer_bounds(k)
+            r = self.rows[k]
+            hat = _abs_range(act, zl[r] + dl, zu[r] + du)
+            hmax = _abs_range(act, zl, zu)[1]
+            self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[r], zu[r], dl, du), hat, hmax))
+            if k + 1 < L:
+                self.e.append(self._round_err(k + 1, hat[1], hmax))
+        n_out = len(self.rows[-1])
+        eye = torch.eye(n_out, dtype=torch.float64)
+        Ld = torch.cat([eye, -eye])
+        Lz = torch.zeros(2 * n_out, self.W[-1].shape[0], dtype=torch.float64)
+        if self.acts[-1] is not None:  # the output is act(z): relax the error there first
+            Lz, Ld, c0, m0 = self._through_act(L - 1, Lz, Ld)
+        else:
+            c0 = m0 = torch.zeros(2 * n_out, dtype=torch.float64)
+        up = self._back(L - 1, Lz, Ld, c0, m0)
+        return torch.maximum(up[:n_out], up[n_out:])
+
+    def _round_err(self, k, hat_max, h_max):
+        """Per copy of layer ``k``: bound on what rounding can move its error (the radii times the inputs' size)."""
+        errC, errD, errb = self.err[k]
+        return errC @ hat_max + errD @ h_max + errb
+
+    def _layer_bounds(self, k):
+        import torch
+
+        n, R = self.W[k].shape[0], len(self.rows[k])
+        B = 2 * (n + R)
+        Lz = torch.zeros(B, n, dtype=torch.float64)
+        Ld = torch.zeros(B, R, dtype=torch.float64)
+        i = torch.arange(n)
+        Lz[i, i], Lz[n + i, i] = 1.0, -1.0
+        j = torch.arange(R)
+        Ld[2 * n + j, j], Ld[2 * n + R + j, j] = 1.0, -1.0
+        z0 = torch.zeros(B, dtype=torch.float64)
+        up = self._back(k, Lz, Ld, z0, z0.clone())
+        return -up[n:2 * n], up[:n], -up[2 * n + R:], up[2 * n:2 * n + R]
+
+    def _through_act(self, k, Lh, Ldh):
+        """Coefficients on act outputs (h_k, delta h_k) -> coefficients on (z_k, delta_k) plus constants and
+        their magnitudes (for the rounding margin)."""
+        import torch
+
+        (au, cu, al, cl), (bu, eu, bl, el), _, _ = self.relax[k]
+        pos, posd = Lh >= 0, Ldh >= 0
+        Lz = torch.where(pos, Lh * au, Lh * al)
+        Ld = torch.where(posd, Ldh * bu, Ldh * bl)
+        c = torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
+        m = (Lh.abs() * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Ldh.abs() * torch.maximum(eu.abs(), el.abs())).sum(1)
+        return Lz, Ld, c, m
+
+    def _back(self, k, Lz, Ld, const, mag):
+        """Upper bound of ``Lz . z_k + Ld . delta_k + const`` over the box (rows of a batch), padded by the
+        rounding margin. ``mag`` carries the absolute pass."""
+        import torch
+
+        Az, Ad = Lz.abs(), Ld.abs()  # absolute pass: magnitudes of every partial sum
+        while True:
+            const = const + Lz @ self.b[k] + Ld @ self.Db[k] + Ld.abs() @ self.e[k]
+            mag = mag + Az @ self.b[k].abs() + Ad @ self.Db[k].abs()
+            if self.D[k] is not None and k > 0:
+                g = Ld @ self.D[k]
+                amin, amax = self.relax[k - 1][2]
+                const = const + (g.clamp(min=0) * amax + g.clamp(max=0) * amin).sum(1)
+                mag = mag + (Ad @ self.D[k].abs() * amax).sum(1)
+            if k == 0:
+                a = Lz @ self.W[0] + Ld @ self.Dl[0]
+                Aa = Az @ self.W[0].abs() + Ad @ self.Dl[0].abs()
+                lo, hi = self.lo.reshape(-1), self.hi.reshape(-1)
+                if self.D[0] is not None:
+                    d = Ld @ self.D[0]
+                    Ab = Ad @ self.D[0].abs()
+                else:
+                    d = torch.zeros_like(a)
+                    Ab = d
+                v = torch.maximum(a * lo + d * lo.abs(), a * hi + d * hi.abs())
+                v = torch.where((lo < 0) & (hi > 0), v.clamp(min=0), v)
+                const = const + v.sum(1)
+                mag = mag + ((Aa + Ab) * torch.maximum(lo.abs(), hi.abs())).sum(1)
+                return const + 2 * _gamma(self.N) * mag
+            Lh = Lz @ self.W[k] + Ld @ self.Dl[k]
+            Ldh = Ld @ self.Cb[k]
+            Ah = Az @ self.W[k].abs() + Ad @ self.Dl[k].abs()
+            Adh = Ad @ self.Cb[k].abs()
+            (au, cu, al, cl), (bu, eu, bl, el), _, _ = self.relax[k - 1]
+            pos, posd = Lh >= 0, Ldh >= 0
+            Lz = torch.where(pos, Lh * au, Lh * al)
+            Ld = torch.where(posd, Ldh * bu, Ldh * bl)
+            const = const + torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
+            Az = Ah * torch.maximum(au.abs(), al.abs())
+            Ad = Adh * torch.maximum(bu.abs(), bl.abs())
+            mag = mag + (Ah * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(1)
+            k -= 1
+
+
+def _is_act(m) -> bool:
+    from torch import nn
+
+    return isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid))
+
+
+def _nonneg(act) -> bool:
+    from torch import nn
+
+    return isinstance(act, (nn.ReLU, nn.Sigmoid))
+
+
+def _slope_range(act, a, b):
+    """Smallest and largest derivative of ``act`` on [a, b] (elementwise); ``None`` is the identity."""
+    import torch
+    from torch import nn
+
+    if act is None:
+        return torch.ones_like(a), torch.ones_like(a)
+    if isinstance(act, (nn.ReLU, nn.LeakyReLU)):
+        ns = 0.0 if isinstance(act, nn.ReLU) else float(act.negative_slope)
+        lo = torch.where(a >= 0, torch.ones_like(a), torch.full_like(a, ns))
+        hi = torch.where(b <= 0, torch.full_like(a, ns), torch.ones_like(a))
+        return lo, hi
+
+    def der(z):
+        if isinstance(act, nn.Tanh):
+            return 1 - torch.tanh(z) ** 2
+        s = torch.sigmoid(z)
+        return s * (1 - s)
+
+    near0 = torch.clamp(torch.zeros_like(a), a, b)
+    # derivative is unimodal with its peak at 0: the smallest value is at an end; 0.5 ulp-level slack below
+    return torch.minimum(der(a), der(b)) * (1 - 1e-12), der(near0) * (1 + 1e-12)
+
+
+def _h_relax(act, l, u):
+    """Linear bounds ``al z + cl <= act(z) <= au z + cu`` on [l, u] (slopes and intercepts per neuron)."""
+    import torch
+    from torch import nn
+
+    if act is None:
+        one, zero = torch.ones_like(l), torch.zeros_like(l)
+        return one, zero, one, zero
+    if isinstance(act, (nn.ReLU, nn.LeakyReLU)):
+        ns = 0.0 if isinstance(act, nn.ReLU) else float(act.negative_slope)
+        unst = (l < 0) & (u > 0)
+        w = torch.where(unst, u - l, torch.ones_like(l))
+        s = torch.where(unst, (u - ns * l) / w, torch.where(l >= 0, torch.ones_like(l), torch.full_like(l, ns)))
+        cu = torch.where(unst, u - s * u, torch.zeros_like(l))
+        al = torch.where(unst, torch.where(u >= -l, torch.ones_like(l), torch.full_like(l, ns)), s)
+        return s, cu, al, torch.zeros_like(l)
+    m, _ = _slope_range(act, l, u)
+    return m, act(u) - m * u, m, act(l) - m * l
+
+
+def _d_relax(act, zl, zu, dl, du):
+    """Linear bounds of ``act(z + d) - act(z) = kappa d`` in ``d`` on [dl, du] (module docstring)."""
+    import torch
+
+    kl, ku = _slope_range(act, torch.minimum(zl, zl + dl), torch.maximum(zu, zu + du))
+    span = du - dl
+    mixed = (dl < 0) & (du > 0)
+    sp = torch.where(mixed, span, torch.ones_like(span))
+    su = torch.where(mixed, (ku * du - kl * dl) / sp, torch.where(dl >= 0, ku, kl))
+    cu = torch.where(mixed, kl * dl - su * dl, torch.zeros_like(dl))
+    sl = torch.where(mixed, (kl * du - ku * dl) / sp, torch.where(dl >= 0, kl, ku))
+    cl = torch.where(mixed, ku * dl - sl * dl, torch.zeros_like(dl))
+    return su, cu, sl, cl
+
+
+def _abs_range(act, zl, zu):
+    """Smallest and largest |act(z)| for z in [zl, zu]."""
+    import torch
+
+    a, b = (zl, zu) if act is None else (act(zl), act(zu))
+    amax = torch.maximum(a.abs(), b.abs())
+    amin = torch.where((a <= 0) & (b >= 0), torch.zeros_like(a), torch.minimum(a.abs(), b.abs()))
+    return amin, amax
+
+
+def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None, *,
+                             max_boxes: int = 1, stop_at: float | None = None, time_budget: float | None = None,
+                             ) -> Certificate:
+    """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` by differential back-substitution (module docstring),
+    for targets that are chains of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid activations (2L and L+1
+    tickets). ``max_boxes > 1`` bisects the input box (largest bound first, widest coordinate) until the bound
+    is below ``stop_at``, ``max_boxes`` boxes are open, or ``time_budget`` seconds have passed.
+    Raises :class:`DifferentialUnsupported` (a ValueError) for conv/pooling targets."""
+    import torch
+    from torch import nn
+
+    if isinstance(max_boxes, bool) or not isinstance(max_boxes, (int, np.integer)) or max_boxes < 1:
+        raise ValueError(f"max_boxes must be a positive integer, got {max_boxes!r}")
+    if not isinstance(target, nn.Module):
+        raise TypeError(f"target must be an nn.Module, got {type(target).__name__}")
+    if input_shape is None:
+        first = next((m for m in target.modules() if isinstance(m, (nn.Linear, nn.Conv2d))), None)
+        if not isinstance(first, nn.Linear):
+            raise DifferentialUnsupported("differential certificate: the target's first layer is not Linear")
+        input_shape = (first.in_features,)
+    lo_t, hi_t = box_tensors(lo, hi, tuple(input_shape))
+    net = _Net(target, realised, input_shape)
+    lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        out = net.bounds(lo_t, hi_t)
+        heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
+        tick = 1
+        while len(heap) < max_boxes:
+            worst = -heap[0][0]
+            if stop_at is not None and worst <= stop_at:
+                break
+            if time_budget is not None and time.perf_counter() - t0 > time_budget:
+                break
+            _, _, blo, bhi, parent = heapq.heappop(heap)
+            j = int(torch.argmax(bhi - blo))
+            if not bhi[j] > blo[j]:
+                heapq.heappush(heap, (-worst, tick, blo, bhi, parent))
+                break
+            mid = (blo[j] + bhi[j]) / 2
+            for a, b in ((blo, torch.where(torch.arange(len(bhi)) == j, mid, bhi)),
+                         (torch.where(torch.arange(len(blo)) == j, mid, blo), bhi)):
+                o = torch.minimum(net.bounds(a, b), parent)  # the parent's bound holds on the child too
+                heapq.heappush(heap, (-float(o.max()), tick, a, b, o))
+                tick += 1
+        per_out = torch.stack([h[4] for h in heap]).max(0).values
+    per_out = per_out.clamp(min=0)
+    return Certificate(upper=float(per_out.max()), per_layer=[], output=per_out.numpy())
