@@ -63,7 +63,9 @@ class _Net:
         self.lead = []  # activations before the first Linear: both networks see the same act(x)
         while mods and not isinstance(mods[0], nn.Linear):
             if not _is_act(mods[0]):
-                raise DifferentialUnsupported(f"differential certificate: cannot handle a {type(mods[0]).__name__}")
+                raise DifferentialUnsupported(f"differential certificate: cannot handle a {type(mods[0]).__name__} "
+                                              f"(chains of Linear layers and activations only; the interval certificate "
+                                              f"handles conv and pooling)")
             self.lead.append(mods.pop(0))
         self.W, self.b, self.acts = [], [], []
         for m in mods:
@@ -146,11 +148,11 @@ class _Net:
             act = self.acts[k]
             if k == L - 1 and act is None:
                 break
-            zl, zu, dl, du = self._layer_bounds(k)
+            zl, zu, dl, du, hl, hu = self._layer_bounds(k)
             r = self.rows[k]
-            hat = _abs_range(act, zl[r] + dl, zu[r] + du)
+            hat = _abs_range(act, hl, hu)
             hmax = _abs_range(act, zl, zu)[1]
-            self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[r], zu[r], dl, du), hat, hmax))
+            self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[r], zu[r], dl, du, hl, hu), hat, hmax))
             if k + 1 < L:
                 self.e.append(self._round_err(k + 1, hat[1], hmax))
         n_out = len(self.rows[-1])
@@ -170,29 +172,40 @@ class _Net:
         return errC @ hat_max + errD @ h_max + errb
 
     def _layer_bounds(self, k):
+        """Bounds of the target's z_k, the copies' errors delta_k and the ticket's own pre-activations
+        z_k[rows] + delta_k (back-substituted together: tighter than adding the first two intervals)."""
         import torch
 
         n, R = self.W[k].shape[0], len(self.rows[k])
-        B = 2 * (n + R)
+        B = 2 * (n + 2 * R)
         Lz = torch.zeros(B, n, dtype=torch.float64)
         Ld = torch.zeros(B, R, dtype=torch.float64)
-        i = torch.arange(n)
+        i, j = torch.arange(n), torch.arange(R)
         Lz[i, i], Lz[n + i, i] = 1.0, -1.0
-        j = torch.arange(R)
-        Ld[2 * n + j, j], Ld[2 * n + R + j, j] = 1.0, -1.0
+        o = 2 * n
+        Ld[o + j, j], Ld[o + R + j, j] = 1.0, -1.0
+        o = 2 * n + 2 * R
+        Lz[o + j, self.rows[k]], Ld[o + j, j] = 1.0, 1.0
+        Lz[o + R + j, self.rows[k]], Ld[o + R + j, j] = -1.0, -1.0
         z0 = torch.zeros(B, dtype=torch.float64)
         up = self._back(k, Lz, Ld, z0, z0.clone())
-        return -up[n:2 * n], up[:n], -up[2 * n + R:], up[2 * n:2 * n + R]
+        zl, zu = -up[n:2 * n], up[:n]
+        dl, du = -up[2 * n + R:2 * n + 2 * R], up[2 * n:2 * n + R]
+        r = self.rows[k]
+        hl = torch.maximum(-up[o + R:], zl[r] + dl)
+        hu = torch.minimum(up[o:o + R], zu[r] + du)
+        return zl, zu, dl, du, hl, hu
 
     def _through_act(self, k, Lh, Ldh):
         """Coefficients on act outputs (h_k, delta h_k) -> coefficients on (z_k, delta_k) plus constants and
         their magnitudes (for the rounding margin)."""
         import torch
 
-        (au, cu, al, cl), (bu, eu, bl, el), _, _ = self.relax[k]
+        (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k]
         pos, posd = Lh >= 0, Ldh >= 0
         Lz = torch.where(pos, Lh * au, Lh * al)
         Ld = torch.where(posd, Ldh * bu, Ldh * bl)
+        Lz = Lz.index_add(1, self.rows[k], torch.where(posd, Ldh * qu, Ldh * ql))
         c = torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
         m = (Lh.abs() * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Ldh.abs() * torch.maximum(eu.abs(), el.abs())).sum(1)
         return Lz, Ld, c, m
@@ -230,12 +243,14 @@ class _Net:
             Ldh = Ld @ self.Cb[k]
             Ah = Az @ self.W[k].abs() + Ad @ self.Dl[k].abs()
             Adh = Ad @ self.Cb[k].abs()
-            (au, cu, al, cl), (bu, eu, bl, el), _, _ = self.relax[k - 1]
+            (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k - 1]
             pos, posd = Lh >= 0, Ldh >= 0
             Lz = torch.where(pos, Lh * au, Lh * al)
             Ld = torch.where(posd, Ldh * bu, Ldh * bl)
+            Lq = torch.where(posd, Ldh * qu, Ldh * ql)
+            Lz = Lz.index_add(1, self.rows[k - 1], Lq)
             const = const + torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
-            Az = Ah * torch.maximum(au.abs(), al.abs())
+            Az = (Ah * torch.maximum(au.abs(), al.abs())).index_add(1, self.rows[k - 1], Lq.abs())
             Ad = Adh * torch.maximum(bu.abs(), bl.abs())
             mag = mag + (Ah * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(1)
             k -= 1
@@ -297,11 +312,15 @@ def _h_relax(act, l, u):
     return m, act(u) - m * u, m, act(l) - m * l
 
 
-def _d_relax(act, zl, zu, dl, du):
-    """Linear bounds of ``act(z + d) - act(z) = kappa d`` in ``d`` on [dl, du] (module docstring)."""
+def _d_relax(act, zl, zu, dl, du, hl, hu):
+    """Linear bounds ``sl d + ql z + cl <= act(z + d) - act(z) <= su d + qu z + cu`` for z in [zl, zu], d in
+    [dl, du], z + d in [hl, hu] (module docstring): the chords of the secant-slope range (``q = 0``), or, for (Leaky)ReLU copies
+    where exactly one of z and z + d keeps its sign, the stable side written out exactly and the other side's
+    triangle (docs/theory.md), whichever leaves the smaller gap at its widest."""
     import torch
+    from torch import nn
 
-    kl, ku = _slope_range(act, torch.minimum(zl, zl + dl), torch.maximum(zu, zu + du))
+    kl, ku = _slope_range(act, torch.minimum(zl, hl), torch.maximum(zu, hu))
     span = du - dl
     mixed = (dl < 0) & (du > 0)
     sp = torch.where(mixed, span, torch.ones_like(span))
@@ -309,7 +328,29 @@ def _d_relax(act, zl, zu, dl, du):
     cu = torch.where(mixed, kl * dl - su * dl, torch.zeros_like(dl))
     sl = torch.where(mixed, (kl * du - ku * dl) / sp, torch.where(dl >= 0, kl, ku))
     cl = torch.where(mixed, ku * dl - sl * dl, torch.zeros_like(dl))
-    return su, cu, sl, cl
+    qu, ql = torch.zeros_like(dl), torch.zeros_like(dl)
+    if not isinstance(act, (nn.ReLU, nn.LeakyReLU)):
+        return su, qu, cu, sl, ql, cl
+    ns = 0.0 if isinstance(act, nn.ReLU) else float(act.negative_slope)
+    def widest(su_, qu_, cu_, sl_, ql_, cl_):  # largest upper - lower over the corners of the (d, z) box
+        return torch.stack([(su_ - sl_) * d + (qu_ - ql_) * z + cu_ - cl_ for d in (dl, du) for z in (zl, zu)]).amax(0)
+
+    z_unst, h_unst = (zl < 0) & (zu > 0), (hl < 0) & (hu > 0)
+    zero = torch.zeros_like(dl)
+    # z stable (slope t = 1 or ns), z + d unstable: act(z + d) - t z with the triangle of act on [hl, hu]
+    ta, tca, tal, _ = _h_relax(act, hl, hu)
+    t = torch.where(zl >= 0, torch.ones_like(zl), torch.full_like(zl, ns))
+    h_rel = (ta, ta - t, tca, tal, tal - t, zero)
+    # z + d stable (slope t2), z unstable: t2 (z + d) - act(z) with the triangle of act on [zl, zu]
+    za, zca, zal, _ = _h_relax(act, zl, zu)
+    t2 = torch.where(hl >= 0, torch.ones_like(hl), torch.full_like(hl, ns))
+    z_rel = (t2, t2 - zal, zero, t2, t2 - za, -zca)
+    gap = widest(su, qu, cu, sl, ql, cl)
+    use_h = (~z_unst) & h_unst & (widest(*h_rel) < gap)
+    use_z = z_unst & (~h_unst) & (widest(*z_rel) < gap)
+    su, qu, cu, sl, ql, cl = (torch.where(use_h, a, torch.where(use_z, b, c))
+                              for a, b, c in zip(h_rel, z_rel, (su, qu, cu, sl, ql, cl)))
+    return su, qu, cu, sl, ql, cl
 
 
 def _abs_range(act, zl, zu):

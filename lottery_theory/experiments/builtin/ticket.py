@@ -72,6 +72,7 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
                       samples=cfg.n_eval)
     vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max, "certified_error": tk.certified_error,
+            "interval": br.interval, "differential": np.nan if br.differential is None else br.differential,
             "failures": tk.failures, "n_instances": tk.n_instances, "source_params": tk.source_params,
             "kept_params": tk.kept_params, "target_params": tk.target_params, "t_total_s": tk.timings["t_total_s"],
             "median_instance_error": float(np.median(tk.instance_errors))}
