@@ -234,6 +234,7 @@ def exact_suite(seeds, eps: float = 0.05, progress=None) -> pd.DataFrame:
 
     from lottery_theory.tickets import construct
     from lottery_theory.tickets.construct import BudgetMissed
+    from lottery_theory.bounds.differential import differential_certificate
     from lottery_theory.tickets.exact import exact_sup_error
 
     rows = []
@@ -249,10 +250,12 @@ def exact_suite(seeds, eps: float = 0.05, progress=None) -> pd.DataFrame:
                                            assignment=layout, generator=torch.Generator().manual_seed(100 + seed))
                         br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(seed))
                         ex = exact_sup_error(tk)
+                        one_box = differential_certificate(tk.target, tk.realise(), -1.0, 1.0).upper
                         rows.append(dict(target="-".join(map(str, widths)), density=p, layout=layout, k=k, seed=seed,
                                          at_bound=k == kb, lower=br.lower, exact=ex.value, exact_bound=ex.bound,
                                          optimal=ex.optimal, upper=br.upper, method=br.method, interval=br.interval,
-                                         differential=br.differential, composition=tk.certified_error))
+                                         differential=br.differential, differential_1box=one_box,
+                                         composition=tk.certified_error))
                         if progress:
                             progress(rows[-1])
     return pd.DataFrame(rows)

@@ -160,7 +160,7 @@ class _Net:
         Ld = torch.cat([eye, -eye])
         Lz = torch.zeros(2 * n_out, self.W[-1].shape[0], dtype=torch.float64)
         if self.acts[-1] is not None:  # the output is act(z): relax the error there first
-            Lz, Ld, c0, m0 = self._through_act(L - 1, Lz, Ld)
+            Lz, Ld, c0, _, _, m0 = self._through_act(L - 1, Lz, Ld)
         else:
             c0 = m0 = torch.zeros(2 * n_out, dtype=torch.float64)
         up = self._back(L - 1, Lz, Ld, c0, m0)
@@ -196,19 +196,24 @@ class _Net:
         hu = torch.minimum(up[o:o + R], zu[r] + du)
         return zl, zu, dl, du, hl, hu
 
-    def _through_act(self, k, Lh, Ldh):
-        """Coefficients on act outputs (h_k, delta h_k) -> coefficients on (z_k, delta_k) plus constants and
-        their magnitudes (for the rounding margin)."""
+    def _through_act(self, k, Lh, Ldh, Ah=None, Adh=None):
+        """Coefficients on layer ``k``'s activation outputs (h_k, delta h_k) -> coefficients on (z_k, delta_k)
+        (the upper relaxation where a coefficient is positive, the lower where negative), the constant they
+        add, and the absolute pass's coefficients and constant (for the rounding margin)."""
         import torch
 
+        Ah = Lh.abs() if Ah is None else Ah
+        Adh = Ldh.abs() if Adh is None else Adh
         (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k]
         pos, posd = Lh >= 0, Ldh >= 0
-        Lz = torch.where(pos, Lh * au, Lh * al)
+        Lq = torch.where(posd, Ldh * qu, Ldh * ql)  # DC-5: a bound of delta h in z
+        Lz = torch.where(pos, Lh * au, Lh * al).index_add(1, self.rows[k], Lq)
         Ld = torch.where(posd, Ldh * bu, Ldh * bl)
-        Lz = Lz.index_add(1, self.rows[k], torch.where(posd, Ldh * qu, Ldh * ql))
         c = torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
-        m = (Lh.abs() * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Ldh.abs() * torch.maximum(eu.abs(), el.abs())).sum(1)
-        return Lz, Ld, c, m
+        Az = (Ah * torch.maximum(au.abs(), al.abs())).index_add(1, self.rows[k], Lq.abs())
+        Ad = Adh * torch.maximum(bu.abs(), bl.abs())
+        m = (Ah * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(1)
+        return Lz, Ld, c, Az, Ad, m
 
     def _back(self, k, Lz, Ld, const, mag):
         """Upper bound of ``Lz . z_k + Ld . delta_k + const`` over the box (rows of a batch), padded by the
@@ -218,7 +223,7 @@ class _Net:
         Az, Ad = Lz.abs(), Ld.abs()  # absolute pass: magnitudes of every partial sum
         while True:
             const = const + Lz @ self.b[k] + Ld @ self.Db[k] + Ld.abs() @ self.e[k]
-            mag = mag + Az @ self.b[k].abs() + Ad @ self.Db[k].abs()
+            mag = mag + Az @ self.b[k].abs() + Ad @ self.Db[k].abs() + Ad @ self.e[k]
             if self.D[k] is not None and k > 0:
                 g = Ld @ self.D[k]
                 amin, amax = self.relax[k - 1][2]
@@ -243,16 +248,8 @@ class _Net:
             Ldh = Ld @ self.Cb[k]
             Ah = Az @ self.W[k].abs() + Ad @ self.Dl[k].abs()
             Adh = Ad @ self.Cb[k].abs()
-            (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k - 1]
-            pos, posd = Lh >= 0, Ldh >= 0
-            Lz = torch.where(pos, Lh * au, Lh * al)
-            Ld = torch.where(posd, Ldh * bu, Ldh * bl)
-            Lq = torch.where(posd, Ldh * qu, Ldh * ql)
-            Lz = Lz.index_add(1, self.rows[k - 1], Lq)
-            const = const + torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
-            Az = (Ah * torch.maximum(au.abs(), al.abs())).index_add(1, self.rows[k - 1], Lq.abs())
-            Ad = Adh * torch.maximum(bu.abs(), bl.abs())
-            mag = mag + (Ah * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(1)
+            Lz, Ld, c, Az, Ad, m = self._through_act(k - 1, Lh, Ldh, Ah, Adh)
+            const, mag = const + c, mag + m
             k -= 1
 
 
