@@ -195,6 +195,51 @@ def activation_tickets(quick: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+L1_CSV = "ticket_l1.csv"
+
+
+def l1_tickets(seeds=(0, 1, 2), ps=(1.0, 0.5)) -> pd.DataFrame:
+    """L+1 tickets (Burkholz 2022 layout: one block layer, then copy layers) of the 10-20-20-1 targets at the
+    bound's width (``l1_plan``), eps = 0.01, min-error subsets: the attack's lower bound and both certificates
+    (one box each: the copy layers make a box pass cost seconds). Full run only (about 30 s per ticket)."""
+    import torch
+
+    from lottery_theory.bounds.certificate import interval_certificate
+    from lottery_theory.bounds.differential import differential_certificate
+    from lottery_theory.experiments.builtin.ticket import spectral_target
+    from lottery_theory.tickets import construct
+    from lottery_theory.tickets.bracket import attack
+
+    rows = []
+    for p in ps:
+        for seed in seeds:
+            t = spectral_target(list(WIDTHS), seed)
+            tk = construct(t, density=p, eps=0.01, construction="L+1",
+                           generator=torch.Generator().manual_seed(10_000 + seed))
+            rl = tk.realise()
+            cands, _ = attack(tk.network, tk.target, -1.0, 1.0, (WIDTHS[0],),
+                              generator=torch.Generator().manual_seed(20_000 + seed), restarts=8, steps=60,
+                              samples=1000)
+            with torch.no_grad():
+                P, T = tk.network.double(), tk.target.double()
+                lower = float((P(cands) - T(cands)).abs().max())
+            rows.append(dict(density=p, seed=seed, eps=0.01, lower=lower, rho=tk.layout["rho"][0],
+                             interval=interval_certificate(t, rl, -1.0, 1.0).upper,
+                             upper=differential_certificate(t, rl, -1.0, 1.0).upper,
+                             source_params=tk.source_params, kept_params=tk.kept_params))
+    return pd.DataFrame(rows)
+
+
+def decide_l1(t: pd.DataFrame):
+    """Table: density, seed, eps, lower, upper (differential), interval: every L+1 ticket a certified eps-ticket."""
+    ok = (t["upper"] <= t["eps"]) & (t["lower"] <= t["upper"] + SLACK)
+    extra = f"; the interval certificate alone certifies {int((t.interval <= t.eps).sum())}/{len(t)} (median " \
+        f"{t.interval.median():.2e})" if "interval" in t else ""
+    return ("holds" if ok.all() else "violated"), f"{int(ok.sum())}/{len(t)} certified eps-tickets; upper median " \
+        f"{t.upper.median():.2e}, max {t.upper.max():.2e}; upper / lower median {(t.upper / t.lower).median():.1f}" + \
+        extra, {"seeds": seeds_of(t)}
+
+
 def decide_activations(t: pd.DataFrame):
     """Table: activation, density, seed, lower, upper, eps: every ticket a certified eps-ticket with lower <= upper."""
     ok = (t["upper"] <= t["eps"]) & (t["lower"] <= t["upper"] + SLACK)
@@ -346,6 +391,15 @@ ROWS = [
         lambda rng: pd.DataFrame(dict(activation=["tanh", "sigmoid"], seed=0, lower=[1e-3, 1e-3], upper=[4e-3, 0.02],
                                       eps=0.01)),
         "one ticket certified above eps", source=f"{ACT_CSV} (columns activation, density, seed, eps, lower, upper)"),
+    Row("l1-at-bound", "L+1 tickets (one block layer, then copy layers; Burkholz 2022) of the 10-20-20-1 targets "
+        "at the bound's width, p in {1, 0.5} (p = 0.2 takes minutes per ticket), min-error subsets: certified eps-tickets at eps = 0.01 by the "
+        "differential certificate, with lower <= upper (full run only)", "upper <= eps and lower <= upper for all",
+        decide_l1,
+        lambda rng: pd.DataFrame(dict(density=[1.0, 0.5], seed=0, lower=[1e-5, 2e-5], upper=[3e-3, 4e-3],
+                                      interval=[0.04, 0.05], eps=0.01)),
+        lambda rng: pd.DataFrame(dict(density=[1.0, 0.5], seed=0, lower=[1e-5, 2e-5], upper=[3e-3, 0.04],
+                                      interval=[0.04, 0.05], eps=0.01)),
+        "one L+1 ticket certified above eps", source=f"{L1_CSV} (columns density, seed, eps, lower, upper, interval)"),
     Row("exact-inside-bracket", "on a suite of small 2L tickets (3-4-1, 4-6-2, 2-3-3-1; p in {1, 0.5, 0.2}; fixed "
         "and adaptive; widths 4, 8 and the bound's) the exact sup error (MILP, proven optimal) lies inside every "
         "bracket [attack lower, certified upper]", "every ticket (lower <= the MILP's bound; the MILP's optimum <= upper up to its 1e-6 solver margin)",
@@ -396,6 +450,8 @@ def tables(out_dir: Path) -> dict:
     if (Path(out_dir) / ACT_CSV).exists():
         out["activation-at-bound"] = read_csv(Path(out_dir) / ACT_CSV, ["activation", "density", "seed", "eps",
                                                                         "lower", "upper"])
+    if (Path(out_dir) / L1_CSV).exists():  # written by the full run only
+        out["l1-at-bound"] = read_csv(Path(out_dir) / L1_CSV, ["density", "seed", "eps", "lower", "upper", "interval"])
     if (Path(out_dir) / WIDE_CSV).exists():  # written by the full run only
         w = read_csv(Path(out_dir) / WIDE_CSV, ["density", "width_multiplier", "seed", "eps", "upper"])
         kw = kmin_table(w, float(w["eps"].iloc[0]))
@@ -462,6 +518,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     exact_suite([0] if quick else [0, 1]).to_csv(out_dir / EXACT_CSV, index=False)
     if not quick:
         load_sweep("ticket-lenet-check", store)[["metric", "value"]].to_csv(out_dir / "ticket_lenet.csv", index=False)
+        l1_tickets().to_csv(out_dir / L1_CSV, index=False)
     return judge(out_dir)
 
 
