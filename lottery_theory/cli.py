@@ -228,7 +228,8 @@ def cmd_ticket(args: argparse.Namespace) -> int:
                        input_shape=input_shape, generator=g, retries=args.retries, width_multiplier=args.k, **opts)
     br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
     out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,
-           "upper": br.upper, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
+           "upper": br.upper, "certified_by": br.method, "interval_upper": br.interval,
+           "differential_upper": br.differential, "eps_ticket": bool(br.upper <= args.eps), "random_max": br.random_max,
            "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
            "k_per_block": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,

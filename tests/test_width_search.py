@@ -58,6 +58,9 @@ def test_ticket_command_defaults_to_the_search(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["upper"] <= 0.05 and out["lower"] <= out["upper"] and out["width_search"]
     assert out["k_per_block"][0] == min(p["k"] for p in out["width_search"] if p["upper"] <= 0.05)
+    # the JSON says which certificate certified, and upper is the smaller of the two
+    assert out["certified_by"] in ("interval", "differential")
+    assert out["upper"] == min(v for v in (out["interval_upper"], out["differential_upper"]) if v is not None)
     assert main(base + ["--dry-run", "--k", "5"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["source_params"] == 315
     assert main(base + ["--retries", "2"]) != 0
