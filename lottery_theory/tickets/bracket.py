@@ -45,13 +45,19 @@ class SupError:
 CERTIFY_METHODS = ("best", "cheapest", "interval", "differential")
 
 
+SPLIT_MAX_INPUTS = 16  # input splitting only pays for inputs of a few dimensions
+SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets get one box (L+1 of 10-20-20-1: 1,900)
+
+
 def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
-            time_budget: float = 20.0, realised=None) -> dict:
+            time_budget: float | None = None, realised=None) -> dict:
     """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
     is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default 32 for inputs of
-    at most 16 dimensions, else 1) until its bound is at most ``stop_at``. Returns ``{"upper", "method",
+    at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most ``SPLIT_MAX_COPIES`` copies per layer, else 1)
+    until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
+    the same on any machine (``time_budget`` exists for interactive use). Returns ``{"upper", "method",
     "interval", "differential"}``."""
     from ..bounds.differential import DifferentialUnsupported, differential_certificate
 
@@ -65,7 +71,8 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     need = method in ("best", "differential") or (method == "cheapest" and (stop_at is None or out["interval"] > stop_at))
     if need:
         if max_boxes is None:
-            max_boxes = 32 if math.prod(shape) <= 16 else 1
+            small = math.prod(shape) <= SPLIT_MAX_INPUTS and max(len(r.rows) for r in realised) <= SPLIT_MAX_COPIES
+            max_boxes = 32 if small else 1
         try:
             out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
                                                            stop_at=stop_at, time_budget=time_budget).upper
