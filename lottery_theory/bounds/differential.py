@@ -43,7 +43,9 @@ from .certificate import Certificate, RealisedLayer, box_tensors
 U = 2.0 ** -53
 
 
-def _gamma(n: int) -> float:
+def rounding_gamma(n: int) -> float:
+    """Higham's gamma_n = n u / (1 - n u): a float64 sum of n terms errs by at most gamma_n times the sum of
+    their absolute values."""
     return n * U / (1 - n * U)
 
 
@@ -122,7 +124,7 @@ class _Net:
                 errC = errC + torch.as_tensor(np.asarray(r.err, float), dtype=dt).reshape(errC.shape)
             errD = U * (Dl.abs() + self.W[k][rows].abs())
             if k > 0 and getattr(r, "coef", None) is not None:
-                errD = errD + _gamma(len(prev_rows) + 1) * torch.zeros_like(Dl).index_add_(1, prev_rows, Cbar.abs())
+                errD = errD + rounding_gamma(len(prev_rows) + 1) * torch.zeros_like(Dl).index_add_(1, prev_rows, Cbar.abs())
             errb = U * (Db.abs() + self.b[k][rows].abs())
             if getattr(r, "err_bias", None) is not None:
                 errb = errb + torch.as_tensor(np.asarray(r.err_bias, float), dtype=dt).reshape(-1)
@@ -243,7 +245,7 @@ class _Net:
                 v = torch.where((lo < 0) & (hi > 0), v.clamp(min=0), v)
                 const = const + v.sum(1)
                 mag = mag + ((Aa + Ab) * torch.maximum(lo.abs(), hi.abs())).sum(1)
-                return const + 2 * _gamma(self.N) * mag
+                return const + 2 * rounding_gamma(self.N) * mag
             Lh = Lz @ self.W[k] + Ld @ self.Dl[k]
             Ldh = Ld @ self.Cb[k]
             Ah = Az @ self.W[k].abs() + Ad @ self.Dl[k].abs()

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..bounds.certificate import RealisedLayer, box_tensors, interval_certificate
+from ..bounds.differential import rounding_gamma
 from .blocks import masked_weight
 
 
@@ -132,7 +133,7 @@ def realise_block(A: nn.Module, B: nn.Module, rows: np.ndarray | None = None,
         b_abs[r0:r0 + step] = wb.abs() @ const + bb[r0:r0 + step].abs()
     if rows is None:
         rows = np.arange(n_out)
-    g = _gamma(units + 1)  # float32 x float32 products are exact in float64; only the sums round
+    g = rounding_gamma(units + 1)  # float32 x float32 products are exact in float64; only the sums round
     return RealisedLayer(s_pos=s_pos.numpy(), s_neg=s_neg.numpy(), bias=bias.numpy(), rows=np.asarray(rows),
                          err=(g * s_abs).numpy(), err_bias=(g * b_abs).numpy())
 
@@ -152,17 +153,11 @@ def realise_merge(layer: nn.Module, copy_of: np.ndarray, n_in: int, prev_bias: t
         raise ValueError("a non-copy unit with input edges feeds the next layer")
     S = c @ P
     bias = c[:, const_units] @ prev_bias[const_units].clamp(min=0) + bq
-    g = _gamma(c.shape[1] + 1)
+    g = rounding_gamma(c.shape[1] + 1)
     err_bias = g * (c[:, const_units].abs() @ prev_bias[const_units].clamp(min=0) + bq.abs())
     return RealisedLayer(s_pos=S.numpy(), s_neg=S.numpy(), bias=bias.numpy(), rows=np.asarray(rows),
                          lip=(c.abs() @ P).numpy(), coef=c[:, live].numpy(), err_bias=err_bias.numpy())
 
-
-def _gamma(n: int) -> float:
-    """Higham's gamma_n = n u / (1 - n u), u = 2^-53: a float64 sum of n terms errs by at most gamma_n times
-    the sum of their absolute values."""
-    u = 2.0 ** -53
-    return n * u / (1 - n * u)
 
 
 def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Module | None:
