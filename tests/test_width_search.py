@@ -58,6 +58,10 @@ def test_ticket_command_defaults_to_the_search(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["upper"] <= 0.05 and out["lower"] <= out["upper"] and out["width_search"]
     assert out["k_per_block"][0] == min(p["k"] for p in out["width_search"] if p["upper"] <= 0.05)
+    # the subset-sum settings are reported, same as construct()'s defaults, and each probe says how many of its
+    # sums missed their per-weight budget (a share)
+    assert (out["max_items"], out["objective"]) == (24, "fewest")
+    assert all(p["max_items"] == 24 and 0.0 <= p["missed"] <= 1.0 for p in out["width_search"])
     # the JSON says which certificate certified, and upper is the smaller of the two
     assert out["certified_by"] in ("interval", "differential")
     assert out["upper"] == min(v for v in (out["interval_upper"], out["differential_upper"]) if v is not None)

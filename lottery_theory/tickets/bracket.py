@@ -33,7 +33,8 @@ class SupError:
     argmax: torch.Tensor
     random_max: float
     composition: float | None = None
-    method: str = "interval"  # what certified ``upper``: "interval", "differential" or "exact" (the MILP)
+    method: str = "interval"  # what certified ``upper``: "interval", "differential", "exact" (the MILP, proven
+    #                           optimal) or "milp-gap" (its dual bound when the time limit struck)
     interval: float | None = None  # the interval certificate, when computed
     differential: float | None = None  # the differential certificate, when computed and applicable
 

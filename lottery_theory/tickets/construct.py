@@ -141,7 +141,9 @@ class Ticket:
         * ``"interval"`` / ``"differential"``: an attack and that certificate alone;
         * ``"exact"``: the MILP optimum for small 2L tickets of ReLU targets
           (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the gap at the MILP's maximiser on the
-          rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin);
+          rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin); when the MILP's time
+          limit strikes first, its incumbent and dual bound are intersected with the ``"bracket"`` result
+          (``method`` is then ``"milp-gap"`` if the MILP's bound is the tighter upper, else the certificate's);
         * ``"auto"``: the cheapest that reaches ``eps`` (default: the ticket's eps): the interval certificate, then
           the differential one (input splitting included), then, if the ticket is small enough, the exact MILP.
 
@@ -153,8 +155,17 @@ class Ticket:
             raise ValueError(f"method must be 'bracket', 'interval', 'differential', 'exact' or 'auto', got {method!r}")
         if method == "exact":
             ex = exact_sup_error(self, box)
-            return SupError(lower=ex.recheck, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
-                            composition=None, method="exact")
+            if ex.optimal:
+                return SupError(lower=ex.recheck, upper=ex.bound, argmax=ex.argmax, random_max=float("nan"),
+                                composition=None, method="exact")
+            # the time limit struck: the MILP's incumbent and dual bound are a bracket too; intersect it with the
+            # attack and certificate bracket, and say that the MILP was not proven ("milp-gap")
+            br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples,
+                           certificate="best")
+            low, arg = (ex.recheck, ex.argmax) if ex.recheck > br.lower else (br.lower, br.argmax)
+            up, how = (ex.bound, "milp-gap") if ex.bound < br.upper else (br.upper, br.method)
+            return SupError(lower=low, upper=up, argmax=arg, random_max=br.random_max, composition=br.composition,
+                            method=how, interval=br.interval, differential=br.differential)
         target_eps = self.eps if eps is None else eps
         cert = {"bracket": "best", "interval": "interval", "differential": "differential", "auto": "cheapest"}[method]
         br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples,
@@ -173,9 +184,13 @@ class Ticket:
             ex = exact_sup_error(self, box)
         except ValueError:  # too large or not a 2L ReLU ticket: the bracket is the answer
             return br
-        return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound), argmax=ex.argmax,
-                        random_max=br.random_max, composition=br.composition, method="exact",
-                        interval=br.interval, differential=br.differential)
+        if ex.bound < br.upper:
+            how = "exact" if ex.optimal else "milp-gap"
+        else:
+            how = br.method
+        return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound),
+                        argmax=ex.argmax if ex.recheck > br.lower else br.argmax, random_max=br.random_max,
+                        composition=br.composition, method=how, interval=br.interval, differential=br.differential)
 
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,

@@ -91,8 +91,13 @@ def _check(ticket) -> list:
     return realised
 
 
-def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_limit: float = 60.0) -> ExactSup:
-    """The exact sup error of ``ticket`` over ``box`` (module docstring)."""
+TIME_LIMIT = 60.0  # seconds per MILP (one per output and sign) unless time_limit= says otherwise
+
+
+def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_limit: float | None = None) -> ExactSup:
+    """The exact sup error of ``ticket`` over ``box`` (module docstring). When a MILP hits ``time_limit``
+    (default ``TIME_LIMIT``), ``optimal`` is False and ``bound`` is its dual bound (infinite if it had none)."""
+    time_limit = TIME_LIMIT if time_limit is None else time_limit
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import lil_matrix
 
@@ -155,14 +160,19 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
             c[T[o]] += sign
             res = milp(c, constraints=cons, bounds=bounds, integrality=integrality,
                        options={"time_limit": float(time_limit), "mip_rel_gap": 1e-9, "disp": False})
-            if res.x is None:
-                raise RuntimeError(f"the MILP found no solution ({res.message})")
+            optimal &= res.status == 0
+            if res.x is None:  # the time limit struck before any feasible point: only a dual bound, if any
+                dual = getattr(res, "mip_dual_bound", None)
+                bound = max(bound, -float(dual) if dual is not None and np.isfinite(dual) else np.inf)
+                continue
             val = -float(res.fun)
             dual = -float(getattr(res, "mip_dual_bound", res.fun))
-            optimal &= res.status == 0
             bound = max(bound, dual if np.isfinite(dual) else val)
             if val > best:
                 best, arg = val, res.x[:n0].copy()
+    if arg is None:  # no incumbent at all: the box's centre stands in as the (trivial) maximiser
+        arg = np.full(n0, (lo_b + hi_b) / 2)
+        best = -np.inf
     x = torch.as_tensor(arg, dtype=torch.float64).reshape((1,) + tuple(ticket.input_shape))
     import copy
 

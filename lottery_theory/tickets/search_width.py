@@ -24,12 +24,16 @@ from .._validation import check_number
 @dataclass
 class WidthSearch:
     """Result of :func:`find_width`: ``ticket`` (best found), ``k`` (its width), ``upper`` (its certified sup
-    error), ``certified`` (``upper <= eps``), ``trace`` (one dict per probe: k, upper, source_params, wall_s)."""
+    error), ``certified`` (``upper <= eps``), ``max_items`` and ``objective`` (the subset-sum settings it was built
+    with), ``trace`` (one dict per probe: k, max_items, objective, upper, missed (share of subset sums that missed
+    their per-weight budget), source_params, wall_s)."""
     ticket: object
     k: int
     upper: float
     certified: bool
     trace: list = field(default_factory=list)
+    max_items: int = 24
+    objective: str = "fewest"
 
 
 def _grid_index(k: float) -> int:
@@ -41,10 +45,15 @@ def _k(i: int) -> int:
 
 
 def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None, generator=None,
-               time_budget: float = 110.0, k_start: int | None = None, progress=None, **construct_options) -> WidthSearch:
+               time_budget: float = 110.0, k_start: int | None = None, progress=None, max_items: int = 24,
+               objective: str | None = None, **construct_options) -> WidthSearch:
     """Search the narrowest width whose ticket is certified (module docstring). ``construct_options`` go to
-    :func:`~lottery_theory.tickets.construct` (assignment, objective, budget, max_items, ...); ``progress`` is
-    called with each probe's dict."""
+    :func:`~lottery_theory.tickets.construct` (assignment, budget, ...); ``progress`` is called with each probe's
+    dict.
+
+    ``max_items`` and ``objective`` (default: the construction's) hold for every probe; each probe records the
+    share of its subset sums that missed their per-weight budget (``missed``): a ticket that fails with most sums
+    missed is precision-bound (more items, not more units, would help)."""
     from .bracket import certify
     from .construct import construct
 
@@ -53,6 +62,12 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     for bad in ("width", "width_multiplier", "retries"):
         if bad in construct_options:
             raise TypeError(f"find_width chooses the width itself; drop {bad}=")
+    m = max_items
+    if objective is None:
+        from .layouts import CONSTRUCTIONS
+
+        objective = CONSTRUCTIONS.get_checked(construct_options.get("construction", "2L")).default_objective
+    obj = objective
     lo_b, hi_b = float(box[0]), float(box[1])
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
@@ -63,7 +78,7 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     t0 = time.perf_counter()
     trace, tickets = [], {}
 
-    def probe(i: int):
+    def probe(i: int) -> float:
         k = _k(i)
         from .construct import BudgetMissed
 
@@ -72,51 +87,50 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
             warnings.simplefilter("ignore", BudgetMissed)
             tk = construct(target, density=density, eps=eps, width_multiplier=k, box=max(abs(lo_b), abs(hi_b)),
                            input_shape=input_shape, generator=torch.Generator().manual_seed(seed + i),
-                           **construct_options)
-        up = certify(tk, lo_b, hi_b, method="cheapest", stop_at=eps)["upper"]
-        row = dict(k=k, upper=float(up), source_params=tk.source_params, wall_s=time.perf_counter() - t1)
+                           max_items=m, objective=obj, **construct_options)
+        up = float(certify(tk, lo_b, hi_b, method="cheapest", stop_at=eps)["upper"])
+        missed = tk.failures / max(tk.n_instances, 1)
+        row = dict(k=k, max_items=m, objective=obj, upper=up, missed=missed,
+                   source_params=tk.source_params, wall_s=time.perf_counter() - t1)
         trace.append(row)
-        tickets[i] = (tk, float(up))
+        tickets[i] = (tk, up)
         if progress:
             progress(row)
-        return float(up)
+        return up
 
     def left() -> float:
         return time_budget - (time.perf_counter() - t0)
 
     i = _grid_index(k_start)
-    fail, ok = None, None
-    if probe(i) <= eps:  # the start certifies: halve (two grid steps) until a width fails or k reaches 2
-        ok = i
-        while i > 2 and left() > 1.5 * trace[-1]["wall_s"]:
-            i = max(2, i - 2)
-            if probe(i) <= eps:
-                ok = i
-            else:
-                fail = i
-                break
-    else:
-        fail = i
-        while left() >= 2.5 * trace[-1]["wall_s"]:  # doubling until a width certifies (next probe must fit)
-            i += 2
-            if probe(i) <= eps:
-                ok = i
-                break
-            fail = i
-    while ok is not None and fail is not None and ok - fail > 1:  # bisection on the grid
-        mid = (ok + fail) // 2
-        if left() < 1.5 * trace[-1]["wall_s"]:
+    ok = None
+    fails = set()  # grid indices that failed
+    while True:  # climb: double the width until a probe certifies (each next probe must fit the budget)
+        if probe(i) <= eps:
+            ok = i
             break
-        if probe(mid) <= eps:
-            ok = mid
-        else:
-            fail = mid
-    if ok is None:  # nothing certified: the smallest certified upper bound found
-        best = min(tickets, key=lambda j: tickets[j][1])
-    else:
+        fails.add(i)
+        if left() < 2.5 * trace[-1]["wall_s"]:
+            break
+        i += 2
+    if ok is not None:  # descend at the certifying settings: halve until a width fails, then bisect on the grid
+        fail = max((j for j in fails if j < ok), default=None)
+        while fail is None and ok > 2 and left() > 1.5 * trace[-1]["wall_s"]:
+            j = max(2, ok - 2)
+            if probe(j) <= eps:
+                ok = j
+            else:
+                fail = j
+        while fail is not None and ok - fail > 1 and left() >= 1.5 * trace[-1]["wall_s"]:
+            mid = (ok + fail) // 2
+            if probe(mid) <= eps:
+                ok = mid
+            else:
+                fail = mid
         best = ok
+    else:  # nothing certified: the smallest certified upper bound found
+        best = min(tickets, key=lambda j: tickets[j][1])
     tk, up = tickets[best]
-    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace)
+    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace, max_items=m, objective=obj)
 
 
 def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
