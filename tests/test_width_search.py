@@ -47,7 +47,10 @@ def test_source_size_by_hand():
     assert source_params_2l(_target(), 5) == (60 + 20 + 80 + 4) + (100 + 25 + 25 + 1)
     plan = dry_run(_target(), 5)
     assert plan["source_params"] == 315 and plan["est_peak_gib"] == pytest.approx(22 * 315 / 2 ** 30)
-    assert dry_run(_target(), 5, max_items=24)["est_seconds"] == pytest.approx(4 * plan["est_seconds"])
+    # time: 1e-7 s per source parameter + 2.8e-8 s x 2^(items/2) per subset sum, two per target weight and bias
+    # (3*4 + 4 + 4*1 + 1 = 21 of them)
+    assert plan["est_seconds"] == pytest.approx(1e-7 * 315 + 2.8e-8 * 2 * 21 * 2 ** 12)
+    assert dry_run(_target(), 5, max_items=20)["est_seconds"] == pytest.approx(1e-7 * 315 + 2.8e-8 * 42 * 2 ** 10)
 
 
 def test_ticket_command_defaults_to_the_search(tmp_path, capsys):

@@ -143,6 +143,14 @@ def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
     return required_width(ws, eps, 0.01, density, assignment=assignment)[1] // (ws[0] + 1)
 
 
+def _target_params(target) -> int:
+    """Weights and biases of the target's Linear/Conv2d layers."""
+    from .construct import _target_layers
+
+    return sum(m.weight.numel() + (m.bias.numel() if m.bias is not None else 0) for m in _target_layers(target)
+               if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
+
+
 def source_params_2l(target, k: int) -> int:
     """Weights and biases of the 2L source at width k per input (block A: (n_in + 1) k units reading n_in inputs,
     with biases; block B: n_out outputs reading them) summed over the target's Linear/Conv2d layers (a conv layer
@@ -158,17 +166,19 @@ def source_params_2l(target, k: int) -> int:
     return total
 
 
-PARAMS_PER_S = 1.3e6  # construct + bracket throughput at max_items = 20 on the reference 2-core machine (LeNet-300-100
-#                       at k = 496: 488M source parameters in 6 min 10 s, issue 25); the exact subset sums cost
-#                       ~2^(items/2), so each 2 more items double the time
-BYTES_PER_PARAM = 22.0  # peak RSS per source parameter: 2.8 GiB at 126M (k = 128), 9.4 GiB at 488M (k = 496)
+S_PER_SOURCE_PARAM = 1.0e-7  # drawing and masking the source, per parameter, on the reference 2-core machine
+S_PER_INSTANCE = 2.8e-8  # one exact subset sum, per 2^(items/2) (the meet-in-the-middle's half-list size)
+#   fitted on LeNet-300-100 (501,810 subset sums, 24 items, fewest): k = 128 / 362 / 724 at p = 0.5 / 0.2 / 0.1,
+#   126M / 356M / 712M source parameters, probes of 70 / 93 / 140 s (2026-12-01); the model gives 70 / 93 / 129
+BYTES_PER_PARAM = 22.0  # peak RSS per source parameter: 2.9 GiB at 126M, 7.1 GiB at 356M, 13.4 GiB at 712M
 
 
-def dry_run(target, k: int, max_items: int = 20) -> dict:
+def dry_run(target, k: int, max_items: int = 24) -> dict:
     """What building at width ``k`` would allocate and take: source parameters, an estimate of peak memory (float32
     weights, a bool mask and float64 working copies of one block: ``BYTES_PER_PARAM``, measured on LeNet-300-100)
-    against the memory available now, and of the time on the reference machine
-    (``PARAMS_PER_S``, scaled by 2^((max_items - 20) / 2))."""
+    against the memory available now, and of the time on the reference machine: ``S_PER_SOURCE_PARAM`` per source
+    parameter plus ``S_PER_INSTANCE * 2^(max_items / 2)`` per subset sum (about two per target weight and bias:
+    one per sign part)."""
     import os
 
     n = source_params_2l(target, k)
@@ -178,6 +188,6 @@ def dry_run(target, k: int, max_items: int = 20) -> dict:
     except (ValueError, OSError, AttributeError):
         avail = None
     return dict(k=k, source_params=n, est_peak_gib=need / 2 ** 30,
-                est_seconds=n / PARAMS_PER_S * 2 ** ((max_items - 20) / 2),
+                est_seconds=S_PER_SOURCE_PARAM * n + S_PER_INSTANCE * 2 * _target_params(target) * 2 ** (max_items / 2),
                 available_gib=None if avail is None else avail / 2 ** 30,
                 fits=None if avail is None else need <= avail)
