@@ -87,6 +87,9 @@ def test_inside_exact_and_tighter_than_interval(widths, p, layout, k):
     iv = interval_certificate(tk.target, tk.realise(), -1.0, 1.0).upper
     assert ex.recheck <= d32 <= d1 <= iv * (1 + 1e-12)
     assert d32 <= 2.0 * ex.value
+    # alpha-optimised lower ReLU slopes on the last pass: still above the exact value, never above one box
+    da = differential_certificate(tk.target, tk.realise(), -1.0, 1.0, alpha_steps=20).upper
+    assert ex.recheck <= da <= d1
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,8 +97,9 @@ def test_inside_exact_and_tighter_than_interval(widths, p, layout, k):
        layout=st.sampled_from(["fixed", "adaptive"]), density=st.sampled_from([1.0, 0.5, 0.2]),
        widths=st.sampled_from([[2, 3, 1], [3, 4, 2], [2, 3, 3, 1]]), lo=st.floats(-1.5, 0.5),
        span=st.floats(0.05, 2.0), seed=st.integers(0, 10_000), lead=st.booleans(), trail=st.booleans(),
-       boxes=st.sampled_from([1, 8]))
-def test_sound_on_random_tickets(act, construction, layout, density, widths, lo, span, seed, lead, trail, boxes):
+       boxes=st.sampled_from([1, 8]), alpha=st.sampled_from([0, 10]))
+def test_sound_on_random_tickets(act, construction, layout, density, widths, lo, span, seed, lead, trail, boxes,
+                                 alpha):
     """No input of the box (random points, the corners and the attack's maximiser) shows a gap above the bound;
     over activations, constructions (L+1: ReLU targets only), layouts, densities, boxes and leading/trailing
     activations. A relative 1e-9 covers the float64 evaluation of the rebuilt networks themselves."""
@@ -104,7 +108,7 @@ def test_sound_on_random_tickets(act, construction, layout, density, widths, lo,
     tk = _ticket(_target(widths, act, seed, lead, trail), density=density, k=6, construction=construction,
                  assignment=layout, seed=seed + 1)
     hi = lo + span
-    d = differential_certificate(tk.target, tk.realise(), lo, hi, max_boxes=boxes).upper
+    d = differential_certificate(tk.target, tk.realise(), lo, hi, max_boxes=boxes, alpha_steps=alpha).upper
     n = widths[0]
     g = torch.Generator().manual_seed(seed)
     x = lo + span * torch.rand(2000, n, generator=g, dtype=torch.float64)
@@ -124,6 +128,8 @@ def test_sup_error_reports_both_certificates():
 
 
 def test_refusals():
+    with pytest.raises(ValueError, match="alpha_steps"):
+        differential_certificate(_target([2, 3, 1]), _ticket(_target([2, 3, 1])).realise(), -1.0, 1.0, alpha_steps=-1)
     conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1))
     tk_conv = None
     with warnings.catch_warnings():

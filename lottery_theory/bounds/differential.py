@@ -142,7 +142,10 @@ class _Net:
         for a in self.lead:
             lo, hi = a(lo), a(hi)
         self.lo, self.hi = lo, hi
+        from torch import nn
+
         self.relax = []  # per hidden layer: (h relaxation, delta relaxation, |h_hat| range, max |h|)
+        self.free, self.alpha = [], None
         L = len(self.W)
         xmax = torch.maximum(lo.abs(), hi.abs()).reshape(-1)
         self.e = [self._round_err(0, xmax, xmax)]
@@ -155,18 +158,67 @@ class _Net:
             hat = _abs_range(act, hl, hu)
             hmax = _abs_range(act, zl, zu)[1]
             self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[r], zu[r], dl, du, hl, hu), hat, hmax))
+            free = None  # neurons whose lower ReLU slope may be any value in [ns, 1] (alpha-optimised)
+            if isinstance(act, (nn.ReLU, nn.LeakyReLU)):
+                free = (zl < 0) & (zu > 0)
+                free = free if bool(free.any()) else None
+            self.free.append(free)
             if k + 1 < L:
                 self.e.append(self._round_err(k + 1, hat[1], hmax))
         n_out = len(self.rows[-1])
         eye = torch.eye(n_out, dtype=torch.float64)
         Ld = torch.cat([eye, -eye])
         Lz = torch.zeros(2 * n_out, self.W[-1].shape[0], dtype=torch.float64)
-        if self.acts[-1] is not None:  # the output is act(z): relax the error there first
-            Lz, Ld, c0, _, _, m0 = self._through_act(L - 1, Lz, Ld)
-        else:
-            c0 = m0 = torch.zeros(2 * n_out, dtype=torch.float64)
-        up = self._back(L - 1, Lz, Ld, c0, m0)
+        def final():
+            if self.acts[-1] is not None:  # the output is act(z): relax the error there first
+                Lz2, Ld2, c0, _, _, m0 = self._through_act(L - 1, Lz, Ld)
+            else:
+                Lz2, Ld2 = Lz, Ld
+                c0 = m0 = torch.zeros(2 * n_out, dtype=torch.float64)
+            return self._back(L - 1, Lz2, Ld2, c0, m0)
+
+        up = final()
+        if self.alpha_steps and any(f is not None for f in self.free):
+            up = torch.minimum(up, self._optimise(final, 2 * n_out))
         return torch.maximum(up[:n_out], up[n_out:])
+
+    alpha_steps = 0
+
+    def _optimise(self, final, rows):
+        """alpha-CROWN on the last pass (Xu et al. 2021): the lower slope of every unstable (Leaky)ReLU of the
+        target is a free parameter in [ns, 1] (any such line lies below the activation, so every value gives a
+        sound bound), one per output row; projected Adam on the sum of the rows' bounds, intermediate bounds
+        fixed. Returns the smallest bound seen per row (each one sound)."""
+        import torch
+
+        params = []
+        self.alpha = []
+        for k, free in enumerate(self.free):
+            if free is None:
+                self.alpha.append(None)
+                continue
+            al = self.relax[k][0][2]
+            a = al.expand(rows, -1).clone().requires_grad_(True)
+            params.append((a, float(getattr(self.acts[k], "negative_slope", 0.0))))
+            self.alpha.append((a, free))
+        opt = torch.optim.Adam([a for a, _ in params], lr=0.1)
+        best = None
+        try:
+            with torch.enable_grad():
+                for _ in range(self.alpha_steps):
+                    up = final()
+                    best = up.detach() if best is None else torch.minimum(best, up.detach())
+                    opt.zero_grad()
+                    up.sum().backward()
+                    opt.step()
+                    with torch.no_grad():
+                        for a, ns in params:
+                            a.clamp_(ns, 1.0)
+            with torch.no_grad():
+                best = torch.minimum(best, final())
+        finally:
+            self.alpha = None
+        return best
 
     def _round_err(self, k, hat_max, h_max):
         """Per copy of layer ``k``: bound on what rounding can move its error (the radii times the inputs' size)."""
@@ -207,6 +259,9 @@ class _Net:
         Ah = Lh.abs() if Ah is None else Ah
         Adh = Ldh.abs() if Adh is None else Adh
         (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k]
+        if self.alpha is not None and self.alpha[k] is not None:  # the final pass, alpha-optimised
+            a, free = self.alpha[k]
+            al = torch.where(free, a, al)
         pos, posd = Lh >= 0, Ldh >= 0
         Lq = torch.where(posd, Ldh * qu, Ldh * ql)  # DC-5: a bound of delta h in z
         Lz = torch.where(pos, Lh * au, Lh * al).index_add(1, self.rows[k], Lq)
@@ -364,7 +419,7 @@ def _abs_range(act, zl, zu):
 
 def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None, *,
                              max_boxes: int = 1, stop_at: float | None = None, time_budget: float | None = None,
-                             ) -> Certificate:
+                             alpha_steps: int = 0) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` by differential back-substitution (module docstring),
     for targets that are chains of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid activations (2L and L+1
     tickets). ``max_boxes > 1`` bisects the input box (largest bound first, widest coordinate) until the bound
@@ -384,6 +439,9 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
         input_shape = (first.in_features,)
     lo_t, hi_t = box_tensors(lo, hi, tuple(input_shape))
     net = _Net(target, realised, input_shape)
+    if isinstance(alpha_steps, bool) or not isinstance(alpha_steps, (int, np.integer)) or alpha_steps < 0:
+        raise ValueError(f"alpha_steps must be a non-negative integer, got {alpha_steps!r}")
+    net.alpha_steps = int(alpha_steps)
     lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
     t0 = time.perf_counter()
     with torch.no_grad():
