@@ -36,19 +36,15 @@ def styles():
     return itertools.cycle(zip(itertools.cycle(MARKERS), itertools.cycle(LINESTYLES), itertools.cycle(greys)))
 
 
-def render(name: str, data_path: str | Path, out_png: str | Path | None = None) -> Path:
-    """Draw figure ``name`` from the CSV at ``data_path``; write ``out_png`` (default: same stem, .png)."""
+def draw(name: str, df: pd.DataFrame) -> plt.Figure:
+    """Figure ``name`` drawn from its data (the CSV its check writes), not saved: the caller closes it."""
     fn = _FIGURES.get_checked(name)
-    data_path = Path(data_path)
-    if not data_path.exists():
-        raise FileNotFoundError(f"figure {name!r} needs its data file {data_path}; run the check or sweep that writes it")
-    df = pd.read_csv(data_path)
     fig = plt.figure(figsize=(7.5, 4.8))
     try:
         fn(df, fig)
     except KeyError as e:
         plt.close(fig)
-        raise ValueError(f"figure {name!r}: {data_path} lacks column {e.args[0]!r} (columns: {', '.join(df.columns)})"
+        raise ValueError(f"figure {name!r}: its data lacks column {e.args[0]!r} (columns: {', '.join(df.columns)})"
                          "; it must be the CSV its check writes") from None
     import textwrap
 
@@ -57,6 +53,19 @@ def render(name: str, data_path: str | Path, out_png: str | Path | None = None) 
     for ax in fig.axes:
         if len(ax.get_title()) > 70:
             ax.set_title(textwrap.fill(ax.get_title(), 70), fontsize=ax.title.get_fontsize())
+    return fig
+
+
+def render(name: str, data_path: str | Path, out_png: str | Path | None = None) -> Path:
+    """Draw figure ``name`` from the CSV at ``data_path``; write ``out_png`` (default: same stem, .png)."""
+    _FIGURES.get_checked(name)
+    data_path = Path(data_path)
+    if not data_path.exists():
+        raise FileNotFoundError(f"figure {name!r} needs its data file {data_path}; run the check or sweep that writes it")
+    try:
+        fig = draw(name, pd.read_csv(data_path))
+    except ValueError as e:
+        raise ValueError(str(e).replace("its data", str(data_path), 1)) from None
     out = Path(out_png) if out_png else data_path.with_suffix(".png")
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -60,14 +60,27 @@ def _edge_popup_class(df: pd.DataFrame, fig: plt.Figure) -> None:
             ax.plot(np.full(len(v), i) + np.linspace(-0.12, 0.12, len(v)), v, "o", color="0.55", ms=3)
         ax.set_xticks(range(len(labels)))
         ax.set_xticklabels([l.replace("edge-popup, ", "edge-popup\n") for l in labels], fontsize=7)
+        dense = sub[sub["label"] == "edge-popup, source p=1.0"]["value"]
+        if len(dense):  # the class-gap row's margin: an ER source must stay above this (seed-paired, 95%)
+            ax.axhline(float(dense.mean()) - CLASS_MARGIN, color="0.4", lw=0.8, ls="--",
+                       label=f"dense source mean - {CLASS_MARGIN:g} (the row's margin)")
         lo, hi = sub["value"].min(), sub["value"].max()
         ax.set_ylim(lo - 0.05, min(1.0, hi + 0.02))
         ax.set_title(ARCH_TITLES.get(arch, arch), fontsize=9)
     axes[0].set_ylabel("test accuracy (y axis does not start at 0)")
+    fig.supxlabel("source of the edge-popup ticket (ER density p; p = 1: dense source), or the trained dense network",
+                  fontsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="s", ls="none", color="0.0", label="mean, 95% t-interval"),
+               Line2D([], [], marker="o", ls="none", color="0.55", ms=3, label="one seed")]
+    handles += [h for h in axes[0].get_legend_handles_labels()[0]]
+    axes[0].legend(handles=handles, fontsize=6, loc="lower left")
     fig.suptitle(f"final density 0.1 for every edge-popup ticket; mean and 95% interval over {n_seeds} seeds (dots); "
                  "dense, trained = the unmasked network trained with Adam", fontsize=8)
 
 
+CLASS_MARGIN = 0.03  # proofs_checks/edge_popup_er.py MARGIN (class-gap row); tests/test_figures.py keeps them equal
 ARCH_TITLES = {"mlp": "LeNet-300-100 on MNIST (mnist5k)", "conv": "conv net on digits"}
 
 
