@@ -200,7 +200,7 @@ L1_CSV = "ticket_l1.csv"
 
 def l1_tickets(seeds=(0, 1, 2), ps=(1.0, 0.5)) -> pd.DataFrame:
     """L+1 tickets (Burkholz 2022 layout: one block layer, then copy layers) of the 10-20-20-1 targets at the
-    bound's width (``l1_plan``), eps = 0.01, min-error subsets: the attack's lower bound and both certificates
+    bound's width (``l1_plan``), eps = 0.01, fewest subsets under the gain-rescaled budget (docs/theory.md LB-1): the attack's lower bound and both certificates
     (one box each: the copy layers make a box pass cost seconds). Full run only (about 30 s per ticket)."""
     import torch
 
@@ -385,7 +385,8 @@ ROWS = [
                                       eps=0.01)),
         "one ticket certified above eps", source=f"{ACT_CSV} (columns activation, density, seed, eps, lower, upper)"),
     Row("l1-at-bound", "L+1 tickets (one block layer, then copy layers; Burkholz 2022) of the 10-20-20-1 targets "
-        "at the bound's width, p in {1, 0.5} (p = 0.2 takes minutes per ticket), min-error subsets: certified eps-tickets at eps = 0.01 by the "
+        "at the bound's width, p in {1, 0.5} (p = 0.2 takes minutes per ticket), fewest subsets under the budget "
+        "rescaled by the copy layers' realised gains (LB-1): certified eps-tickets at eps = 0.01 by the "
         "differential certificate, with lower <= upper (full run only)", "upper <= eps and lower <= upper for all",
         decide_l1,
         lambda rng: pd.DataFrame(dict(density=[1.0, 0.5], seed=0, lower=[1e-5, 2e-5], upper=[3e-3, 4e-3],

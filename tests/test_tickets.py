@@ -131,6 +131,16 @@ def test_bad_input():
         construct(nn.Sequential(nn.Linear(2, 2), nn.Softplus(), nn.Linear(2, 1)), density=0.5, eps=0.1)
 
 
+def _scaled(t, w: float, b: float):
+    """``t`` with every Linear layer's weight and bias scaled in place (small targets a narrow source can fit)."""
+    with torch.no_grad():
+        for m in t:
+            if isinstance(m, torch.nn.Linear):
+                m.weight.mul_(w)
+                m.bias.mul_(b)
+    return t
+
+
 @pytest.mark.parametrize("where", ["trailing", "leading"])
 def test_l1_keeps_activations_before_and_after_the_linear_layers(where):
     """L+1 used to drop a ReLU before the first or after the last Linear layer, so the ticket computed another
@@ -142,12 +152,7 @@ def test_l1_keeps_activations_before_and_after_the_linear_layers(where):
     torch.manual_seed(0)
     core = [nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)]
     mods = core + [nn.ReLU()] if where == "trailing" else [nn.ReLU()] + core
-    t = nn.Sequential(*mods)
-    with torch.no_grad():
-        for m in t:
-            if isinstance(m, nn.Linear):
-                m.weight.mul_(0.5)
-                m.bias.mul_(0.5)
+    t = _scaled(nn.Sequential(*mods), 0.5, 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tk = construct(t, density=1.0, eps=0.05, construction="L+1", width_multiplier=16,
@@ -199,3 +204,39 @@ def test_retries_returns_the_best_certified_draw_and_is_deterministic():
         easy = construct(t, retries=5, generator=torch.Generator().manual_seed(1), density=1.0, eps=0.5,
                          width_multiplier=24)
     assert easy.draws["draws"] == 1 and easy.draws["met_eps"] == 1  # stops at the first certified draw
+
+
+def test_l1_budget_is_rescaled_by_the_realised_copy_gains():
+    """docs/theory.md (LB-1): each earlier layer's budget is the norms budget times g_m / G_m for every copy layer
+    m after it, G_m = max over copies of the summed |weights| the copy keeps, recomputed here from the rebuilt
+    network's masked weights (not from the solver's report); with it, fewest subsets keep the certificate."""
+    import warnings
+
+    from torch import nn
+
+    from lottery_theory.bounds.certificate import per_weight_budget
+    from lottery_theory.tickets.layouts import MaskedLinear
+
+    torch.manual_seed(3)
+    t = _scaled(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1)), 0.5, 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tk = construct(t, density=1.0, eps=0.05, construction="L+1", budget="norms",
+                       generator=torch.Generator().manual_seed(0))
+    assert tk.construction == "L+1"
+    base = per_weight_budget(t, 0.05, -1.0, 1.0)
+    g = [float(m.weight.abs().sum(1).max()) for m in t if isinstance(m, nn.Linear)]
+    layers = [m for m in tk.network if isinstance(m, MaskedLinear)]
+    rho = tk.layout["rho"]
+    outs = tk.layout["outs"]
+    G = {}
+    for l in (1, 2):  # copy layer l (source layer l + 1) reads rho[l-1] copies of each of target layer l's outputs
+        lay = layers[l + 1]
+        n_in, r_in = outs[l - 1], rho[l - 1]
+        w = (lay.weight.detach().double() * lay.mask)[:, : n_in * r_in].abs()
+        G[l] = float(w.sum(1).max())  # copies of one row: summed |c| over every input's kept copies
+    scale = [g[1] / G[1] * g[2] / G[2], g[2] / G[2], 1.0]
+    expect = min(b * s for b, s in zip(base, scale))
+    assert tk.eps_weight == pytest.approx(expect, rel=1e-6)  # g_m summed in float32 there and here
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(1))
+    assert br.upper <= 0.05, br  # fewest (the L+1 default now) keeps the certificate

@@ -74,9 +74,15 @@ class SolverSpec:
     tols: tuple = ()
     layer: int = 0
     executor: object = field(default=None, compare=False)  # an opened executor (see .distribute), None: here
+    gains: tuple = ()  # per target layer, the gain |||W_l|||_inf the budget assumed for it (L+1 rescales by the
+    #                    realised copy-layer gains; docs/theory.md "L+1 budget")
 
     def at(self, layer: int) -> "SolverSpec":
-        return SolverSpec(self.method, self.objective, self.tols, layer, self.executor)
+        return SolverSpec(self.method, self.objective, self.tols, layer, self.executor, self.gains)
+
+    def with_tols(self, tols) -> "SolverSpec":
+        return SolverSpec(self.method, self.objective, tuple(float(t) for t in tols), self.layer, self.executor,
+                          self.gains)
 
     def options(self) -> dict:
         return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}

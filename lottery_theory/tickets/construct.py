@@ -337,18 +337,21 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         from ..bounds.certificate import per_weight_budget
 
         tols = per_weight_budget(target, eps, -float(box), float(box), input_shape)
+        gains = [float(np.abs(W.astype(np.float64)).sum(1).max()) for W, _ in specs]  # per_weight_budget's Gamma
     else:
         tols = [eps_w] * L
+        gains = [1.0] * L  # the assumed budget takes every |||W_l||| <= 1
 
     cons = layout_cls()
     plan = cons.plan(specs, widths, eps=eps, delta=delta, density=p_bound, C=C, has_bias=has_bias,
                      assignment=assignment, width=width, width_multiplier=width_multiplier)
     t1 = time.perf_counter()
     with opened(executor, workers) as ex:
-        spec = SolverSpec(solver, objective, tuple(tols), executor=ex)
+        spec = SolverSpec(solver, objective, tuple(tols), executor=ex, gains=tuple(gains))
         source, network, errs, dens, layout = cons.build(mods, plan, density, ratio, generator, spec, max_items,
                                                          timer, assignment)
     blocks = plan["blocks"]
+    tols = list(layout.pop("tols", tols))  # L+1: the budgets rescaled by the realised copy-layer gains
     t2 = time.perf_counter()
     all_err = np.concatenate([e.ravel() for e in errs])
     if isinstance(source, nn.Module):
