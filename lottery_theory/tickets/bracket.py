@@ -52,7 +52,7 @@ SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets g
 
 
 def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
-            time_budget: float | None = None, realised=None) -> dict:
+            time_budget: float | None = None, realised=None, interval: float | None = None) -> dict:
     """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
@@ -60,7 +60,8 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most ``SPLIT_MAX_COPIES`` copies per layer, else 1)
     until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
     the same on any machine (``time_budget`` exists for interactive use). Returns ``{"upper", "method",
-    "interval", "differential"}``."""
+    "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
+    has it already (it is then not recomputed)."""
     from ..bounds.differential import DifferentialUnsupported, differential_certificate
 
     if method not in CERTIFY_METHODS:
@@ -69,7 +70,8 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     realised = ticket.realise() if realised is None else realised
     out = {"interval": None, "differential": None}
     if method != "differential":
-        out["interval"] = interval_certificate(ticket.target, realised, lo, hi, shape).upper
+        out["interval"] = (interval_certificate(ticket.target, realised, lo, hi, shape).upper if interval is None
+                           else float(interval))
     need = method in ("best", "differential") or (method == "cheapest" and (stop_at is None or out["interval"] > stop_at))
     if need:
         if max_boxes is None:

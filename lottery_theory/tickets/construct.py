@@ -174,7 +174,7 @@ class Ticket:
             return br  # certified already, or the attack already shows the ticket misses eps
         from .bracket import certify
 
-        c = certify(self, box[0], box[1], method="cheapest", stop_at=target_eps)
+        c = certify(self, box[0], box[1], method="cheapest", stop_at=target_eps, interval=br.interval)
         br = SupError(lower=br.lower, upper=c["upper"], argmax=br.argmax, random_max=br.random_max,
                       composition=br.composition, method=c["method"], interval=c["interval"],
                       differential=c["differential"])
