@@ -114,3 +114,18 @@ def test_cuda_batched_path_equals_cpu_kernel():
     np.testing.assert_allclose(solve(v, t, device="cuda").error, solve(v, t).error, rtol=0, atol=1e-13)
     a = solve(v, t, device="cuda", objective="fewest", tol=1e-4)
     np.testing.assert_array_equal(a.size, solve(v, t, objective="fewest", tol=1e-4).size)
+
+
+def test_fewest_with_a_tiny_budget_still_finds_an_exact_small_subset():
+    """A budget far below the expected nearest error sends the row to the plain scan first; when a subset does
+    meet it (here sums that hit the target exactly), the row must still get the *fewest* items: {0.5} (one item)
+    rather than {0.25, 0.25} or {0.125, 0.375} (two), whatever else is present."""
+    rng = np.random.default_rng(7)
+    B, n = 50, 18
+    v = rng.uniform(-1, 1, (B, n))
+    v[:, :5] = [0.25, 0.125, 0.5, 0.375, 0.25]
+    t = np.full(B, 0.5)
+    p = np.ones((B, n), bool)
+    sel = kernel.solve_batch(v, t, p, None, 1e-15)
+    err = np.abs(np.where(sel, v, 0).sum(1) - t)
+    assert (err <= 1e-15).all() and (sel.sum(1) == 1).all()

@@ -225,7 +225,7 @@ def test_l1_budget_is_rescaled_by_the_realised_copy_gains():
                        generator=torch.Generator().manual_seed(0))
     assert tk.construction == "L+1"
     base = per_weight_budget(t, 0.05, -1.0, 1.0)
-    g = [float(m.weight.abs().sum(1).max()) for m in t if isinstance(m, nn.Linear)]
+    g = [float(m.weight.detach().abs().sum(1).max()) for m in t if isinstance(m, nn.Linear)]
     layers = [m for m in tk.network if isinstance(m, MaskedLinear)]
     rho = tk.layout["rho"]
     outs = tk.layout["outs"]

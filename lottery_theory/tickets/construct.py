@@ -255,10 +255,11 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
       input the largest quota any assignment can (:func:`~lottery_theory.tickets.blocks.assign_units_matched`);
       with it the width of ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)), while
       the greedy adaptive layout's width (AD-1) is a heuristic.
-    * ``objective``: ``"fewest"`` (default for 2L) picks, per weight, the smallest subset within the layer's
-      budget (fewer kept weights); ``"min_error"`` (default for L+1) the most accurate subset. L+1 copy layers
-      amplify per-weight errors by the copies' summed weights, which the per-weight budget does not cover, so
-      spending the whole budget there loses the certificate.
+    * ``objective``: ``"fewest"`` (the default) picks, per weight, the smallest subset within the layer's
+      budget (fewer kept weights); ``"min_error"`` the most accurate subset. L+1 copy layers amplify the errors
+      they read by the copies' summed |weights|, so L+1 solves them last to first and rescales the earlier
+      layers' budgets by the realised gains (docs/theory.md, LB-1); ``Ticket.eps_weight`` and ``failures`` refer
+      to the rescaled budgets.
     * ``budget``: per-weight error budget. ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`,
       which assumes :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised
       target's interval bounds and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
