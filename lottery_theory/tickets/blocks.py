@@ -3,7 +3,7 @@ the masks of a 2L block (docs/theory.md, "Where the ER mask enters the 2L constr
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -78,11 +78,10 @@ class SolverSpec:
     #                    realised copy-layer gains; docs/theory.md "L+1 budget")
 
     def at(self, layer: int) -> "SolverSpec":
-        return SolverSpec(self.method, self.objective, self.tols, layer, self.executor, self.gains)
+        return replace(self, layer=layer)
 
     def with_tols(self, tols) -> "SolverSpec":
-        return SolverSpec(self.method, self.objective, tuple(float(t) for t in tols), self.layer, self.executor,
-                          self.gains)
+        return replace(self, tols=tuple(float(t) for t in tols))
 
     def options(self) -> dict:
         return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}

@@ -62,12 +62,10 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     for bad in ("width", "width_multiplier", "retries"):
         if bad in construct_options:
             raise TypeError(f"find_width chooses the width itself; drop {bad}=")
-    m = max_items
     if objective is None:
         from .layouts import CONSTRUCTIONS
 
         objective = CONSTRUCTIONS.get_checked(construct_options.get("construction", "2L")).default_objective
-    obj = objective
     lo_b, hi_b = float(box[0]), float(box[1])
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
@@ -87,10 +85,10 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
             warnings.simplefilter("ignore", BudgetMissed)
             tk = construct(target, density=density, eps=eps, width_multiplier=k, box=max(abs(lo_b), abs(hi_b)),
                            input_shape=input_shape, generator=torch.Generator().manual_seed(seed + i),
-                           max_items=m, objective=obj, **construct_options)
+                           max_items=max_items, objective=objective, **construct_options)
         up = float(certify(tk, lo_b, hi_b, method="cheapest", stop_at=eps)["upper"])
         missed = tk.failures / max(tk.n_instances, 1)
-        row = dict(k=k, max_items=m, objective=obj, upper=up, missed=missed,
+        row = dict(k=k, max_items=max_items, objective=objective, upper=up, missed=missed,
                    source_params=tk.source_params, wall_s=time.perf_counter() - t1)
         trace.append(row)
         tickets[i] = (tk, up)
@@ -130,7 +128,8 @@ def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None
     else:  # nothing certified: the smallest certified upper bound found
         best = min(tickets, key=lambda j: tickets[j][1])
     tk, up = tickets[best]
-    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace, max_items=m, objective=obj)
+    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace, max_items=max_items,
+                       objective=objective)
 
 
 def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
