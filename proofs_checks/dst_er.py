@@ -6,7 +6,9 @@ RigL (Evci et al. 2020: magnitude drop, gradient regrowth, cosine drop fraction 
 SET (Mocanu et al. 2018: random regrowth), starting from exact-count ER masks (ERK, balanced, ...), from a
 dense-pruned start (SNIP scores on the dense initialisation), and, for RigL, with regrowth confined to a balanced
 ER super-mask of density 0.5; static training of the same starts is the baseline. Adam, lr 1e-3, batch 128, the
-final epoch's test accuracy for every arm (no model selection). Every verdict rests on >= 3 seeds (quick) or 5
+final epoch's test accuracy for every arm (no model selection). The quick run is a smoke run (about 1 min on 2
+cores): six arms (static ERK; RigL from ERK, balanced and SNIP; confined RigL; SET from ERK) at one density per arch, 4 (mlp) or
+6 (conv) epochs; the full run trains all 14 arms at three densities for 15 / 25 epochs. Every verdict rests on >= 3 seeds (quick) or 5
 (full): the seed-paired mean difference and its 95% t-interval must lie wholly above the margin to hold (and the
 row's power against its nearest rival must reach 0.9), wholly below to be violated.
 """

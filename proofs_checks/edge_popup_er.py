@@ -1,12 +1,12 @@
 """Edge-popup finds strong tickets inside ER sources (Gadhikar et al. 2023, experiments; our search).
 
 (1) Teacher-student, the theorem's setting: a random 20-40-40-1 teacher (no biases, spectral norm 1,
-unit output RMS); ER sources of density p in {1, 0.5, 0.2, 0.1} and width multipliers 1..16 (quick)
-or 1..64; edge-popup keeps half of each layer's support; we measure the ticket itself on 2000
+unit output RMS); ER sources of density p in {1, 0.5, 0.2, 0.1} and width multipliers 1..8 (quick, 10 epochs)
+or 1..32 (full, 40 epochs); edge-popup keeps half of each layer's support; we measure the ticket itself on 2000
 held-out inputs from the box. Claim: the width needed for a fixed error grows roughly like
 1/log(1/(1-p)). (2) Classification (LeNet-300-100 on real MNIST, mnist5k; a small conv net on digits), all at final
 density 0.1: edge-popup inside ER sources of density 0.5 and 0.2, inside a dense source, and the
-dense network trained normally. Validation picks the epoch; the test split is only reported.
+dense network trained normally (5 epochs quick, 40 full). Validation picks the epoch; the test split is only reported.
 Trained results use >= 3 seeds (quick) or 5 (full); decisions use seed-paired 95% t-intervals.
 """
 from __future__ import annotations

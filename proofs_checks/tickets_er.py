@@ -31,7 +31,7 @@ import pandas as pd
 from lottery_theory.bounds import ER_FACTOR, lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET
-from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, sweep_from_spec
+from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
 from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
@@ -475,8 +475,7 @@ def judge(out_dir: Path) -> list:
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     store = default_store()
     sfx = "-quick" if quick else ""
-    for name in ("tickets" + sfx, "tickets-adaptive" + sfx):
-        run_sweep(sweep_from_spec(BUILTIN_SWEEPS[name]), store=store, executor="local", workers=2)
+    run_named(["tickets" + sfx, "tickets-adaptive" + sfx], store=store)
     if not quick:  # the LeNet-300-100 ticket (a finding) and the 200-input target only in the full run (cost)
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS["ticket-lenet-check"]), store=store, executor="serial")
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS["tickets-wide"]), store=store, executor="local", workers=2)

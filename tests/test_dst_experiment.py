@@ -32,5 +32,5 @@ def test_dst_train_runs_every_arm_kind():
     with pytest.raises(ValueError, match="start"):
         DSTTrainConfig(start="dense")
     quick = dst_grid(True)["configs"]
-    assert len(quick) == 48 and {c["seed"] for c in quick} == {0, 1, 2}
+    assert len(quick) == 36 and {c["seed"] for c in quick} == {0, 1, 2}  # 6 arms x 2 archs x 3 seeds
     assert len({c["seed"] for c in dst_grid(False)["configs"]}) == 5

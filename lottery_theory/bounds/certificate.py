@@ -206,7 +206,7 @@ def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, inpu
     return Certificate(upper=float(out.max()), per_layer=per_layer, output=out)
 
 
-def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[float]:
+def per_weight_budget(target, eps: float, lo, hi, input_shape=None, *, return_gains: bool = False):
     r"""Per-weight error budgets :math:`\varepsilon_l` (one per Linear/Conv2d layer) spent from the **realised**
     target instead of an assumed :math:`\|W\| \le 1` (docs/theory.md, "Certificates"):
 
@@ -217,7 +217,8 @@ def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[floa
     with the input intervals of layer ``l`` from interval propagation of the target over ``[lo, hi]``. If every
     weight and bias of layer ``l`` is realised within :math:`\varepsilon_l`, its pre-activations move by at most
     :math:`\varepsilon_l (S_l + 1)`, and later layers amplify that by about :math:`\Gamma_l` (1-Lipschitz
-    activations): the total is about :math:`\varepsilon`. The certificate, not this budget, decides."""
+    activations): the total is about :math:`\varepsilon`. The certificate, not this budget, decides.
+    With ``return_gains=True`` the pair (budgets, per-layer :math:`\| |W_l| \|_{\infty\to\infty}`) comes back."""
     import torch
     from torch import nn
 
@@ -250,7 +251,7 @@ def per_weight_budget(target, eps: float, lo, hi, input_shape=None) -> list[floa
     for l in range(L):
         gamma = float(np.prod(gains[l + 1:])) if l + 1 < L else 1.0
         out.append(eps / (L * (S[l] + 1) * max(gamma, 1e-300)))
-    return out
+    return (out, gains) if return_gains else out
 
 
 def composition_certificate(target, realised: Sequence[RealisedLayer], box: float, input_shape=None) -> float:

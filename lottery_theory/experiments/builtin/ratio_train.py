@@ -34,8 +34,8 @@ def run_ratio_train(cfg: RatioTrainConfig) -> list[dict]:
 
 def ratio_grid(quick: bool) -> dict:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
-    grid = (0.5, 0.1, 0.01) if quick else (0.5, 0.2, 0.1, 0.05, 0.01)
-    return {"experiment": "ratio_train", "fixed": {"epochs": 8 if quick else 15},
+    grid = (0.1, 0.01) if quick else (0.5, 0.2, 0.1, 0.05, 0.01)  # quick: the densities the row and finding read
+    return {"experiment": "ratio_train", "fixed": {"epochs": 5 if quick else 15},
             "configs": [{"arch": arch, "density": d, "ratio": r, "seed": s, **DATA[arch]} for arch in ("mlp", "conv")
                         for d in grid for r in ("uniform", "er", "erk", "balanced", "pyramidal") for s in seeds]}
 
