@@ -19,6 +19,8 @@ re-checked with the exact subset-sum solver (mitm) on a fine target grid.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +67,8 @@ def measure(seed: int, trials: int) -> pd.DataFrame:
     curves, scaling = [], []
     for eps in EPS_GRID:
         vals = rng.uniform(-1, 1, (trials, 24))
-        m_star = np.array([min_cover_count(v, eps) for v in vals])
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # numpy's sort releases the GIL
+            m_star = np.array(list(pool.map(lambda v: min_cover_count(v, eps), vals)))  # noqa: B023 - used at once
         censored = float((m_star > 24).mean())  # such trials count as "needs more than 24"; the 90% quantile
         if censored >= DELTA:  # is exact as long as fewer than 10% are censored
             raise RuntimeError(f"eps={eps}: {censored:.0%} of trials need more than 24 present items")
