@@ -170,3 +170,31 @@ def test_snip_it_is_iterative_snip():
     assert sum(int(v.sum()) for v in c.values()) == round(0.1 * n_all)
     assert all(bool((c[n] <= sup[n]).all()) for n in c)
     assert any(not torch.equal(c[n], b[n]) for n in c)  # rescoring changes the choice
+
+
+def test_tensor_loader_yields_the_dataloaders_batches_and_random_draws():
+    """train's in-memory loader equals DataLoader(TensorDataset(...)) batch for batch over several passes, with and
+    without shuffling or a generator, and leaves the generator and the global RNG in the same state (so every
+    trained result keeps its bytes)."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from lottery_theory.search.train import TensorLoader
+
+    x, y = torch.randn(300, 5), torch.randint(0, 3, (300,))
+    for shuffle in (True, False):
+        for seeded in (True, False):
+            ga = torch.Generator().manual_seed(3) if seeded else None
+            gb = torch.Generator().manual_seed(3) if seeded else None
+            torch.manual_seed(11)
+            a = [b for _ in range(3) for b in DataLoader(TensorDataset(x, y), batch_size=64, shuffle=shuffle,
+                                                         generator=ga)]
+            ra = torch.rand(1)
+            torch.manual_seed(11)
+            tl = TensorLoader(x, y, 64, shuffle, gb)
+            b = [b for _ in range(3) for b in tl]
+            assert len(tl) == 5 and len(a) == len(b) == 15
+            assert all(torch.equal(p[0], q[0]) and torch.equal(p[1], q[1]) for p, q in zip(a, b))
+            assert torch.equal(ra, torch.rand(1))
+            if seeded:
+                assert torch.equal(ga.get_state(), gb.get_state())

@@ -39,8 +39,29 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator | None) -> DataLoader:
-    """A DataLoader from ``(X, y)`` tensors (or the loader itself)."""
+class TensorLoader:
+    """Batches of in-memory ``(X, y)`` tensors, exactly as ``DataLoader(TensorDataset(X, y), batch_size, shuffle,
+    generator=generator)`` yields them (same batches, same order, same random draws: one int64 draw per pass,
+    as the DataLoader's iterator makes, then its sampler's permutation), but sliced a batch at a time instead of
+    fetched and collated one example at a time (about 9% of a LeNet-300-100 epoch on 2 cores)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
+                 generator: torch.Generator | None) -> None:
+        self.x, self.y = x, y
+        self.loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        torch.empty((), dtype=torch.int64).random_(generator=self.loader.generator)  # the DataLoader iterator's draw
+        for idx in self.loader.batch_sampler:
+            idx = torch.as_tensor(idx, dtype=torch.long)
+            yield self.x[idx], self.y[idx]
+
+
+def as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator | None) -> DataLoader | TensorLoader:
+    """A :class:`TensorLoader` from ``(X, y)`` tensors (or the DataLoader itself)."""
     if isinstance(data, DataLoader):
         return data
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
@@ -56,7 +77,7 @@ def as_loader(data, batch_size: int, shuffle: bool, generator: torch.Generator |
         raise ValueError("y contains NaN or inf")
     if not y.is_floating_point() and (y.dtype == torch.bool or int(y.min()) < 0):
         raise ValueError("integer labels y must be class indices >= 0")
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return TensorLoader(x, y, batch_size, shuffle, generator)
 
 
 def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
