@@ -48,14 +48,27 @@ def _cpu_has(flag: str) -> bool:
         return False
 
 
+def _runs(envs: list[dict], first: str = "lottery_theory") -> list:
+    """Run SCRIPT in one fresh process per environment, two at a time (they are independent); returns, per
+    environment, (torch's CPU capability, the digests, stderr)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(env_extra: dict):
+        env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR",
+                                                                 "ONEDNN_MAX_CPU_ISA", "LOTTERY_THEORY_FAST_MATH")}
+        env.update(env_extra)
+        r = subprocess.run([sys.executable, "-c", SCRIPT, first], capture_output=True, text=True, env=env,
+                           timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+        lines = r.stdout.strip().splitlines()
+        return lines[-2], json.loads(lines[-1]), r.stderr
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, envs))
+
+
 def _run(env_extra: dict, first: str = "lottery_theory"):
-    env = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA",
-                                                         "LOTTERY_THEORY_FAST_MATH")}
-    env.update(env_extra)
-    r = subprocess.run([sys.executable, "-c", SCRIPT, first], capture_output=True, text=True, env=env, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    lines = r.stdout.strip().splitlines()
-    return lines[-2], json.loads(lines[-1]), r.stderr
+    return _runs([env_extra], first)[0]
 
 
 CAPS = ["default"] + [c for c, flag in (("avx2", "avx2"), ("avx512", "avx512f")) if _cpu_has(flag)]
@@ -64,7 +77,7 @@ EMULATED = [{"ATEN_CPU_CAPABILITY": c, "MKL_CBWR": m, "ONEDNN_MAX_CPU_ISA": i}
 
 
 def test_pinned_results_are_identical_under_every_emulated_cpu():
-    runs = [_run(e) for e in EMULATED]
+    runs = _runs(EMULATED)
     assert {cap for cap, _, _ in runs} == {"DEFAULT"}  # the pin overrode every requested capability
     first = runs[0][1]
     for env, (_, res, _) in zip(EMULATED, runs):
@@ -74,8 +87,8 @@ def test_pinned_results_are_identical_under_every_emulated_cpu():
 def test_the_pins_matter_and_the_opt_out_is_honoured():
     if len(CAPS) < 2:
         pytest.skip("this CPU offers only the default code path: nothing to compare")
-    a = _run({"LOTTERY_THEORY_FAST_MATH": "1", "ATEN_CPU_CAPABILITY": "default"})
-    b = _run({"LOTTERY_THEORY_FAST_MATH": "1", "ATEN_CPU_CAPABILITY": CAPS[-1]})
+    a, b = _runs([{"LOTTERY_THEORY_FAST_MATH": "1", "ATEN_CPU_CAPABILITY": "default"},
+                  {"LOTTERY_THEORY_FAST_MATH": "1", "ATEN_CPU_CAPABILITY": CAPS[-1]}])
     assert a[0] == "DEFAULT" and b[0] == CAPS[-1].upper()
     assert a[1]["mlp"] != b[1]["mlp"], "without the pins, other code paths give other weights (that is the problem)"
 
