@@ -240,3 +240,30 @@ def test_l1_budget_is_rescaled_by_the_realised_copy_gains():
     assert tk.eps_weight == pytest.approx(expect, rel=1e-6)  # g_m summed in float32 there and here
     br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(1))
     assert br.upper <= 0.05, br  # fewest (the L+1 default now) keeps the certificate
+
+
+def test_construct_config_and_keywords_are_one_set_of_options():
+    """construct(target, ConstructConfig(...)) and construct(target, **same fields) build the same ticket; keywords
+    override a config's fields; unknown keywords and a missing eps are TypeErrors naming them; the config is frozen
+    and checked when built (bad values name the field)."""
+    import dataclasses
+
+    from lottery_theory.experiments.builtin.ticket import spectral_target
+    from lottery_theory.tickets import ConstructConfig
+
+    t = spectral_target([3, 5, 1], 0)
+    cfg = ConstructConfig(density=0.5, eps=0.05, width_multiplier=24, max_items=16)
+    a = construct(t, cfg, generator=torch.Generator().manual_seed(4))
+    b = construct(t, density=0.5, eps=0.05, width_multiplier=24, max_items=16, generator=torch.Generator().manual_seed(4))
+    assert a.kept_params == b.kept_params and np.array_equal(a.instance_errors, b.instance_errors)
+    c = construct(t, cfg, max_items=8, generator=torch.Generator().manual_seed(4))  # keyword wins
+    assert c.n_instances == a.n_instances and not np.array_equal(c.instance_errors, a.instance_errors)
+    with pytest.raises(TypeError, match="unknown option.*'k'"):
+        construct(t, density=0.5, eps=0.05, k=3)
+    with pytest.raises(TypeError, match="needs eps"):
+        construct(t, density=0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.eps = 0.1
+    with pytest.raises(ValueError, match="assignment"):
+        ConstructConfig(density=0.5, eps=0.05, assignment="greedy")
+    assert ConstructConfig(density=[0.5, 0.2], eps=0.1).density == (0.5, 0.2)

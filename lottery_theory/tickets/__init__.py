@@ -4,7 +4,7 @@
 subset-sum engine (one :class:`Construction` per layout), certifies it from the rebuilt network's
 weights, and ``Ticket.sup_error`` brackets its sup error (attack lower bound, certified upper bound).
 """
-from .construct import Ticket, available_constructions, construct
+from .construct import ConstructConfig, Ticket, available_constructions, construct
 from .layouts import CONSTRUCTIONS, Construction
 
-__all__ = ["CONSTRUCTIONS", "Construction", "Ticket", "available_constructions", "construct"]
+__all__ = ["CONSTRUCTIONS", "ConstructConfig", "Construction", "Ticket", "available_constructions", "construct"]

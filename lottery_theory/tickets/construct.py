@@ -44,14 +44,13 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_density, check_number, check_open_unit, check_positive_int
+from .._validation import check_density, check_number, check_open_unit, check_positive_int, merge_config
 from ..bounds.certificate import composition_certificate
 from ..bounds import DEFAULT_C, per_weight_eps
 from ..nets.masked import masked_layers
@@ -239,85 +238,159 @@ def available_constructions() -> list[str]:
     return CONSTRUCTIONS.names()
 
 
-def construct(target: nn.Module, *, density: float | Sequence[float], eps: float, delta: float = 0.01,
-              construction: str = "2L", width: int | Sequence[int] | None = None,
-              width_multiplier: int | Sequence[int] | None = None, ratio: str = "uniform", solver: str = "mitm",
-              generator: torch.Generator | None = None, max_items: int = 24, box: float = 1.0,
-              input_shape: Sequence[int] | None = None, C: float | None = None,
-              assignment: str = "adaptive", objective: str | None = None, budget: str = "assumed",
-              executor=None, workers: int = 2, retries: int = 1) -> Ticket:
+@dataclass(frozen=True)
+class ConstructConfig:
+    r"""Every option of :func:`construct`, with its one set of defaults; checked when built (a bad value raises
+    naming the field). ``density`` and ``eps`` have no default.
+
+    * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by ``ratio`` over the
+      source layers) or a per-layer sequence (2L: one per target layer or per source layer; L+1: one per source
+      layer).
+    * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at its
+      budget and ``Ticket.failures`` counts instances that missed it. ``delta``: failure probability of the bound.
+    * ``construction``: a registered layout (``"2L"``, ``"L+1"``; :data:`~lottery_theory.tickets.CONSTRUCTIONS`).
+    * Width: by default the bound's requirement (:func:`lottery_theory.bounds.required_width`), i.e. ``k`` units
+      per input in each block layer. ``width_multiplier`` sets ``k`` directly (2L: units per input; L+1: ``k`` of
+      the input block and the copies per neuron); ``width`` sets the block layer widths (``(n_in + 1) k``). Too
+      small a width is allowed: failures are reported. ``C``: the subset-sum constant (default
+      :data:`~lottery_theory.bounds.DEFAULT_C`).
+    * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
+      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
+      (:func:`~lottery_theory.tickets.blocks.assign_units`), so an item is present when its edge into layer B
+      survives (probability :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves
+      input ``u // k`` and needs that one edge (probability :math:`p_A p_B/2`). ``"matched"``: as adaptive, tied
+      by a bipartite matching that gives every input the largest quota any assignment can
+      (:func:`~lottery_theory.tickets.blocks.assign_units_matched`); with it the width of
+      ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)).
+    * ``objective``: ``"fewest"`` (the default of both layouts) picks, per weight, the smallest subset within the
+      layer's budget; ``"min_error"`` the most accurate subset. L+1 copy layers amplify the errors they read by the
+      copies' summed |weights|, so L+1 solves them last to first and rescales the earlier layers' budgets by the
+      realised gains (docs/theory.md, LB-1). ``solver``: the subset-sum method; ``max_items`` (<= 44): items per
+      subset sum.
+    * ``budget``: ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`, which assumes
+      :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised target's interval bounds
+      and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
+    * ``ratio``: the layer-wise ratio that spreads a scalar density. ``box``, ``input_shape``: the input box and the
+      input's shape (needed for conv targets).
+    * ``executor``: where the subset sums are solved: ``None`` (here), ``"local"`` (a process pool of
+      ``workers``), ``"dask"`` (a local Dask cluster of ``workers``) or an executor/``dask.distributed.Client``
+      (:mod:`lottery_theory.tickets.distribute`); the ticket is bit-identical to the serial one.
+    * ``retries``: at a fixed width, draw up to ``retries`` sources (independent generators seeded from the
+      generator), stop at the first whose certificate is <= ``eps``, and return the draw with the smallest
+      certified upper bound; ``Ticket.draws`` reports the draws.
+    """
+    density: float | tuple[float, ...]
+    eps: float
+    delta: float = 0.01
+    construction: str = "2L"
+    width: int | tuple[int, ...] | None = None
+    width_multiplier: int | tuple[int, ...] | None = None
+    ratio: str = "uniform"
+    solver: str = "mitm"
+    max_items: int = 24
+    box: float = 1.0
+    input_shape: tuple[int, ...] | None = None
+    C: float | None = None
+    assignment: str = "adaptive"
+    objective: str | None = None  # None: the layout's default ("fewest")
+    budget: str = "assumed"
+    executor: object = None
+    workers: int = 2
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen
+        put("retries", check_positive_int(self.retries, "retries"))
+        CONSTRUCTIONS.get_checked(self.construction)
+        put("eps", check_open_unit(self.eps, "eps"))  # numpy scalars welcome; bools, strings, NaN refused
+        put("delta", check_open_unit(self.delta, "delta"))
+        check_positive_int(self.max_items, "max_items")
+        box = self.box
+        if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
+            raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
+        if self.max_items > 44:
+            raise ValueError("max_items must be <= 44 (the exact solver's limit)")
+        if self.width is not None and self.width_multiplier is not None:
+            raise ValueError("give width or width_multiplier, not both")
+        if self.assignment not in ("adaptive", "fixed", "matched"):
+            raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {self.assignment!r}")
+        if self.objective not in (None, "fewest", "min_error"):
+            raise ValueError(f"objective must be 'fewest' or 'min_error', got {self.objective!r}")
+        if self.budget not in ("assumed", "norms"):
+            raise ValueError(f"budget must be 'assumed' or 'norms', got {self.budget!r}")
+        check_executor(self.executor, self.workers)
+        if self.C is not None:
+            put("C", check_number(self.C, "C", lo=0.0, lo_open=True))
+        d = self.density
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, float, np.integer, np.floating, list, tuple)):
+            raise TypeError(f"density must be a number in (0, 1] or a list of them, got {d!r}")
+        if isinstance(d, (list, tuple)):
+            [check_density(x, f"density[{i}]") for i, x in enumerate(d)]
+            put("density", tuple(d))
+        else:
+            put("density", check_density(d, "density"))
+        for name in ("width", "width_multiplier", "input_shape"):
+            if isinstance(getattr(self, name), list):
+                put(name, tuple(getattr(self, name)))
+
+
+def construct(target: nn.Module, config: ConstructConfig | None = None, *, generator: torch.Generator | None = None,
+              **options) -> Ticket:
     r"""Draw an ER source for ``target`` and build a strong ticket inside it (see the module docstring).
 
     ``target``: an ``nn.Sequential``, or any module whose forward is one chain of Linear/Conv2d, ReLU, Flatten and
     pooling steps (traced with ``torch.fx`` by :func:`~lottery_theory.nets.chain.as_sequential`; residual or
     branching graphs are refused naming the node); ``Ticket.target`` is that chain, sharing the model's layers.
-
-    * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
-      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
-      (:func:`assign_units`), so an item is present when its edge into layer B survives (probability
-      :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves input ``u // k``
-      and needs that one edge, so an item is present with probability :math:`p_A p_B/2`. ``"matched"``: as adaptive, but the units are tied by a bipartite matching that gives every
-      input the largest quota any assignment can (:func:`~lottery_theory.tickets.blocks.assign_units_matched`);
-      with it the width of ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)), while
-      the greedy adaptive layout's width (AD-1) is a heuristic.
-    * ``objective``: ``"fewest"`` (the default) picks, per weight, the smallest subset within the layer's
-      budget (fewer kept weights); ``"min_error"`` the most accurate subset. L+1 copy layers amplify the errors
-      they read by the copies' summed |weights|, so L+1 solves them last to first and rescales the earlier
-      layers' budgets by the realised gains (docs/theory.md, LB-1); ``Ticket.eps_weight`` and ``failures`` refer
-      to the rescaled budgets.
-    * ``budget``: per-weight error budget. ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`,
-      which assumes :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised
-      target's interval bounds and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
-    * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by
-      ``ratio`` over the source layers) or a per-layer list (2L: one per target layer or per source
-      layer; L+1: one per source layer).
-    * Width: by default the bound's requirement (:func:`lottery_theory.bounds.required_width`), i.e.
-      ``k`` units per input in each block layer. ``width_multiplier`` sets ``k`` directly (2L: units
-      per input; L+1: ``k`` of the input block and the copies per neuron); ``width`` sets the block
-      layer widths (``(n_in + 1) k``). Too small a width is allowed: failures are reported.
-    * ``executor``: where the subset sums are solved: ``None`` (here), ``"local"`` (a process pool of
-      ``workers``), ``"dask"`` (a local Dask cluster of ``workers``) or an executor/``dask.distributed.Client``
-      (:mod:`lottery_theory.tickets.distribute`); the ticket is bit-identical to the serial one.
-    * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at
-      :func:`~lottery_theory.bounds.per_weight_eps` and ``failures`` counts instances that missed it.
-    * ``retries``: at a fixed width, draw up to ``retries`` sources (independent generators seeded from
-      ``generator``), stop at the first whose certificate (interval, then differential: the upper end of ``Ticket.sup_error``) is
-      <= ``eps``, and return the draw with the smallest certified upper bound; ``Ticket.draws`` reports the
-      draws made, their upper bounds and how many met ``eps``. Bit-identical for the same generator.
-
-    Weights of the source are U[-1, 1]; masks are Bernoulli (the ER model); everything is drawn from
-    ``generator``. Returns a :class:`Ticket`; its errors come from the rebuilt ticket.
+    Options: a :class:`ConstructConfig` and/or its fields as keywords (keywords win; an unknown keyword is a
+    TypeError naming the accepted ones), e.g. ``construct(target, density=0.5, eps=0.01)``. Weights of the source
+    are U[-1, 1]; masks are Bernoulli (the ER model); everything is drawn from ``generator``. Returns a
+    :class:`Ticket`; its errors come from the rebuilt ticket (plan -> build -> account -> certify below).
     """
-    retries = check_positive_int(retries, "retries")
-    if retries > 1:
-        return _best_of(retries, dict(target=target, density=density, eps=eps, delta=delta, construction=construction,
-                                      width=width, width_multiplier=width_multiplier, ratio=ratio, solver=solver,
-                                      max_items=max_items, box=box, input_shape=input_shape, C=C,
-                                      assignment=assignment, objective=objective, budget=budget, executor=executor,
-                                      workers=workers), generator)
+    cfg = merge_config(ConstructConfig, config, options, "construct", required=("density", "eps"))
+    if cfg.retries > 1:
+        return _best_of(target, cfg, generator)
     t0 = time.perf_counter()
+    chain = _chain(target, cfg.input_shape)
+    layout_cls = CONSTRUCTIONS.get_checked(cfg.construction)
+    tols, gains = _budgets(chain, cfg)
+    cons = layout_cls()
+    plan = cons.plan(chain.specs, chain.widths, eps=cfg.eps, delta=cfg.delta, density=_bound_density(cfg.density),
+                     C=DEFAULT_C if cfg.C is None else cfg.C, has_bias=chain.has_bias, assignment=cfg.assignment,
+                     width=cfg.width, width_multiplier=cfg.width_multiplier)
+    t1 = time.perf_counter()
     timer: dict = {}
+    with opened(cfg.executor, cfg.workers) as ex:
+        spec = SolverSpec(cfg.solver, cfg.objective or layout_cls.default_objective, tuple(tols), executor=ex,
+                          gains=tuple(gains))
+        built = cons.build(chain.mods, plan, cfg.density, cfg.ratio, generator, spec, cfg.max_items, timer,
+                           cfg.assignment)
+    ticket = _account(chain, cfg, plan, built, tols, timings={"t_plan_s": t1 - t0, **timer},
+                      t_build_s=time.perf_counter() - t1)
+    ticket.certified_error = composition_certificate(chain.target, ticket.realise(), float(cfg.box), chain.input_shape)
+    ticket.timings["t_total_s"] = time.perf_counter() - t0
+    if ticket.failures:
+        warnings.warn(f"{ticket.failures} of {ticket.n_instances} subset sums missed their per-weight budget, so the "
+                      f"ticket may miss eps = {cfg.eps:g} (composition certificate {ticket.certified_error:.3g}); "
+                      f"Ticket.sup_error gives the certified bracket. A wider source, more items or a larger C helps",
+                      BudgetMissed, stacklevel=2)
+    return ticket
+
+
+@dataclass(frozen=True)
+class _Chain:
+    """The target as construct reads it: the traced chain, its modules, each Linear/Conv2d's effective weight and
+    bias (numpy), the virtual layer widths (conv: c k_h k_w), whether any layer has a bias, the input shape."""
+    target: nn.Sequential
+    mods: list
+    specs: list
+    widths: list
+    has_bias: bool
+    input_shape: tuple
+
+
+def _chain(target: nn.Module, input_shape) -> _Chain:
     mods = _target_layers(target)
     target = nn.Sequential(*mods) if not isinstance(target, nn.Sequential) else target  # the traced chain
-    layout_cls = CONSTRUCTIONS.get_checked(construction)
-    eps = check_open_unit(eps, "eps")  # numpy scalars welcome; bools, strings, NaN refused
-    delta = check_open_unit(delta, "delta")
-    check_positive_int(max_items, "max_items")
-    if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
-        raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
-    if max_items > 44:
-        raise ValueError("max_items must be <= 44 (the exact solver's limit)")
-    if width is not None and width_multiplier is not None:
-        raise ValueError("give width or width_multiplier, not both")
-    if assignment not in ("adaptive", "fixed", "matched"):
-        raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {assignment!r}")
-    if objective is None:
-        objective = layout_cls.default_objective
-    if objective not in ("fewest", "min_error"):
-        raise ValueError(f"objective must be 'fewest' or 'min_error', got {objective!r}")
-    if budget not in ("assumed", "norms"):
-        raise ValueError(f"budget must be 'assumed' or 'norms', got {budget!r}")
-    check_executor(executor, workers)
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
         raise ValueError("target has no Linear or Conv2d layer")
@@ -326,38 +399,31 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         if isinstance(lins[0], nn.Conv2d):
             raise ValueError("conv targets need input_shape=(channels, height, width)")
         input_shape = (lins[0].in_features,)
-    widths = [specs[0][0].shape[1]] + [W.shape[0] for W, _ in specs]  # virtual widths (conv: c k_h k_w)
-    has_bias = any(b is not None for _, b in specs)
-    C = DEFAULT_C if C is None else check_number(C, "C", lo=0.0, lo_open=True)
-    L = len(lins)
-    if isinstance(density, (bool, np.bool_)) or not isinstance(density, (int, float, np.integer, np.floating, list,
-                                                                          tuple)):
-        raise TypeError(f"density must be a number in (0, 1] or a list of them, got {density!r}")
-    if isinstance(density, (list, tuple)):
-        [check_density(d, f"density[{i}]") for i, d in enumerate(density)]
-    else:
-        density = check_density(density, "density")
-    p_bound = density if isinstance(density, (int, float)) else list(density)  # what the bound calculators take
-    eps_w = per_weight_eps(widths, eps, has_bias)
-    if budget == "norms":
+    widths = [specs[0][0].shape[1]] + [W.shape[0] for W, _ in specs]
+    return _Chain(target, mods, specs, widths, any(b is not None for _, b in specs), tuple(input_shape))
+
+
+def _bound_density(density):
+    """The density as the bound calculators take it: a scalar, or a list."""
+    return density if isinstance(density, (int, float)) else list(density)
+
+
+def _budgets(chain: _Chain, cfg: ConstructConfig) -> tuple[list[float], list[float]]:
+    """Per-layer error budgets and the gains |||W_l|||_inf they assume (LB-1 rescales L+1's by the realised ones)."""
+    L = len(chain.specs)
+    if cfg.budget == "norms":
         from ..bounds.certificate import per_weight_budget
 
-        tols, gains = per_weight_budget(target, eps, -float(box), float(box), input_shape, return_gains=True)
-    else:
-        tols = [eps_w] * L
-        gains = [1.0] * L  # the assumed budget takes every |||W_l||| <= 1
+        return per_weight_budget(chain.target, cfg.eps, -float(cfg.box), float(cfg.box), chain.input_shape,
+                                 return_gains=True)
+    return [per_weight_eps(chain.widths, cfg.eps, chain.has_bias)] * L, [1.0] * L  # assumed: every |||W_l||| <= 1
 
-    cons = layout_cls()
-    plan = cons.plan(specs, widths, eps=eps, delta=delta, density=p_bound, C=C, has_bias=has_bias,
-                     assignment=assignment, width=width, width_multiplier=width_multiplier)
-    t1 = time.perf_counter()
-    with opened(executor, workers) as ex:
-        spec = SolverSpec(solver, objective, tuple(tols), executor=ex, gains=tuple(gains))
-        source, network, errs, dens, layout = cons.build(mods, plan, density, ratio, generator, spec, max_items,
-                                                         timer, assignment)
-    blocks = plan["blocks"]
+
+def _account(chain: _Chain, cfg: ConstructConfig, plan: dict, built: tuple, tols: list, timings: dict,
+             t_build_s: float) -> Ticket:
+    """The Ticket of a build: parameter counts, instance errors against the (possibly rescaled) budgets, timings."""
+    source, network, errs, dens, layout = built
     tols = list(layout.pop("tols", tols))  # L+1: the budgets rescaled by the realised copy-layer gains
-    t2 = time.perf_counter()
     all_err = np.concatenate([e.ravel() for e in errs])
     if isinstance(source, nn.Module):
         n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
@@ -365,52 +431,46 @@ def construct(target: nn.Module, *, density: float | Sequence[float], eps: float
         n_edges = _live_params(source)
     else:
         n_src, n_edges = source.params(), layout.pop("source_edges")
-    kept = _live_params(network)
-    n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in specs)
-    ticket = Ticket(source_recipe=source, network=network, target=target, construction=construction,
-                  certified_error=math.nan, eps=float(eps), eps_weight=min(tols),
+    n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in chain.specs)
+    inner = sum(v for k, v in timings.items() if k != "t_plan_s")
+    return Ticket(source_recipe=source, network=network, target=chain.target, construction=cfg.construction,
+                  certified_error=math.nan, eps=float(cfg.eps), eps_weight=min(tols),
                   failures=sum(int((e.ravel() > t).sum()) for e, t in zip(errs, tols)), n_instances=int(all_err.size),
-                  instance_errors=all_err,
-                  source_params=n_src, kept_params=kept, target_params=n_tgt,
-                  timings={"t_plan_s": t1 - t0, **timer,
-                           "t_masks_and_bounds_s": (t2 - t1) - sum(timer.values()),
-                           "t_total_s": time.perf_counter() - t0},
-                  block_sizes=blocks, densities=list(dens), input_shape=tuple(input_shape),
-                  layout={**layout, "box": float(box)}, source_edges=n_edges)
-    ticket.certified_error = composition_certificate(target, ticket.realise(), float(box), tuple(input_shape))
-    ticket.timings["t_total_s"] = time.perf_counter() - t0
-    if ticket.failures:
-        warnings.warn(f"{ticket.failures} of {ticket.n_instances} subset sums missed their per-weight budget, so the "
-                      f"ticket may miss eps = {eps:g} (composition certificate {ticket.certified_error:.3g}); "
-                      f"Ticket.sup_error gives the certified bracket. A wider source, more items or a larger C helps",
-                      BudgetMissed, stacklevel=2)
-    return ticket
+                  instance_errors=all_err, source_params=n_src, kept_params=_live_params(network),
+                  target_params=n_tgt,
+                  timings={**timings, "t_masks_and_bounds_s": t_build_s - inner,
+                           "t_total_s": timings["t_plan_s"] + t_build_s},
+                  block_sizes=plan["blocks"], densities=list(dens), input_shape=chain.input_shape,
+                  layout={**layout, "box": float(cfg.box)}, source_edges=n_edges)
 
 
-def _best_of(retries: int, kw: dict, generator: torch.Generator | None) -> Ticket:
-    """``construct`` on up to ``retries`` independent draws; the ticket with the smallest certified bound
+def _best_of(target: nn.Module, cfg: ConstructConfig, generator: torch.Generator | None) -> Ticket:
+    """``construct`` on up to ``cfg.retries`` independent draws; the ticket with the smallest certified bound
     (:func:`~lottery_theory.tickets.bracket.certify`, cheapest first)."""
+    import dataclasses
+
     from .bracket import certify
 
+    retries, one = cfg.retries, dataclasses.replace(cfg, retries=1)
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     seeds = [int(s) for s in torch.randint(0, 2**62, (retries,), generator=g)]
     best, uppers = None, []
     for seed in seeds:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BudgetMissed)
-            tk = construct(**kw, generator=torch.Generator().manual_seed(seed))
-        box = float(kw["box"])
-        up = certify(tk, -box, box, method="cheapest", stop_at=kw["eps"])["upper"]
+            tk = construct(target, one, generator=torch.Generator().manual_seed(seed))
+        box = float(cfg.box)
+        up = certify(tk, -box, box, method="cheapest", stop_at=cfg.eps)["upper"]
         uppers.append(up)
         if best is None or up < best[0]:
             best = (up, tk)
-        if up <= kw["eps"]:
+        if up <= cfg.eps:
             break
     tk = best[1]
     tk.draws = {"draws": len(uppers), "max_draws": retries, "uppers": uppers, "seeds": seeds[:len(uppers)],
-                "met_eps": sum(u <= kw["eps"] for u in uppers), "best_upper": best[0]}
+                "met_eps": sum(u <= cfg.eps for u in uppers), "best_upper": best[0]}
     if tk.draws["met_eps"] == 0:
-        warnings.warn(f"no draw of {retries} met eps = {kw['eps']:g}: the best certified upper bound is "
+        warnings.warn(f"no draw of {retries} met eps = {cfg.eps:g}: the best certified upper bound is "
                       f"{best[0]:.3g}; widen the source or raise retries", BudgetMissed, stacklevel=3)
     return tk
 
