@@ -84,6 +84,16 @@ class Row:
                        str(extra.get("interval", "")), self.rival, fmt("power"), fmt("size"), bool(extra.get("near")))
 
 
+def judge_rows(rows: Sequence[Row], tables: dict) -> list[Verdict]:
+    """Every row judged on its own table, looked up by row id (never by list position): a row without a table, or
+    a table for no row, is a ValueError naming it, so every row of a check gets a verdict."""
+    ids = [r.id for r in rows]
+    missing, extra = [i for i in ids if i not in tables], sorted(set(tables) - set(ids))
+    if missing or extra:
+        raise ValueError(f"row tables do not match the rows: missing {missing}, unknown {extra}")
+    return [r.judge(tables[r.id]) for r in rows]
+
+
 def mean_interval(x, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval of ``x`` (needs >= 2 values; :func:`evidence.t_interval`)."""
     import numpy as np

@@ -22,8 +22,8 @@ import pandas as pd
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 from lottery_theory.evidence import near_margin
-from lottery_theory.verdicts import (Row, combine, finding, paired_margin, paired_power, powered, read_csv, script_main,
-                                     seeds_of)
+from lottery_theory.verdicts import (Row, combine, finding, judge_rows, paired_margin, paired_power, powered, read_csv,
+                                     script_main, seeds_of)
 
 STATEMENT = __doc__
 
@@ -113,8 +113,7 @@ def judge(out_dir: Path) -> list:
                 _, m, lo, hi = paired_margin(acc[f"rigl/{start}"], acc[f"static/{start}"], 0.0)
                 gains.append(f"{arch} d={d:g} {start}: {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
     return [
-        ROWS[0].judge(t),
-        ROWS[1].judge(t),
+        *judge_rows(ROWS, {"dst-er-vs-pruned": t, "dst-in-er-support": t}),
         finding("dst-gain", "RigL minus static training of the same start (seed-paired mean, 95% t-interval)",
                 "; ".join(gains), seeds=seeds_of(t)),
         finding("dst-arms", "test accuracy by arm (mean over seeds)",

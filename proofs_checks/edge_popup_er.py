@@ -21,7 +21,8 @@ from lottery_theory.bounds import ER_FACTOR
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
-from lottery_theory.verdicts import Row, combine, margin_verdict, mean_interval, paired_margin, read_csv, script_main, seeds_of
+from lottery_theory.verdicts import (Row, combine, judge_rows, margin_verdict, mean_interval, paired_margin, read_csv,
+                                     script_main, seeds_of)
 
 STATEMENT = __doc__
 LEVEL = 0.3  # relative MSE level whose required width we compare across densities
@@ -149,7 +150,7 @@ def tables(out_dir: Path) -> dict:
 
 def judge(out_dir: Path) -> list:
     t = tables(out_dir)
-    return [row.judge(t[row.id]) for row in ROWS]
+    return judge_rows(ROWS, t)
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:

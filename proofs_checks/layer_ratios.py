@@ -14,7 +14,7 @@ import pandas as pd
 
 from lottery_theory.plotting import render
 from lottery_theory.sparsity import layer_densities
-from lottery_theory.verdicts import Row, read_csv, script_main
+from lottery_theory.verdicts import Row, judge_rows, read_csv, script_main
 
 STATEMENT = __doc__
 ARCHS = {
@@ -113,7 +113,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
 
 def judge(out_dir: Path) -> list:
     t = read_csv(Path(out_dir) / "layer_ratios_achieved.csv", ["kind", "arch", "method", "density", "achieved"])
-    return [ROWS[0].judge(t[t.kind == "ours"]), ROWS[1].judge(t[t.kind == "reference"])]
+    return judge_rows(ROWS, {"exact-density": t[t.kind == "ours"], "reference-clipping": t[t.kind == "reference"]})
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pandas as pd
 
 from lottery_theory.bounds import lower_bound_success_prob, lower_bound_width
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, finding, read_csv, script_main
+from lottery_theory.verdicts import Row, finding, judge_rows, read_csv, script_main
 
 STATEMENT = __doc__
 
@@ -107,7 +107,7 @@ def judge(out_dir: Path) -> list:
     ps = sorted(sc["p1"].unique(), reverse=True)
     dense, er_out = sc[sc.p2 == 1.0]["exact"], sc[sc.p2 == 0.5]["exact"]
     return [
-        ROWS[0].judge(curve),
+        *judge_rows(ROWS, {"closed-form": curve}),
         finding("critical-width", "critical width n* x log(1/(1-p)) / log(d/delta), d = 784, delta = 0.01, dense output",
                 f"{dense.min():.3f} .. {dense.max():.3f} over p = {[float(p) for p in ps]}",
                 "within [L, L + log(1/(1-p))) / log(d/delta) by algebra (identity row in symbolic_checks)"),

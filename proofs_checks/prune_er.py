@@ -23,7 +23,8 @@ import pandas as pd
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 from lottery_theory.evidence import near_margin, paired_power, powered
-from lottery_theory.verdicts import Row, combine, finding, paired_margin, read_csv, rows_at, script_main, seeds_of
+from lottery_theory.verdicts import (Row, combine, finding, judge_rows, paired_margin, read_csv, rows_at, script_main,
+                                     seeds_of)
 
 STATEMENT = __doc__
 
@@ -112,8 +113,7 @@ def judge(out_dir: Path) -> list:
     one = s[(s["method"] != "imp") & np.isclose(s["density_point"], final)].groupby(["arch", "method", "start_density"])
     m = one["value"].mean()
     return [
-        ROWS[0].judge(rows_at(r, "density", 0.01)),
-        ROWS[1].judge(imp),
+        *judge_rows(ROWS, {"ratio-0.01": rows_at(r, "density", 0.01), "imp-er-vs-dense": imp}),
         finding("ratio-0.1", "accuracy by ratio at density 0.1 (mean over seeds)",
                 "; ".join(f"{a}: " + ", ".join(f"{k} {acc01[a, k]:.3f}" for k in RATIOS) for a in ("mlp", "conv")),
                 seeds=seeds_of(r)),

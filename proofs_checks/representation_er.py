@@ -22,7 +22,7 @@ from lottery_theory.bounds import (
     representation_success_exact,
 )
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import Row, read_csv, script_main
+from lottery_theory.verdicts import Row, judge_rows, read_csv, script_main
 
 STATEMENT = __doc__
 
@@ -139,7 +139,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
 def judge(out_dir: Path) -> list:
     df = read_csv(Path(out_dir) / "representation.csv", ["p", "K", "k1", "exact_failure", "union_bound", "inside_ci"])
     plan = read_csv(Path(out_dir) / "representation_plan.csv", ["p", "K", "k", "exact_success"])
-    return [ROWS[0].judge(df), ROWS[1].judge(df), ROWS[2].judge(plan)]
+    return judge_rows(ROWS, {"union-bound": df, "monte-carlo": df, "plan-success": plan})
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from lottery_theory.bounds import DEFAULT_C, ER_FACTOR, er_subset_sum_n
 from lottery_theory.plotting import render
 from lottery_theory.subset_sum import solve
 from lottery_theory.evidence import Law, estimate_power, law_slope, near_margin, powered, region_verdict
-from lottery_theory.verdicts import Row, combine, read_csv, script_main, seeds_of
+from lottery_theory.verdicts import Row, combine, judge_rows, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
 DELTA = 0.1
@@ -302,7 +302,7 @@ def tables(out_dir: Path) -> dict:
 
 def judge(out_dir: Path) -> list:
     t = tables(out_dir)
-    return [row.judge(t[row.id]) for row in ROWS]
+    return judge_rows(ROWS, t)
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:

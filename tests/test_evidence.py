@@ -131,3 +131,21 @@ def test_verdicts_doc_is_current():
 
     assert (ROOT / "docs" / "verdicts.md").read_text() == document() + "\n", \
         "docs/verdicts.md is stale: run `python docs/build_verdicts.py`"
+
+
+def test_rows_are_judged_by_id_and_every_row_needs_its_table():
+    """judge_rows looks each row's table up by its id: a missing or an unknown table is a ValueError naming it."""
+    import pytest
+
+    from lottery_theory.verdicts import Row, judge_rows
+
+    def row(i):
+        return Row(i, "claim", "bound", lambda t: ("holds" if t else "violated", str(t), {}), None, None, "alt")
+
+    rows = [row("a"), row("b")]
+    got = judge_rows(rows, {"b": 0, "a": 1})
+    assert [(v.row, v.verdict) for v in got] == [("a", "holds"), ("b", "violated")]
+    with pytest.raises(ValueError, match=r"missing \['b'\]"):
+        judge_rows(rows, {"a": 1})
+    with pytest.raises(ValueError, match=r"unknown \['c'\]"):
+        judge_rows(rows, {"a": 1, "b": 1, "c": 1})
