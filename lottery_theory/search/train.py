@@ -43,7 +43,7 @@ class TensorLoader:
     """Batches of in-memory ``(X, y)`` tensors, exactly as ``DataLoader(TensorDataset(X, y), batch_size, shuffle,
     generator=generator)`` yields them (same batches, same order, same random draws: one int64 draw per pass,
     as the DataLoader's iterator makes, then its sampler's permutation), but sliced a batch at a time instead of
-    fetched and collated one example at a time (about 9% of a LeNet-300-100 epoch on 2 cores)."""
+    fetched and collated one example at a time (that took 9% of a profiled LeNet-300-100 epoch)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
                  generator: torch.Generator | None) -> None:
