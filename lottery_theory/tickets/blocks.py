@@ -26,7 +26,7 @@ def masked_weight(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     return w.reshape(w.shape[0], -1).cpu(), b.cpu()
 
 
-def _eff_weight(m: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
+def target_weight(m: nn.Module) -> tuple[np.ndarray, np.ndarray | None]:
     """Target weight as numpy [n_out, n_in_virtual] and bias (None when the layer has none)."""
     w, b = masked_weight(m)
     return w.numpy(), (b.numpy() if m.bias is not None else None)
@@ -87,13 +87,15 @@ class SolverSpec:
         return {"objective": "fewest", "tol": float(self.tols[self.layer])} if self.objective == "fewest" else {}
 
 
-def _solve_rows(values, present, targets, solver: SolverSpec, max_items: int, timer: dict | None = None):
-    """Solve one batch (lists of per-part arrays are stacked and padded with absent items);
-    present items are compacted to at most ``max_items`` columns first."""
+def solve_rows(values, present, targets, solver: SolverSpec, ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Solve one batch of subset-sum instances, one per row: ``values``/``present`` [rows, items] (or lists of such
+    arrays, stacked and padded with absent items) and ``targets`` [rows]. Present items are capped at
+    ``ctx.max_items`` per row first (:func:`_cap_presence`); ``ctx.timings`` gains the preparation and solving
+    seconds. Returns the selections [rows, items], the realised sums and the errors |sum - target|."""
     t0 = time.perf_counter()
     if isinstance(values, list):
         values, present, targets = _stack(values, 0.0), _stack(present, False), np.concatenate(targets)
-    present = _cap_presence(present, values, max_items)
+    present = _cap_presence(present, values, ctx.max_items)
     m = int(present.sum(1).max()) if present.size else 0
     order = np.argsort(~present, axis=1, kind="stable")[:, :max(m, 0)]
     pv = np.take_along_axis(present, order, axis=1)
@@ -102,9 +104,9 @@ def _solve_rows(values, present, targets, solver: SolverSpec, max_items: int, ti
     sel_c, sums, err = solve_on(solver.executor, vv, targets, pv, solver.method, solver.options())
     sel = np.zeros(values.shape, dtype=bool)
     np.put_along_axis(sel, order, sel_c, axis=1)
-    if timer is not None:
-        timer["t_prepare_s"] = timer.get("t_prepare_s", 0.0) + (t1 - t0)
-        timer["t_solve_s"] = timer.get("t_solve_s", 0.0) + (time.perf_counter() - t1)
+    timer = ctx.timings
+    timer["t_prepare_s"] = timer.get("t_prepare_s", 0.0) + (t1 - t0)
+    timer["t_solve_s"] = timer.get("t_solve_s", 0.0) + (time.perf_counter() - t1)
     return sel, sums, err
 
 
@@ -238,97 +240,134 @@ def units_of(A: nn.Module, n_in: int, k: int, assign: np.ndarray | None) -> Unit
     return Units(a, pres, A.bias.detach().double().numpy())
 
 
-def _solve_block(W, b, k, U: Units, wb, mb, signed, solver, max_items, timer=None, assign=None):
-    """Subset sums for one block. ``W`` [R, n_in] target rows (the caller repeats rows for L+1 copies);
-    ``U`` the block layer's :class:`Units`; ``wb``/``mb`` [R, units] the next layer's weight and mask;
-    ``assign`` unit -> input for the first ``n_in k`` units (default: the fixed layout ``u // k``). Returns
-    selections [R, n_in, K] over the slots, realised sums and errors."""
+@dataclass(frozen=True)
+class Block:
+    """One block of a 2L layout (or the first layer of L+1): target rows ``W`` [R, n_in] (rows repeated for L+1
+    copies), their biases ``b`` [R] (None: no bias), ``k`` units per input, the block layer's :class:`Units` and
+    ``assign`` unit -> input for its first ``n_in k`` units (None: the fixed layout ``u // k``)."""
+    W: np.ndarray
+    b: np.ndarray | None
+    k: int
+    units: Units
+    assign: np.ndarray | None = None
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def has_bias(self) -> bool:
+        return self.b is not None
+
+    def unit_inputs(self) -> np.ndarray:
+        """unit -> input for the first ``n_in k`` units (the fixed layout when ``assign`` is None)."""
+        return np.arange(self.n_in * self.k) // self.k if self.assign is None else self.assign
+
+
+@dataclass(frozen=True)
+class BlockSolution:
+    """The subset sums of one :class:`Block` against the next layer: for each target row ``i`` and input ``j``,
+    the chosen slots (units serving ``j``, table ``slots`` [n_in, K]) realising :math:`s^+_{ij}` (units with
+    :math:`a_u > 0`) and, for a signed input, :math:`s^-_{ij}` (:math:`a_u < 0`); ``sel_bias`` [R, k] the bias units
+    chosen; ``errors`` every instance's |sum - target| (weights +, weights -, biases, in that order)."""
+    slots: np.ndarray
+    sel_pos: np.ndarray
+    sel_neg: np.ndarray | None
+    sel_bias: np.ndarray | None
+    errors: np.ndarray
+
+    def used(self) -> np.ndarray:
+        """[R, n_in, K]: slots chosen by either sign."""
+        return self.sel_pos if self.sel_neg is None else self.sel_pos | self.sel_neg
+
+
+def solve_block(block: Block, wb: np.ndarray, mb: np.ndarray, signed: bool, solver: SolverSpec,
+                ctx) -> BlockSolution:
+    r"""Subset sums for one block: ``wb``/``mb`` [R, units] the next layer's weights and mask (a path needs both
+    edges, docs/theory.md "Where the ER mask enters the 2L construction"); ``signed``: the block's input can be
+    negative, so each weight is realised twice (:math:`s^\pm`). ``ctx`` gives ``max_items`` and ``timings``
+    (a :class:`~lottery_theory.tickets.interface.BuildContext`)."""
+    W, b, k, U = block.W, block.b, block.k, block.units
     R, n_in = W.shape
-    hb = b is not None
-    if assign is None:
-        assign = np.arange(n_in * k) // k
-    slots = _slots(assign, n_in)
+    slots = _slots(block.unit_inputs(), n_in)
     valid = slots >= 0
     su = np.where(valid, slots, 0)
     a = np.where(valid, U.a[su], 0.0)  # a_u per slot
     pa = valid & U.present[su]
-    ca = U.c
     B = np.where(valid[None], wb[:, su], 0.0)  # [R, n_in, K]
     MB = valid[None] & mb[:, su]
     K = slots.shape[1]
     vals = a[None] * B
-    parts = [("+", pa & (a > 0))] + ([("-", pa & (a < 0))] if signed else [])
-    v_list, p_list, t_list = [], [], []
-    for _, pres_a in parts:
-        v_list.append(vals.reshape(-1, K))
-        p_list.append((pres_a[None] & MB).reshape(-1, K))
-        t_list.append(W.reshape(-1))
-    if hb:
-        c = ca[n_in * k:(n_in + 1) * k]
+    parts = [pa & (a > 0)] + ([pa & (a < 0)] if signed else [])
+    v_list = [vals.reshape(-1, K) for _ in parts]
+    p_list = [(pres_a[None] & MB).reshape(-1, K) for pres_a in parts]
+    t_list = [W.reshape(-1) for _ in parts]
+    if b is not None:
+        c = U.c[n_in * k:(n_in + 1) * k]
         v_list.append(np.maximum(c, 0)[None] * wb[:, n_in * k:(n_in + 1) * k])
         p_list.append((c > 0)[None] & mb[:, n_in * k:(n_in + 1) * k])
         t_list.append(b)
-    sel, sums, err = _solve_rows(v_list, p_list, t_list, solver, max_items, timer)
+    sel, _, err = solve_rows(v_list, p_list, t_list, solver, ctx)
     nw = R * n_in
-    out = {"sel+": sel[:nw, :K].reshape(R, n_in, K), "s+": sums[:nw].reshape(R, n_in),
-           "e+": err[:nw].reshape(R, n_in), "slots": slots}
-    off = nw
-    if signed:
-        out.update({"sel-": sel[off:off + nw, :K].reshape(R, n_in, K), "s-": sums[off:off + nw].reshape(R, n_in),
-                    "e-": err[off:off + nw].reshape(R, n_in)})
-        off += nw
-    if hb:
-        out.update({"selb": sel[off:, :k], "eb": err[off:]})
-    out["all_err"] = err
-    return out
+    neg = sel[nw:2 * nw, :K].reshape(R, n_in, K) if signed else None
+    off = nw * (2 if signed else 1)
+    return BlockSolution(slots=slots, sel_pos=sel[:nw, :K].reshape(R, n_in, K), sel_neg=neg,
+                         sel_bias=sel[off:, :k] if b is not None else None, errors=err)
 
 
-def _b_mask(out, n_in, k, hb, units_total, R) -> np.ndarray:
-    """Ticket mask of the mixing layer B ([R, units]) from one block's selections."""
+def mixing_mask(sol: BlockSolution, block: Block, units_total: int) -> np.ndarray:
+    """Ticket mask of the mixing layer B ([R, units]) from one block's solution."""
+    R, n_in, k = block.W.shape[0], block.n_in, block.k
     mB = np.zeros((R, units_total), dtype=bool)
-    used = out["sel+"] | out.get("sel-", False)
-    slots = out["slots"]
+    used, slots = sol.used(), sol.slots
     jj, rr = np.nonzero(slots >= 0)
     mB[:, slots[jj, rr]] = used[:, jj, rr]
-    if hb:
-        mB[:, n_in * k:(n_in + 1) * k] = out["selb"]
+    if block.has_bias:
+        mB[:, n_in * k:(n_in + 1) * k] = sol.sel_bias
     return mB
 
 
-def _a_mask(live, slots, n_in, k, hb, units_total):
-    """Ticket masks of the block layer A ([units, n_in]) and its biases: a unit is kept when B reads it."""
+def block_layer_mask(live: np.ndarray, sol: BlockSolution, block: Block,
+                     units_total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ticket masks of the block layer A ([units, n_in]) and its biases: a unit is kept when B reads it
+    (``live`` [units])."""
+    n_in, k, slots = block.n_in, block.k, sol.slots
     jj, rr = np.nonzero(slots >= 0)
     mA = np.zeros((units_total, n_in), dtype=bool)
     mA[slots[jj, rr], jj] = live[slots[jj, rr]]
     biasA = np.zeros(units_total, dtype=bool)
-    if hb:
+    if block.has_bias:
         biasA[n_in * k:(n_in + 1) * k] = live[n_in * k:(n_in + 1) * k]
     return mA, biasA
 
 
-def _block_masks(out, n_in, k, hb, units_total, R):
-    """Ticket masks for the block layer A ([units, n_in]) and the next layer B ([R, units])."""
-    mB = _b_mask(out, n_in, k, hb, units_total, R)
-    mA, biasA = _a_mask(mB.any(0), out["slots"], n_in, k, hb, units_total)
+def block_masks(sol: BlockSolution, block: Block, units_total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ticket masks of the block layer A ([units, n_in]), its biases and the next layer B ([R, units])."""
+    mB = mixing_mask(sol, block, units_total)
+    mA, biasA = block_layer_mask(mB.any(0), sol, block, units_total)
     return mA, mB, biasA
 
 
-# ----------------------------------------------------------------------------- constructions
-def _densities(density, n_layers: int, shapes, ratio: str) -> list[float]:
+# ----------------------------------------------------------------------------- source layers
+def source_densities(density, n_layers: int, shapes, ratio: str) -> list[float]:
+    """Densities of ``n_layers`` source layers of ``shapes``: a scalar spread by ``ratio``
+    (:func:`lottery_theory.sparsity.resolve_densities`), one per source layer, or (2L) one per block."""
     if not isinstance(density, (int, float)) and len(density) * 2 == n_layers:  # one per 2L block
         density = [x for d in density for x in (d, d)]
     return resolve_densities(shapes, density, ratio)
 
 
-def _draw(layers: list[nn.Module], dens: list[float], g: torch.Generator | None) -> None:
+def draw_layers(layers: list[nn.Module], dens: list[float], g: torch.Generator | None) -> None:
+    """Draw dense masked source layers in place: weights and biases U[-1, 1], masks Bernoulli(density) (ER)."""
     for lay, d in zip(layers, dens):
         _uniform_(lay.weight, g)
         _uniform_(lay.bias, g)
         lay.set_mask(er_mask(tuple(lay.weight.shape), d, generator=g, exact=False))
 
 
-def _assign(A, n_in, k, assignment, g):
-    """Unit -> input for the first ``n_in k`` units of block layer ``A`` (None: fixed layout ``u // k``)."""
+def assign_block(A: nn.Module, n_in: int, k: int, assignment: str, g: torch.Generator | None) -> np.ndarray | None:
+    """Unit -> input for the first ``n_in k`` units of block layer ``A`` by ``assignment`` ("fixed": None, the
+    layout ``u // k``; "adaptive": :func:`assign_units`; "matched": :func:`assign_units_matched`)."""
     if assignment == "fixed":
         return None
     fn = assign_units_matched if assignment == "matched" else assign_units

@@ -52,10 +52,11 @@ from torch import nn
 
 from .._validation import check_density, check_number, check_open_unit, check_positive_int, merge_config
 from ..bounds.certificate import composition_certificate
-from ..bounds import DEFAULT_C, per_weight_eps
+from ..bounds import per_weight_eps
 from ..nets.masked import masked_layers
-from .blocks import SolverSpec, _eff_weight
+from .blocks import SolverSpec, target_weight
 from .distribute import check_executor, opened
+from .interface import BuildContext, BuildResult, Plan, TargetChain
 from .layouts import CONSTRUCTIONS
 
 PASSTHROUGH = (nn.ReLU, nn.Flatten, nn.MaxPool2d, nn.AvgPool2d, nn.Identity)
@@ -351,20 +352,16 @@ def construct(target: nn.Module, config: ConstructConfig | None = None, *, gener
         return _best_of(target, cfg, generator)
     t0 = time.perf_counter()
     chain = _chain(target, cfg.input_shape)
-    layout_cls = CONSTRUCTIONS.get_checked(cfg.construction)
+    cons = CONSTRUCTIONS.get_checked(cfg.construction)()
     tols, gains = _budgets(chain, cfg)
-    cons = layout_cls()
-    plan = cons.plan(chain.specs, chain.widths, eps=cfg.eps, delta=cfg.delta, density=_bound_density(cfg.density),
-                     C=DEFAULT_C if cfg.C is None else cfg.C, has_bias=chain.has_bias, assignment=cfg.assignment,
-                     width=cfg.width, width_multiplier=cfg.width_multiplier)
+    plan = cons.plan(chain, cfg)
     t1 = time.perf_counter()
-    timer: dict = {}
     with opened(cfg.executor, cfg.workers) as ex:
-        spec = SolverSpec(cfg.solver, cfg.objective or layout_cls.default_objective, tuple(tols), executor=ex,
+        spec = SolverSpec(cfg.solver, cfg.objective or cons.default_objective, tuple(tols), executor=ex,
                           gains=tuple(gains))
-        built = cons.build(chain.mods, plan, cfg.density, cfg.ratio, generator, spec, cfg.max_items, timer,
-                           cfg.assignment)
-    ticket = _account(chain, cfg, plan, built, tols, timings={"t_plan_s": t1 - t0, **timer},
+        ctx = BuildContext(cfg.density, cfg.ratio, generator, spec, cfg.max_items, cfg.assignment)
+        built = cons.build(chain, plan, ctx)
+    ticket = _account(chain, cfg, plan, built, tols, timings={"t_plan_s": t1 - t0, **ctx.timings},
                       t_build_s=time.perf_counter() - t1)
     ticket.certified_error = composition_certificate(chain.target, ticket.realise(), float(cfg.box), chain.input_shape)
     ticket.timings["t_total_s"] = time.perf_counter() - t0
@@ -376,39 +373,22 @@ def construct(target: nn.Module, config: ConstructConfig | None = None, *, gener
     return ticket
 
 
-@dataclass(frozen=True)
-class _Chain:
-    """The target as construct reads it: the traced chain, its modules, each Linear/Conv2d's effective weight and
-    bias (numpy), the virtual layer widths (conv: c k_h k_w), whether any layer has a bias, the input shape."""
-    target: nn.Sequential
-    mods: list
-    specs: list
-    widths: list
-    has_bias: bool
-    input_shape: tuple
-
-
-def _chain(target: nn.Module, input_shape) -> _Chain:
+def _chain(target: nn.Module, input_shape) -> TargetChain:
     mods = _target_layers(target)
     target = nn.Sequential(*mods) if not isinstance(target, nn.Sequential) else target  # the traced chain
     lins = [m for m in mods if isinstance(m, (nn.Linear, nn.Conv2d))]
     if not lins:
         raise ValueError("target has no Linear or Conv2d layer")
-    specs = [_eff_weight(m) for m in lins]
+    specs = [target_weight(m) for m in lins]
     if input_shape is None:
         if isinstance(lins[0], nn.Conv2d):
             raise ValueError("conv targets need input_shape=(channels, height, width)")
         input_shape = (lins[0].in_features,)
     widths = [specs[0][0].shape[1]] + [W.shape[0] for W, _ in specs]
-    return _Chain(target, mods, specs, widths, any(b is not None for _, b in specs), tuple(input_shape))
+    return TargetChain(target, mods, specs, widths, any(b is not None for _, b in specs), tuple(input_shape))
 
 
-def _bound_density(density):
-    """The density as the bound calculators take it: a scalar, or a list."""
-    return density if isinstance(density, (int, float)) else list(density)
-
-
-def _budgets(chain: _Chain, cfg: ConstructConfig) -> tuple[list[float], list[float]]:
+def _budgets(chain: TargetChain, cfg: ConstructConfig) -> tuple[list[float], list[float]]:
     """Per-layer error budgets and the gains |||W_l|||_inf they assume (LB-1 rescales L+1's by the realised ones)."""
     L = len(chain.specs)
     if cfg.budget == "norms":
@@ -419,18 +399,19 @@ def _budgets(chain: _Chain, cfg: ConstructConfig) -> tuple[list[float], list[flo
     return [per_weight_eps(chain.widths, cfg.eps, chain.has_bias)] * L, [1.0] * L  # assumed: every |||W_l||| <= 1
 
 
-def _account(chain: _Chain, cfg: ConstructConfig, plan: dict, built: tuple, tols: list, timings: dict,
+def _account(chain: TargetChain, cfg: ConstructConfig, plan: Plan, built: BuildResult, tols: list, timings: dict,
              t_build_s: float) -> Ticket:
     """The Ticket of a build: parameter counts, instance errors against the (possibly rescaled) budgets, timings."""
-    source, network, errs, dens, layout = built
-    tols = list(layout.pop("tols", tols))  # L+1: the budgets rescaled by the realised copy-layer gains
+    source, network, errs, dens, layout = (built.source, built.network, built.instance_errors, built.densities,
+                                           dict(built.layout))
+    tols = list(built.budgets if built.budgets is not None else tols)  # L+1: rescaled by the realised gains
     all_err = np.concatenate([e.ravel() for e in errs])
     if isinstance(source, nn.Module):
         n_src = sum(int(l.weight.numel()) + (int(l.bias.numel()) if l.bias is not None else 0)
                     for l in masked_layers(source).values())
-        n_edges = _live_params(source)
     else:
-        n_src, n_edges = source.params(), layout.pop("source_edges")
+        n_src = source.params()
+    n_edges = built.source_edges if built.source_edges is not None else _live_params(source)
     n_tgt = sum(int((W != 0).sum()) + (int((b != 0).sum()) if b is not None else 0) for W, b in chain.specs)
     inner = sum(v for k, v in timings.items() if k != "t_plan_s")
     return Ticket(source_recipe=source, network=network, target=chain.target, construction=cfg.construction,
@@ -440,7 +421,7 @@ def _account(chain: _Chain, cfg: ConstructConfig, plan: dict, built: tuple, tols
                   target_params=n_tgt,
                   timings={**timings, "t_masks_and_bounds_s": t_build_s - inner,
                            "t_total_s": timings["t_plan_s"] + t_build_s},
-                  block_sizes=plan["blocks"], densities=list(dens), input_shape=chain.input_shape,
+                  block_sizes=list(plan.blocks), densities=list(dens), input_shape=chain.input_shape,
                   layout={**layout, "box": float(cfg.box)}, source_edges=n_edges)
 
 
