@@ -9,7 +9,7 @@ Run: python examples/bounds_in_a_notebook.py [--fast]
 import argparse
 import math
 
-from lottery_theory.bounds import ER_FACTOR, lower_bound_width, required_width
+from lottery_theory.bounds import er_factor, lower_bound_width, required_width
 
 
 def main(fast: bool) -> None:
@@ -20,11 +20,11 @@ def main(fast: bool) -> None:
     dense = required_width(widths, 0.01, 0.01, 1.0)[1]
     for p in densities:
         w = required_width(widths, 0.01, 0.01, p)
-        rho = ER_FACTOR(p) if p < 1 else 1.0
+        rho = er_factor(p) if p < 1 else 1.0
         print(f"{p:>6} {rho:>8.3f} {1 / p:>7.1f} {w[1]:>18,} {w[1] / dense:>9.2f}x")
     lb = int(lower_bound_width(100, 0.01, 0.1))
     print(f"lower bound (3 layers, d = 100, delta = 0.01, p = 0.1): width >= {lb:,} "
-          f"(approximation rho(0.1) log(d/delta) = {ER_FACTOR(0.1) * math.log(100 / 0.01):.0f})")
+          f"(approximation rho(0.1) log(d/delta) = {er_factor(0.1) * math.log(100 / 0.01):.0f})")
 
 
 if __name__ == "__main__":

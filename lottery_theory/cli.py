@@ -107,7 +107,7 @@ def _self_test(args: argparse.Namespace) -> int:
     print("clear-cut alternatives (can every row fail?):")
     for check, row, v1, v2, ok, alt in results:
         print(f"  {'ok  ' if ok else 'FAIL'} {check} / {row}: {v1} under claim, {v2} under {alt}")
-    bad = [r for r in results if not r[4]]
+    bad = [r for r in results if not r.ok]
     print(f"{len(results) - len(bad)} of {len(results)} rows separate claim from a clear-cut alternative; "
           f"{len(weak)} statistical row(s) below power {POWER_FULL:g} vs the nearest rival on the full grid"
           + (": " + ", ".join(f"{r.check}/{r.row}" for r in weak) if weak else ""))
@@ -130,15 +130,8 @@ def cmd_figure(args: argparse.Namespace) -> int:
     return 0
 
 
-def results_root(given: str | None) -> str:
-    """``--results`` if given, else ``$LOTTERY_THEORY_RESULTS``, else ``./results``."""
-    import os
-
-    return given or os.environ.get("LOTTERY_THEORY_RESULTS") or "results"
-
-
 def cmd_results(args: argparse.Namespace) -> int:
-    from .experiments.store import ResultStore
+    from .experiments.store import ResultStore, results_root
 
     from .experiments import available_experiments
 
@@ -180,7 +173,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     if args.target == "lenet-mnist":
-        from .tickets.lenet import lenet_mnist
+        from .experiments.lenet import lenet_mnist
 
         target, info = lenet_mnist(seed=args.seed, progress=not args.json)  # training shows its progress
         input_shape, box = (784,), (0.0, 1.0) if args.box is None else tuple(args.box)

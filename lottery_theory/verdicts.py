@@ -15,6 +15,7 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -204,8 +205,19 @@ def power_report(folder: Path, names: Sequence[str] | None = None) -> list[Verdi
     return [r for r in judge_checks(folder, names) if r.verdict != "finding"]
 
 
-def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[str, str, str, str, bool]]:
-    """Feed every row its synthetic tables: ``(check, row, verdict under claim, verdict under alternative, ok)``."""
+class SelfTestRow(NamedTuple):
+    """One row of :func:`self_test`: its verdicts on a table drawn under the claim and under the clear-cut
+    ``alternative``; ``ok`` when they are "holds" and "violated"."""
+    check: str
+    row: str
+    under_claim: str
+    under_alternative: str
+    ok: bool
+    alternative: str
+
+
+def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[SelfTestRow]:
+    """Feed every row its synthetic tables (one drawn under its claim, one under its alternative)."""
     import numpy as np
 
     out = []
@@ -215,7 +227,7 @@ def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[tuple[s
         for row in getattr(load_check(path), "ROWS", []):
             v1 = row.decide(row.claim_table(np.random.default_rng(seed)))[0]
             v2 = row.decide(row.alt_table(np.random.default_rng(seed + 1)))[0]
-            out.append((name, row.id, v1, v2, v1 == "holds" and v2 == "violated", row.alternative))
+            out.append(SelfTestRow(name, row.id, v1, v2, v1 == "holds" and v2 == "violated", row.alternative))
     return out
 
 

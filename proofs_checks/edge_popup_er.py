@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import ER_FACTOR
+from lottery_theory.bounds import er_factor
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
@@ -46,8 +46,8 @@ def k_needed(t: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-RHO = Law("rho(p)", ER_FACTOR)
-RHO_15 = Law("rho(p)^1.5", lambda p: ER_FACTOR(p) ** 1.5)
+RHO = Law("rho(p)", er_factor)
+RHO_15 = Law("rho(p)^1.5", lambda p: er_factor(p) ** 1.5)
 WIDTH = Scaling(RHO, RHO_15, x="density", y="k", what="k needed", min_points=2)  # 3 densities < 1; one may be
 #                                                                                   censored at the floor
 
@@ -126,8 +126,8 @@ ROWS = [
         "95% t-interval wholly inside the claim's region (1 +- half the distance to the rival's slope) and power "
         ">= 0.9 to hold, wholly outside to be violated; widths at the grid's floor or above it are censored",
         decide_width,
-        lambda rng: _teacher(rng, lambda p: 2 * ER_FACTOR(p) if p < 1 else 1, FINE),
-        lambda rng: _teacher(rng, lambda p: 0.5 * ER_FACTOR(p) ** 2 if p < 1 else 1),
+        lambda rng: _teacher(rng, lambda p: 2 * er_factor(p) if p < 1 else 1, FINE),
+        lambda rng: _teacher(rng, lambda p: 0.5 * er_factor(p) ** 2 if p < 1 else 1),
         "k ~ rho(p)^2 (a path needs both of its edges)", rival="rho(p)^1.5", source="edge_popup_teacher.csv (columns density, width_multiplier, seed, relative_mse)"),
     Row("teacher-falls", "teacher-student: the ticket's error falls with source width (every p < 1)",
         "narrowest - widest relative MSE > 0: whole 95% interval above 0 to hold, below to be violated",

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import DEFAULT_C, ER_FACTOR, er_subset_sum_n
+from lottery_theory.bounds import DEFAULT_C, er_factor, er_subset_sum_n
 from lottery_theory.plotting import render
 from lottery_theory.subset_sum import solve
 from lottery_theory.evidence import Law, estimate_power, law_slope, near_margin, powered, region_verdict
@@ -82,7 +82,7 @@ def measure(seed: int, trials: int) -> pd.DataFrame:
             grid_n = np.arange(1, int(n_star.max()) + 2)
             prob = (n_star[None, :] <= grid_n[:, None]).mean(1)
             curves += [dict(eps=eps, p=p, n=int(n), success=float(q), bound_n=bound) for n, q in zip(grid_n, prob)]
-            scaling.append(dict(eps=eps, p=p, n_emp=n_q, bound_n=bound, er_factor=ER_FACTOR(p), seed=seed,
+            scaling.append(dict(eps=eps, p=p, n_emp=n_q, bound_n=bound, er_factor=er_factor(p), seed=seed,
                                 trials=trials, n_times_log=n_q * (-np.log1p(-p)) if p < 1 else np.nan,
                                 n_times_p=n_q * p))
     out = pd.DataFrame(scaling)
@@ -92,7 +92,7 @@ def measure(seed: int, trials: int) -> pd.DataFrame:
 
 def covering_C(t: pd.DataFrame) -> float:
     """The smallest C with n_emp <= C log(1/min(eps, delta)) max(1, rho(p)) in every cell."""
-    return float(max(r.n_emp / (np.log(1 / min(r.eps, DELTA)) * max(1.0, ER_FACTOR(r.p))) for r in t.itertuples()))
+    return float(max(r.n_emp / (np.log(1 / min(r.eps, DELTA)) * max(1.0, er_factor(r.p))) for r in t.itertuples()))
 
 
 def calibrate() -> float:
@@ -228,7 +228,7 @@ def decide_cover(t: pd.DataFrame):
         {"seeds": f"judged on {seeds_of(t)}; C fitted on {CALIBRATION_SEEDS.start}-{CALIBRATION_SEEDS.stop - 1}"}
 
 
-RHO = Law("rho(p)", ER_FACTOR)
+RHO = Law("rho(p)", er_factor)
 INV_P = Law("1/p", lambda p: 1 / p)
 PS_ER = [p for p in PS if p < 1]
 
@@ -272,13 +272,13 @@ ROWS = [
     Row("n-times-p-flat", "ER: n(p) grows like 1/p (the present count is Bin(n, p)) over p < 1; nearest rival: "
         "rho(p) = 1/log(1/(1-p)) exactly", f"slope of log n on log(1/p) over p < 1 at every eps: claim 1, rival "
         f"{law_slope(RHO, INV_P, PS_ER):.2f}; {RULE}", decide_inverse_p,
-        lambda rng: _law(_lin, rng), lambda rng: _law(lambda e, p: _lin(e, 1.0) * max(1.0, ER_FACTOR(p)), rng),
+        lambda rng: _law(_lin, rng), lambda rng: _law(lambda e, p: _lin(e, 1.0) * max(1.0, er_factor(p)), rng),
         "n ~ max(1, 1/log(1/(1-p))) (the ER factor as an exact law)", rival="rho(p) exactly", source=SRC),
     Row("er-factor-flat", "ER: n(p) grows exactly like rho(p) = 1/log(1/(1-p)) over p < 1, p = 0.5 included (the "
         "paper states the factor up to constants; this row asks for it exactly); nearest rival: 1/p",
         f"slope of log n on log rho(p) over p < 1 at every eps: claim 1, rival {law_slope(INV_P, RHO, PS_ER):.2f}; "
         f"{RULE}", decide_er_factor,
-        lambda rng: _law(lambda e, p: _lin(e, 1.0) * ER_FACTOR(p) if p < 1 else _lin(e, 1.0), rng),
+        lambda rng: _law(lambda e, p: _lin(e, 1.0) * er_factor(p) if p < 1 else _lin(e, 1.0), rng),
         lambda rng: _law(_lin, rng), "n ~ 1/p", rival="1/p", source=SRC),
     Row("held-out-C", f"one constant covers the grid: n_emp <= C log(1/min(eps, delta)) max(1, rho(p)) with "
         f"C = {DEFAULT_C:g} fitted on held-out seeds",

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import ER_FACTOR, lower_bound_width, required_width
+from lottery_theory.bounds import er_factor, lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec
@@ -121,8 +121,8 @@ PATH = Law("1/log(1/(1-p^2/2))", path_factor)
 PATH_34 = Law("(1/log(1/(1-p^2/2)))^0.75", lambda p: path_factor(p) ** 0.75)
 HALF = Law("1/((1-(1-p)^10) log(1/(1-p/2)))", half_factor)
 HALF_15 = Law("(1/((1-(1-p)^10) log(1/(1-p/2))))^1.5", lambda p: half_factor(p) ** 1.5)
-RHO = Law("rho(p) = 1/log(1/(1-p))", ER_FACTOR)
-RHO_15 = Law("rho(p)^1.5", lambda p: ER_FACTOR(p) ** 1.5)
+RHO = Law("rho(p) = 1/log(1/(1-p))", er_factor)
+RHO_15 = Law("rho(p)^1.5", lambda p: er_factor(p) ** 1.5)
 HALF_W = Law("1/((1-(1-p)^200) log(1/(1-p/2)))", half_factor_wide)
 HALF_W_15 = Law("(1/((1-(1-p)^200) log(1/(1-p/2))))^1.5", lambda p: half_factor_wide(p) ** 1.5)
 RATIO = Law("path/half factor (about 1/p)", ratio_law)
@@ -349,13 +349,13 @@ ROWS = [
     Row("fixed-layout-path-factor", "our fixed 2L layout: k_min grows like the factor of a two-edge path, "
         f"{PATH.name} (a property of our construction, not the paper's claim); nearest rival: {PATH_34.name}",
         SLOPE_RULE, _scaling(PATH, PATH_34),
-        lambda rng: _law(lambda p: 3 * path_factor(p), rng), lambda rng: _law(lambda p: 40 * ER_FACTOR(p) if p < 1
+        lambda rng: _law(lambda p: 3 * path_factor(p), rng), lambda rng: _law(lambda p: 40 * er_factor(p) if p < 1
                                                                          else 40, rng),
         "k_min ~ 1/log(1/(1-p)) (one ER factor per layer)", rival=PATH_34.name, source=f"{CSV}, layout fixed ({COLS})"),
     Row("fixed-layout-layer-factor", f"the paper's per-layer factor on our fixed 2L layout: k_min ~ {RHO.name}, "
         f"p < 1 (violated = our layout pays the factor twice; see the adaptive layout); nearest rival: {PATH.name}",
         SLOPE_RULE, _scaling(RHO, PATH, below_one=True),
-        lambda rng: _law(lambda p: 40 * ER_FACTOR(p) if p < 1 else 40, rng),
+        lambda rng: _law(lambda p: 40 * er_factor(p) if p < 1 else 40, rng),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng), "k_min ~ 1/log(1/(1-p^2/2)) (both edges of a path)",
         rival=PATH.name, source=f"{CSV}, layout fixed ({COLS})"),
     Row("adaptive-layout-one-factor", "adaptive 2L layout (a unit serves one of its surviving inputs): k_min grows "
@@ -367,7 +367,7 @@ ROWS = [
         source=f"{CSV}, layout adaptive ({COLS})"),
     Row("adaptive-layout-paper-factor", f"the paper's per-layer factor on the adaptive 2L layout: k_min ~ {RHO.name}, "
         f"p < 1; nearest rival: {RHO_15.name}; {REGIME}", SLOPE_RULE, _scaling(RHO, RHO_15, below_one=True),
-        lambda rng: _law(lambda p: 20 * ER_FACTOR(p) if p < 1 else 20, rng, FULL_PS),
+        lambda rng: _law(lambda p: 20 * er_factor(p) if p < 1 else 20, rng, FULL_PS),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng, FULL_PS), "k_min ~ 1/log(1/(1-p^2/2))",
         rival=RHO_15.name, source=f"{CSV}, layout adaptive ({COLS})"),
     Row("fixed-over-adaptive", f"k_fixed / k_adaptive (seed-paired) follows the derived ratio {RATIO.name}; nearest "
@@ -418,7 +418,7 @@ ROWS = [
         rival=HALF_W_15.name, source=f"{WIDE_CSV} ({COLS})"),
     Row("wide-paper-factor", f"the paper's per-layer factor on the adaptive layout of a 200-20-1 target: k_min ~ "
         f"{RHO.name}; nearest rival: {RHO_15.name}; {REGIME_WIDE} (full run only)", SLOPE_RULE, _scaling(RHO, RHO_15),
-        lambda rng: _law(lambda p: 20 * ER_FACTOR(p), rng, WIDE_PS),
+        lambda rng: _law(lambda p: 20 * er_factor(p), rng, WIDE_PS),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng, WIDE_PS), "k_min ~ 1/log(1/(1-p^2/2))",
         rival=RHO_15.name, source=f"{WIDE_CSV} ({COLS})"),
 ]

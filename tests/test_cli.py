@@ -55,7 +55,7 @@ def test_self_test_separates_every_row():
 
     results = self_test()
     assert len(results) >= 20
-    bad = [r for r in results if not r[4]]
+    bad = [r for r in results if not r.ok]
     assert not bad, bad
     assert main(["verify", "--self-test", "--only", "layer_ratios"]) == 0
 

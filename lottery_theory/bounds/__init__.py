@@ -16,14 +16,14 @@ from .cli import cli_evaluate
 from .differential import DifferentialUnsupported, differential_certificate
 from .composition import activation_bounds, composition_bound, composition_expr, per_weight_eps
 from .dense_subset_sum import dense_subset_sum_n, dense_subset_sum_n_expr
-from .er_subset_sum import (ER_FACTOR, er_factor_expr, er_subset_sum_density, er_subset_sum_eps, er_subset_sum_n,
+from .er_subset_sum import (ER_FACTOR, er_factor, er_factor_expr, er_subset_sum_density, er_subset_sum_eps, er_subset_sum_n,
                             er_subset_sum_n_expr, er_subset_sum_n_sufficient, er_subset_sum_n_sufficient_expr,
                             subset_sum_block_size)
 from .lower_bound import lower_bound_expr, lower_bound_success_expr, lower_bound_success_prob, lower_bound_width
-from .record import BOUNDS, THEOREMS, Arg, Bound, bound, width_theorem
+from .record import BOUNDS, THEOREMS, Arg, Bound, bound
 from .representation import (representation_copies, representation_copies_expr, representation_failure_union,
                              representation_plan, representation_success_exact)
-from .widths import achievable_eps, available_theorems, l1_plan, min_density, required_width
+from .widths import achievable_eps, available_theorems, l1_plan, min_density, required_width, width_theorem
 
 
 def _import_all(pkg_name: str, path) -> None:
@@ -38,7 +38,7 @@ _import_all(__name__, __path__)
 from .peers.pensia import pensia_items_per_weight  # noqa: E402
 
 __all__ = ["BOUNDS", "THEOREMS", "Arg", "Bound", "bound", "width_theorem", "Certificate", "RealisedLayer",
-           "composition_certificate", "interval_certificate", "differential_certificate", "DifferentialUnsupported", "per_weight_budget", "DEFAULT_C", "ER_FACTOR", "achievable_eps",
+           "composition_certificate", "interval_certificate", "differential_certificate", "DifferentialUnsupported", "per_weight_budget", "DEFAULT_C", "ER_FACTOR", "er_factor", "achievable_eps",
            "activation_bounds", "available_theorems", "cli_evaluate", "composition_bound", "composition_expr",
            "dense_subset_sum_n", "dense_subset_sum_n_expr", "er_factor_expr", "er_subset_sum_density",
            "er_subset_sum_eps", "er_subset_sum_n", "er_subset_sum_n_expr", "er_subset_sum_n_sufficient",

@@ -130,3 +130,17 @@ def interleave(ws: list[int], hidden) -> list[int]:
     for s, n in zip(hidden, ws[1:]):
         res += [int(s), n]
     return res
+
+
+def er_factor(p):
+    r"""The ER factor :math:`\rho(p) = 1/\log(1/(1-p))` (:math:`\approx 1/p` as p -> 0; 0 at p = 1).
+
+    Since :math:`p \le \log(1/(1-p))`, :math:`\rho(p) \le 1/p`.
+    """
+    a = density(p)
+    with np.errstate(divide="ignore", over="ignore"):
+        res = np.where(a < 1, -1.0 / np.log1p(-np.minimum(a, 1 - 1e-300)), 0.0)
+    if not np.all(np.isfinite(res)):
+        raise ValueError(f"density={p!r} is so small that the ER factor 1/log(1/(1-p)) (about 1/p) exceeds the float "
+                         f"range; densities below about 1e-307 have no finite answer")
+    return out(res)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DEFAULT_C, constant, out, positive, to_int, unit
+from ._common import DEFAULT_C, constant, er_factor, out, positive, to_int, unit
 from ._common import density as _density
 from .record import Arg, bound
 
@@ -19,23 +19,12 @@ def er_factor_expr():
     return 1 / sp.log(1 / (1 - p)), p
 
 
-@bound("er-factor", citation="Gadhikar et al. 2023 (arXiv 2210.02412), the overparameterization factor of its main theorems; docs/theory.md, eq. (ER-1)",
+er_factor = bound("er-factor", citation="Gadhikar et al. 2023 (arXiv 2210.02412), the overparameterization factor of its main theorems; docs/theory.md, eq. (ER-1)",
        latex=r"\rho(p) = \frac{1}{\log\frac{1}{1-p}}", assumptions="p in (0, 1]; rho(1) = 0",
        args=(Arg("density", "float", "ER density p (fraction kept)"),),
-       report=lambda density: {"density": density, "er_factor": ER_FACTOR(density), "one_over_p": 1 / density},
-       expr=er_factor_expr)
-def ER_FACTOR(p):
-    r"""The ER factor :math:`\rho(p) = 1/\log(1/(1-p))` (:math:`\approx 1/p` as p -> 0; 0 at p = 1).
-
-    Since :math:`p \le \log(1/(1-p))`, :math:`\rho(p) \le 1/p`.
-    """
-    a = _density(p)
-    with np.errstate(divide="ignore", over="ignore"):
-        res = np.where(a < 1, -1.0 / np.log1p(-np.minimum(a, 1 - 1e-300)), 0.0)
-    if not np.all(np.isfinite(res)):
-        raise ValueError(f"density={p!r} is so small that the ER factor 1/log(1/(1-p)) (about 1/p) exceeds the float "
-                         f"range; densities below about 1e-307 have no finite answer")
-    return out(res)
+       report=lambda density: {"density": density, "er_factor": er_factor(density), "one_over_p": 1 / density},
+       expr=er_factor_expr)(er_factor)
+ER_FACTOR = er_factor  # the function's name in earlier releases (a function, not a constant; kept for old scripts)
 
 
 def er_subset_sum_n_expr():
@@ -68,7 +57,7 @@ def er_subset_sum_n(eps, delta, density, C: float = DEFAULT_C, integer: bool = T
     returns the real value (used by the exact inverse queries).
     """
     e, d, p = unit(eps, "eps"), unit(delta, "delta"), _density(density)
-    n = constant(C) * np.log(1.0 / np.minimum(e, d)) * np.maximum(1.0, np.asarray(ER_FACTOR(p)))
+    n = constant(C) * np.log(1.0 / np.minimum(e, d)) * np.maximum(1.0, np.asarray(er_factor(p)))
     return out(to_int(np.ceil(n - 1e-9), "n") if integer else n)
 
 
@@ -78,7 +67,7 @@ def er_subset_sum_eps(n, delta, density, C: float = DEFAULT_C):
     Returns NaN where even :math:`\varepsilon \ge \delta` would need more than ``n`` items.
     """
     nn, d, p = positive(n, "n"), unit(delta, "delta"), _density(density)
-    eps = np.exp(-nn / (C * np.maximum(1.0, np.asarray(ER_FACTOR(p)))))
+    eps = np.exp(-nn / (C * np.maximum(1.0, np.asarray(er_factor(p)))))
     return out(np.where(eps <= d, eps, np.nan))
 
 
@@ -122,6 +111,6 @@ def subset_sum_block_size(eps_w, delta_w, p_path, C: float = DEFAULT_C) -> int:
     return int(er_subset_sum_n(eps_w, delta_w, p_path, C))
 
 
-__all__ = ["ER_FACTOR", "er_factor_expr", "er_subset_sum_n", "er_subset_sum_n_expr", "er_subset_sum_eps",
+__all__ = ["ER_FACTOR", "er_factor", "er_factor_expr", "er_subset_sum_n", "er_subset_sum_n_expr", "er_subset_sum_eps",
            "er_subset_sum_density", "er_subset_sum_n_sufficient", "er_subset_sum_n_sufficient_expr",
            "subset_sum_block_size"]

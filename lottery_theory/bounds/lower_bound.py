@@ -9,7 +9,7 @@ import numpy as np
 
 from ._common import arr, binom_pmf, count, out, unit
 from ._common import density as _density
-from .er_subset_sum import ER_FACTOR
+from .er_subset_sum import er_factor
 from .record import Arg, bound
 
 _MAX_EXACT_N = 10_000_000  # the exact ER-output P(E) sums n + 1 terms: ~80 MB of float64 at this n
@@ -65,7 +65,7 @@ def lower_bound_success_prob(n, d, density, output_density=1.0):
              Arg("output_density", "float", "output-layer density p_2", 1.0)),
        report=lambda d, density, delta, output_density: {
            "critical_width": int(lower_bound_width(d, delta, density, output_density)),
-           "log(d/delta)*rho(p)": math.log(d / delta) * ER_FACTOR(density)},
+           "log(d/delta)*rho(p)": math.log(d / delta) * er_factor(density)},
        expr=lower_bound_expr)
 def lower_bound_width(d, delta, density, output_density=1.0):
     r"""Critical width :math:`n^*`: the smallest n with P(E) >= 1 - :math:`\delta`; any smaller width fails w.p. > :math:`\delta`.

@@ -3,7 +3,7 @@ assumptions. ``lottery-theory bounds NAME`` subcommands are generated from these
 the width theorems of :func:`lottery_theory.bounds.required_width` from ``THEOREMS``.
 
 Adding a bound = one module under ``lottery_theory/bounds/`` (or ``bounds/peers/``) that calls
-:func:`bound` or :func:`width_theorem`, plus its test; the package imports every module it holds.
+:func:`bound` or :func:`~lottery_theory.bounds.widths.width_theorem`, plus its test; the package imports every module it holds.
 """
 from __future__ import annotations
 
@@ -70,31 +70,3 @@ def bound(name: str, *, citation: str, latex: str, assumptions: str, args: tuple
         BOUNDS[name] = Bound(name, citation, latex, assumptions, fn, tuple(args), rep, expr, dict(constants))
         return fn
     return wrap
-
-
-# The arguments every width theorem takes on the command line.
-WIDTH_ARGS = (Arg("widths", "ints", "target widths n_0,...,n_L"), Arg("eps", "float", "sup-error epsilon"),
-              Arg("delta", "float", "failure probability", 0.01),
-              Arg("density", "float", "ER density p (fraction kept); peers of dense sources ignore it", 1.0),
-              Arg("C", "float", "override the theorem's constant", None))
-
-
-def width_theorem(name: str, *, citation: str, latex: str, assumptions: str, C: float, cli: str | None = None,
-                  options: tuple[Arg, ...] = (), expr: Callable | None = None):
-    """Decorator registering a width function ``fn(ws, eps, delta, density, C, bias, **options) -> widths``
-    as theorem ``name`` of :func:`required_width` and as the CLI bound ``cli`` (default ``NAME-width``).
-    ``C`` is the theorem's default constant (the record's ``constants["C"]``)."""
-    def wrap(fn: Callable) -> Callable:
-        def report(widths, eps, delta, density, C, **opts):
-            from .er_subset_sum import ER_FACTOR
-            from .widths import required_width
-            sw = required_width(widths, eps, delta, density, theorem=name, C=C, **opts)
-            return {"theorem": name, "source_widths": sw, "er_factor": ER_FACTOR(density), "density": density,
-                    "eps": eps, "delta": delta, "C": rec.constants["C"] if C is None else C}
-
-        key = cli or f"{name}-width"
-        rec = Bound(key, citation, latex, assumptions, fn, WIDTH_ARGS + tuple(options), report, expr, {"C": C})
-        THEOREMS[name] = BOUNDS[key] = rec  # one record: required_width(theorem=name) and `bounds key`
-        return fn
-    return wrap
-THEOREM_C: dict[str, float] = {}

@@ -8,16 +8,43 @@ instances). Peer theorems live in ``bounds/peers/``, one module each.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from .._validation import check_options, check_positive_int
-from ._common import DEFAULT_C, constant, interleave, layer_densities, unit, widths
+from ._common import DEFAULT_C, constant, er_factor, interleave, layer_densities, unit, widths
 from ._common import density as _check_density
 from .composition import per_weight_eps
 from .er_subset_sum import subset_sum_block_size
-from .record import THEOREMS, Arg, bound, width_theorem
+from .record import BOUNDS, THEOREMS, Arg, Bound, bound
 from .representation import representation_copies_expr, representation_plan
+
+
+
+# The arguments every width theorem takes on the command line.
+WIDTH_ARGS = (Arg("widths", "ints", "target widths n_0,...,n_L"), Arg("eps", "float", "sup-error epsilon"),
+              Arg("delta", "float", "failure probability", 0.01),
+              Arg("density", "float", "ER density p (fraction kept); peers of dense sources ignore it", 1.0),
+              Arg("C", "float", "override the theorem's constant", None))
+
+
+def width_theorem(name: str, *, citation: str, latex: str, assumptions: str, C: float, cli: str | None = None,
+                  options: tuple[Arg, ...] = (), expr: Callable | None = None):
+    """Decorator registering a width function ``fn(ws, eps, delta, density, C, bias, **options) -> widths``
+    as theorem ``name`` of :func:`required_width` and as the CLI bound ``cli`` (default ``NAME-width``).
+    ``C`` is the theorem's default constant (the record's ``constants["C"]``)."""
+    def wrap(fn: Callable) -> Callable:
+        def report(widths, eps, delta, density, C, **opts):
+            sw = required_width(widths, eps, delta, density, theorem=name, C=C, **opts)
+            return {"theorem": name, "source_widths": sw, "er_factor": er_factor(density), "density": density,
+                    "eps": eps, "delta": delta, "C": rec.constants["C"] if C is None else C}
+
+        key = cli or f"{name}-width"
+        rec = Bound(key, citation, latex, assumptions, fn, WIDTH_ARGS + tuple(options), report, expr, {"C": C})
+        THEOREMS[name] = BOUNDS[key] = rec  # one record: required_width(theorem=name) and `bounds key`
+        return fn
+    return wrap
 
 
 def slt_budget(ws, eps, delta, bias):

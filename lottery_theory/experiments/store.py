@@ -198,3 +198,10 @@ def default_store() -> ResultStore:
         return ResultStore(env)
     from ..verdicts import repo_root
     return ResultStore(repo_root() / "results")
+
+
+def results_root(given: str | None = None) -> str:
+    """``--results`` if given, else ``$LOTTERY_THEORY_RESULTS``, else ``./results``."""
+    import os
+
+    return given or os.environ.get("LOTTERY_THEORY_RESULTS") or "results"

@@ -215,7 +215,7 @@ def run_sweep_cli(args) -> int:
     else:
         raise ValueError(f"{args.config!r} is neither a sweep file nor a built-in sweep "
                          f"({', '.join(sorted(BUILTIN_SWEEPS))})")
-    from ..cli import results_root
+    from .store import results_root
 
     root = results_root(args.results)
     store = ResultStore(root)

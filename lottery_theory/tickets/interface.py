@@ -13,17 +13,18 @@ tests/test_extension_points.py writes one from scratch with the helpers of :mod:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from .._validation import Registry, check_density, check_number, check_open_unit, check_positive_int
 from .blocks import SolverSpec
+from .distribute import check_executor
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .construct import ConstructConfig
+CONSTRUCTIONS = Registry("construction", "construction")
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,99 @@ class Construction:
 
     def realise(self, network: nn.Sequential, layout: dict) -> list:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ConstructConfig:
+    r"""Every option of :func:`construct`, with its one set of defaults; checked when built (a bad value raises
+    naming the field). ``density`` and ``eps`` have no default.
+
+    * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by ``ratio`` over the
+      source layers) or a per-layer sequence (2L: one per target layer or per source layer; L+1: one per source
+      layer).
+    * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at its
+      budget and ``Ticket.failures`` counts instances that missed it. ``delta``: failure probability of the bound.
+    * ``construction``: a registered layout (``"2L"``, ``"L+1"``; :data:`~lottery_theory.tickets.CONSTRUCTIONS`).
+    * Width: by default the bound's requirement (:func:`lottery_theory.bounds.required_width`), i.e. ``k`` units
+      per input in each block layer. ``width_multiplier`` sets ``k`` directly (2L: units per input; L+1: ``k`` of
+      the input block and the copies per neuron); ``width`` sets the block layer widths (``(n_in + 1) k``). Too
+      small a width is allowed: failures are reported. ``C``: the subset-sum constant (default
+      :data:`~lottery_theory.bounds.DEFAULT_C`).
+    * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
+      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
+      (:func:`~lottery_theory.tickets.blocks.assign_units`), so an item is present when its edge into layer B
+      survives (probability :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves
+      input ``u // k`` and needs that one edge (probability :math:`p_A p_B/2`). ``"matched"``: as adaptive, tied
+      by a bipartite matching that gives every input the largest quota any assignment can
+      (:func:`~lottery_theory.tickets.blocks.assign_units_matched`); with it the width of
+      ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)).
+    * ``objective``: ``"fewest"`` (the default of both layouts) picks, per weight, the smallest subset within the
+      layer's budget; ``"min_error"`` the most accurate subset. L+1 copy layers amplify the errors they read by the
+      copies' summed |weights|, so L+1 solves them last to first and rescales the earlier layers' budgets by the
+      realised gains (docs/theory.md, LB-1). ``solver``: the subset-sum method; ``max_items`` (<= 44): items per
+      subset sum.
+    * ``budget``: ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`, which assumes
+      :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised target's interval bounds
+      and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
+    * ``ratio``: the layer-wise ratio that spreads a scalar density. ``box``, ``input_shape``: the input box and the
+      input's shape (needed for conv targets).
+    * ``executor``: where the subset sums are solved: ``None`` (here), ``"local"`` (a process pool of
+      ``workers``), ``"dask"`` (a local Dask cluster of ``workers``) or an executor/``dask.distributed.Client``
+      (:mod:`lottery_theory.tickets.distribute`); the ticket is bit-identical to the serial one.
+    * ``retries``: at a fixed width, draw up to ``retries`` sources (independent generators seeded from the
+      generator), stop at the first whose certificate is <= ``eps``, and return the draw with the smallest
+      certified upper bound; ``Ticket.draws`` reports the draws.
+    """
+    density: float | tuple[float, ...]
+    eps: float
+    delta: float = 0.01
+    construction: str = "2L"
+    width: int | tuple[int, ...] | None = None
+    width_multiplier: int | tuple[int, ...] | None = None
+    ratio: str = "uniform"
+    solver: str = "mitm"
+    max_items: int = 24
+    box: float = 1.0
+    input_shape: tuple[int, ...] | None = None
+    C: float | None = None
+    assignment: str = "adaptive"
+    objective: str | None = None  # None: the layout's default ("fewest")
+    budget: str = "assumed"
+    executor: object = None
+    workers: int = 2
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen
+        put("retries", check_positive_int(self.retries, "retries"))
+        CONSTRUCTIONS.get_checked(self.construction)
+        put("eps", check_open_unit(self.eps, "eps"))  # numpy scalars welcome; bools, strings, NaN refused
+        put("delta", check_open_unit(self.delta, "delta"))
+        check_positive_int(self.max_items, "max_items")
+        box = self.box
+        if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
+            raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
+        if self.max_items > 44:
+            raise ValueError("max_items must be <= 44 (the exact solver's limit)")
+        if self.width is not None and self.width_multiplier is not None:
+            raise ValueError("give width or width_multiplier, not both")
+        if self.assignment not in ("adaptive", "fixed", "matched"):
+            raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {self.assignment!r}")
+        if self.objective not in (None, "fewest", "min_error"):
+            raise ValueError(f"objective must be 'fewest' or 'min_error', got {self.objective!r}")
+        if self.budget not in ("assumed", "norms"):
+            raise ValueError(f"budget must be 'assumed' or 'norms', got {self.budget!r}")
+        check_executor(self.executor, self.workers)
+        if self.C is not None:
+            put("C", check_number(self.C, "C", lo=0.0, lo_open=True))
+        d = self.density
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, float, np.integer, np.floating, list, tuple)):
+            raise TypeError(f"density must be a number in (0, 1] or a list of them, got {d!r}")
+        if isinstance(d, (list, tuple)):
+            [check_density(x, f"density[{i}]") for i, x in enumerate(d)]
+            put("density", tuple(d))
+        else:
+            put("density", check_density(d, "density"))
+        for name in ("width", "width_multiplier", "input_shape"):
+            if isinstance(getattr(self, name), list):
+                put(name, tuple(getattr(self, name)))

@@ -13,16 +13,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .._validation import Registry, check_alloc, check_positive_int
+from .._validation import check_alloc, check_positive_int
 from ..bounds import DEFAULT_C
 from ..bounds.widths import er_slt_2l, l1_plan
 from ..nets.masked import MaskedLinear
 from .blocks import (Block, Units, _slots, assign_block, assign_units, assign_units_matched, block_masks,
                      draw_layers, mixing_mask, solve_block, solve_rows, source_densities, units_of)
-from .interface import BuildContext, BuildResult, Construction, Plan, TargetChain
+from .interface import CONSTRUCTIONS, BuildContext, BuildResult, Construction, Plan, TargetChain
 from .source import LayerDraw, SourceRecipe
-
-CONSTRUCTIONS = Registry("construction", "construction")
 
 __all__ = ["CONSTRUCTIONS", "Construction", "LPlusOne", "LPlusOnePlan", "TwoL"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 
 from .._common import DEFAULT_C
-from ..record import width_theorem
+from ..widths import width_theorem
 from ..widths import er_slt_l1, er_slt_l1_expr
 
 _COMMON = dict(C=DEFAULT_C, expr=er_slt_l1_expr, latex=r"s_1 = (n_0+1)k,\ s_{l+1} = \rho_l n_l + k^b_l",

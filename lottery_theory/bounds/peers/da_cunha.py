@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 
 from .._common import ceil_int, interleave
-from ..record import Arg, width_theorem
+from ..record import Arg
+from ..widths import width_theorem
 
 
 def da_cunha_expr():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .._common import ceil_int, interleave
-from ..record import width_theorem
+from ..widths import width_theorem
 
 
 def malach_expr():

@@ -15,7 +15,7 @@ import math
 
 from .._common import ceil_int, interleave
 from ..composition import per_weight_eps
-from ..record import width_theorem
+from ..widths import width_theorem
 
 
 def orseau_expr():

@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from .._common import ceil_int, constant, interleave, out, to_int, unit, widths
-from ..record import Arg, bound, width_theorem
+from ..record import Arg, bound
+from ..widths import width_theorem
 
 
 def pensia_expr():

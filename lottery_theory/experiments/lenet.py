@@ -14,7 +14,7 @@ def lenet_mnist(seed: int = 0, epochs: int = 15, cache_dir: str | Path | None = 
     returns the plain ``nn.Sequential`` and ``{"test_accuracy", "checkpoint"}``. Cached under ``cache_dir``
     (default ``results/checkpoints``)."""
     from ..data import load
-    from ..experiments.store import default_store
+    from .store import default_store
     from ..nets import load_target, mlp, save_target
     from ..search.train import evaluate, train
 
