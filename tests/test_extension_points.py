@@ -68,7 +68,8 @@ def test_a_new_iterative_pruner_runs_through_prune(cleanup):
     with pytest.raises(TypeError, match="unknown option"):
         prune(src, method="test-halving", density=0.1, rounds=3)
     # IMP and SynFlow are registry entries of the same shape, not branches of prune()
-    assert {"imp", "synflow"} <= set(_PRUNERS) and _PRUNERS["imp"].skip == _PRUNERS["synflow"].skip == 1
+    assert {"imp", "synflow"} <= set(_PRUNERS) and type(_PRUNERS["imp"]) is type(_PRUNERS["synflow"])
+    assert _PRUNERS["imp"].masks_only and not _PRUNERS["synflow"].masks_only
 
 
 def test_a_new_experiment_runs_in_a_sweep(cleanup, tmp_path):

@@ -48,10 +48,14 @@ class DSTConfig:
     """Options of :func:`dst`, checked when built (a bad value raises naming the field).
 
     ``drop_fraction`` :math:`\\alpha` (RigL: 0.3), ``drop_schedule`` ("cosine" | "linear" | "constant"),
+    ``method`` (a registered DST method: "rigl", "set", ...), ``density`` and ``epochs`` (required by :func:`dst`),
     ``update_interval`` :math:`\\Delta T` in optimizer steps, ``end_fraction`` of all steps after which masks stay
     fixed (RigL: 0.75); ``regrow_init`` "zero" | "random" (None: the method's default); ``ratio`` spreads the
     density over layers when :func:`dst` has to draw the start mask; the rest configure the optimizer.
     """
+    method: str = "rigl"
+    density: float | None = None
+    epochs: int | None = None
     drop_fraction: float = 0.3
     drop_schedule: str = "cosine"
     update_interval: int = 100
@@ -65,6 +69,10 @@ class DSTConfig:
     batch_size: int = 128
 
     def __post_init__(self) -> None:
+        if self.density is not None:
+            object.__setattr__(self, "density", check_density(self.density, "density"))
+        if self.epochs is not None:
+            check_positive_int(self.epochs, "epochs")
         check_number(self.drop_fraction, "drop_fraction", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
         lookup(_DROP_SCHEDULES, self.drop_schedule, "drop schedule", "drop_schedule")
         check_positive_int(self.update_interval, "update_interval")
@@ -276,22 +284,24 @@ def _reset_state(opt: torch.optim.Optimizer, p: torch.Tensor, where: torch.Tenso
             v.masked_fill_(where, 0)
 
 
-def dst(model: nn.Module, data, *, method: str = "rigl", density: float, support=None, epochs: int,
-        generator: torch.Generator | None = None, config: DSTConfig | None = None, val_data=None, device=None,
-        progress: bool = False, **options) -> DSTResult:
+def dst(model: nn.Module, data, config: DSTConfig | None = None, *, support=None,
+        generator: torch.Generator | None = None, val_data=None, device=None, progress: bool = False,
+        **options) -> DSTResult:
     """Dynamic sparse training of ``model`` at fixed global ``density`` (fraction of all weights of its masked
-    layers); see the module docstring for the update rule.
+    layers); see the module docstring for the update rule. Options: a :class:`DSTConfig` and/or its fields by
+    keyword (``method="rigl", density=0.1, epochs=10``; keywords win; an unknown keyword is a TypeError).
 
     Start: the model's masks (``MaskedLinear``/``MaskedConv2d`` or ``torch.nn.utils.prune`` form) if they keep
     ``round(density N)`` weights (up to one per layer of rounding); a random subset of them (per layer by ``config.ratio``) if they keep more;
     a model without masks is first sparsified in place (``config.ratio``, default ERK as RigL). ``support``: None
     (regrowth anywhere), ``"model"`` (only inside the model's masks at the call: DST inside an ER super-mask) or
-    ``{layer: mask}`` containing the start. ``options`` override fields of ``config`` (:class:`DSTConfig`).
+    ``{layer: mask}`` containing the start.
     """
-    entry = _DST.get_checked(method)
     cfg = _config(config, options)
-    density = check_density(density, "density")
-    epochs = check_positive_int(epochs, "epochs")
+    entry = _DST.get_checked(cfg.method)
+    for k in ("density", "epochs"):
+        if getattr(cfg, k) is None:
+            raise TypeError(f"dst needs {k}")
     check_bool(progress, "progress")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -301,58 +311,11 @@ def dst(model: nn.Module, data, *, method: str = "rigl", density: float, support
     loader = as_loader(data, cfg.batch_size, True, generator)
     if len(loader) == 0:
         raise ValueError("data holds no batch")
-    slots = _slots(model)
-    if not slots:
-        sparsify(model, density=density, ratio=cfg.ratio, generator=generator)
-        slots = _slots(model)
-    model.to(dev)
-    sup = _supports(support, slots)
-    start = _start_masks(slots, density, cfg.ratio, generator)
-    if sup is not None:
-        outside = [n for n in slots if bool((start[n].to(dev) & ~sup[n]).any())]
-        if outside:
-            raise ValueError(f"the start mask leaves the support in layers {outside}")
-    for n, s in slots.items():
-        s.set_mask(start[n].to(dev))
-    init = _INITS[cfg.regrow_init or entry.init]
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = _OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
-    sched = _SCHEDULES[cfg.schedule](opt, epochs)
-    total = epochs * len(loader)
-    due = set(update_steps(total, cfg))
-    end_step = max(1, int(cfg.end_fraction * total))
+    slots, sup = _start(model, cfg, support, generator, dev)
+    run = _Run(slots, sup, entry, _INITS[cfg.regrow_init or entry.init], cfg, generator, dev)
     res = DSTResult(model)
-    step = 0
-    for epoch in tqdm(range(epochs), desc=f"dst ({method})", unit="epoch", disable=not progress, leave=False):
-        model.train()
-        tot, n = 0.0, 0
-        for x, y in loader:
-            step += 1
-            x, y = x.to(dev), y.to(dev)
-            dense = step in due and entry.needs_grad
-            masks_now = {k: s.mask() for k, s in slots.items()}
-            if dense:  # all-ones masks: same outputs (pruned weights are 0), dense gradients
-                for s in slots.values():
-                    s.mask_buffer.fill_(1)
-            loss = loss_fn(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            grads = {}
-            if dense:
-                for k, s in slots.items():
-                    grads[k] = s.weight.grad.detach().clone()
-                    s.weight.grad.masked_fill_(~masks_now[k], 0.0)
-                    s.mask_buffer.copy_(masks_now[k].to(s.mask_buffer.dtype))
-            opt.step()
-            for k, s in slots.items():
-                s.set_mask(masks_now[k])  # re-zero pruned weights (optimizers that move them, e.g. weight decay)
-            if step in due:
-                res.updates.append(_update(slots, masks_now, grads, sup, entry, init, opt,
-                                           drop_fraction_at(step, end_step, cfg), step, generator))
-            tot += float(loss.detach()) * x.shape[0]
-            n += x.shape[0]
-        sched.step()
-        row = {"epoch": epoch, "train_loss": tot / n, "lr": opt.param_groups[0]["lr"]}
+    for epoch in tqdm(range(cfg.epochs), desc=f"dst ({cfg.method})", unit="epoch", disable=not progress, leave=False):
+        row = {"epoch": epoch, **run.epoch(model, loader, res)}
         if val_data is not None:
             row.update({f"val_{k}": v for k, v in evaluate(model, val_data, device=dev).items()})
             model.train()
@@ -362,19 +325,102 @@ def dst(model: nn.Module, data, *, method: str = "rigl", density: float, support
     return res
 
 
-def _update(slots, masks_now, grads, sup, entry: DSTMethod, init, opt, alpha: float, step: int, generator) -> dict:
-    """Prune and regrow every layer at drop fraction ``alpha``; returns the update's log row."""
-    row = {"step": step, "drop_fraction": alpha, "pruned": 0, "regrown": 0, "layers": {}}
-    for k, s in slots.items():
-        m = masks_now[k]
-        n_drop = int(alpha * int(m.sum()))
-        scores = entry.grow_scores(s.weight.detach(), grads.get(k), generator)
-        new, grown = mask_update(s.weight, m, scores, n_drop, None if sup is None else sup[k])
-        with torch.no_grad():
-            s.weight.copy_(torch.where(grown, init(s.weight, generator), s.weight))
-        s.set_mask(new)
-        _reset_state(opt, s.weight, (m & ~new) | grown)
-        row["pruned"] += n_drop
-        row["regrown"] += int(grown.sum())
-        row["layers"][k] = n_drop
-    return row
+def _start(model: nn.Module, cfg: DSTConfig, support, generator, dev) -> tuple[dict[str, _Slot], Masks | None]:
+    """The masked layers (the model sparsified first if it has none), moved to ``dev`` with their start masks set;
+    and the support regrowth must stay in (None: anywhere)."""
+    slots = _slots(model)
+    if not slots:
+        sparsify(model, density=cfg.density, ratio=cfg.ratio, generator=generator)
+        slots = _slots(model)
+    model.to(dev)
+    sup = _supports(support, slots)
+    start = _start_masks(slots, cfg.density, cfg.ratio, generator)
+    if sup is not None:
+        outside = [n for n in slots if bool((start[n].to(dev) & ~sup[n]).any())]
+        if outside:
+            raise ValueError(f"the start mask leaves the support in layers {outside}")
+    for n, s in slots.items():
+        s.set_mask(start[n].to(dev))
+    return slots, sup
+
+
+class _Run:
+    """The state of one DST run: the masked layers, the support, the method, the optimizer and its schedule, and
+    the steps at which masks are updated."""
+
+    def __init__(self, slots: dict[str, _Slot], sup: Masks | None, entry: DSTMethod, init, cfg: DSTConfig,
+                 generator, dev) -> None:
+        self.slots, self.sup, self.entry, self.init, self.cfg, self.generator, self.dev = (slots, sup, entry, init,
+                                                                                          cfg, generator, dev)
+        self.opt: torch.optim.Optimizer | None = None  # bound to the model's parameters on the first epoch
+        self.sched = None
+        self.step = 0
+        self.due: set[int] = set()
+        self.end_step = 1
+
+    def bind(self, model: nn.Module, n_batches: int) -> None:
+        """The optimizer and its schedule on ``model``'s parameters, and the update steps for ``n_batches`` per
+        epoch."""
+        cfg = self.cfg
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.opt = _OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
+        self.sched = _SCHEDULES[cfg.schedule](self.opt, cfg.epochs)
+        total = cfg.epochs * n_batches
+        self.due = set(update_steps(total, cfg))
+        self.end_step = max(1, int(cfg.end_fraction * total))
+
+    def epoch(self, model: nn.Module, loader, res: DSTResult) -> dict:
+        """One epoch: a step per batch (masks enforced after every optimizer step; dense gradients on update steps,
+        then prune and regrow); returns the epoch's log row."""
+        if self.opt is None:
+            self.bind(model, len(loader))
+        model.train()
+        tot, n = 0.0, 0
+        for x, y in loader:
+            self.step += 1
+            loss = self._batch(model, x.to(self.dev), y.to(self.dev), res)
+            tot += float(loss.detach()) * x.shape[0]
+            n += x.shape[0]
+        self.sched.step()
+        return {"train_loss": tot / n, "lr": self.opt.param_groups[0]["lr"]}
+
+    def _batch(self, model: nn.Module, x, y, res: DSTResult) -> torch.Tensor:
+        slots, opt = self.slots, self.opt
+        dense = self.step in self.due and self.entry.needs_grad
+        masks_now = {k: s.mask() for k, s in slots.items()}
+        if dense:  # all-ones masks: same outputs (pruned weights are 0), dense gradients
+            for s in slots.values():
+                s.mask_buffer.fill_(1)
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grads = {}
+        if dense:
+            for k, s in slots.items():
+                grads[k] = s.weight.grad.detach().clone()
+                s.weight.grad.masked_fill_(~masks_now[k], 0.0)
+                s.mask_buffer.copy_(masks_now[k].to(s.mask_buffer.dtype))
+        opt.step()
+        for k, s in slots.items():
+            s.set_mask(masks_now[k])  # re-zero pruned weights (optimizers that move them, e.g. weight decay)
+        if self.step in self.due:
+            res.updates.append(self._update(masks_now, grads, drop_fraction_at(self.step, self.end_step, self.cfg)))
+        return loss
+
+    def _update(self, masks_now: Masks, grads: dict, alpha: float) -> dict:
+        """Prune and regrow every layer at drop fraction ``alpha``; returns the update's log row."""
+        row = {"step": self.step, "drop_fraction": alpha, "pruned": 0, "regrown": 0, "layers": {}}
+        g = self.generator
+        for k, s in self.slots.items():
+            m = masks_now[k]
+            n_drop = int(alpha * int(m.sum()))
+            scores = self.entry.grow_scores(s.weight.detach(), grads.get(k), g)
+            new, grown = mask_update(s.weight, m, scores, n_drop, None if self.sup is None else self.sup[k])
+            with torch.no_grad():
+                s.weight.copy_(torch.where(grown, self.init(s.weight, g), s.weight))
+            s.set_mask(new)
+            _reset_state(self.opt, s.weight, (m & ~new) | grown)
+            row["pruned"] += n_drop
+            row["regrown"] += int(grown.sum())
+            row["layers"][k] = n_drop
+        return row

@@ -227,6 +227,98 @@ class EdgePopupConfig:
             object.__setattr__(self, "anneal", tuple(self.anneal))
 
 
+def _final_densities(cfg: EdgePopupConfig, layers: dict) -> list[float]:
+    """Per-layer densities of the ticket (by ``cfg.ratio``, or the support's shares); each must fit its support."""
+    names = list(layers)
+    shapes = [tuple(layers[n].weight.shape) for n in names]
+    if cfg.ratio == "support":
+        final = _support_densities(cfg.density, [layers[n].mask for n in names])
+    else:
+        final = resolve_densities(shapes, cfg.density, cfg.ratio)
+    for n, d, s in zip(names, final, shapes):
+        k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
+        if k > sup:
+            raise ValueError(f"layer {n!r}: density {d:.4g} (ratio={cfg.ratio!r}) asks for {k} weights but its "
+                             f"support holds only {sup} (support density {sup / math.prod(s):.4g}); lower density, "
+                             f"or pass ratio='support' to keep every layer's share of the support (feasible up to "
+                             f"the support's global density) or the ratio the support was drawn with")
+        if k == 0:
+            raise ValueError(f"layer {n!r}: density {d:.4g} keeps no weight")
+    return final
+
+
+def _split_val(data, fraction: float, generator: torch.Generator | None) -> tuple:
+    """``(train, val)``: a random ``fraction`` of the tensors ``data = (X, y)`` held out for validation."""
+    x, y = data if isinstance(data, (tuple, list)) else (None, None)
+    if x is None:
+        raise ValueError("with a DataLoader as data, pass val_data explicitly")
+    perm = torch.randperm(len(x), generator=generator)
+    n_val = max(1, int(round(fraction * len(x))))
+    return (x[perm[n_val:]], y[perm[n_val:]]), (x[perm[:n_val]], y[perm[:n_val]])
+
+
+def _levels(cfg: EdgePopupConfig, final: list[float]) -> list[list[float]]:
+    """Per-level per-layer densities: the final ones, or ``cfg.anneal = (start, levels)`` steps down to them."""
+    if cfg.anneal is None:
+        return [final]
+    start, n_lev = cfg.anneal
+    if isinstance(cfg.density, float | int) and start < cfg.density:
+        raise ValueError(f"anneal start density {start} must be >= the final density {cfg.density} (annealing "
+                         "removes weights)")
+    sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
+    return [list(t) for t in zip(*sched)]
+
+
+def _search(work: nn.Module, wrapped: dict, levels: list, loader, val_data, cfg: EdgePopupConfig, dev,
+            progress: bool) -> tuple[list, float, dict, dict]:
+    """Train the scores level by level (SGD with momentum, cosine schedule per level); returns the history, the best
+    validation score of the last level, its masks and the other buffers (batch norm) it was scored with."""
+    names = list(wrapped)
+    shapes = [tuple(w.layer.weight.shape) for w in wrapped.values()]
+    history: list[dict] = []
+    best_val, best_masks, best_buffers = -math.inf, None, {}
+    bar = tqdm(total=cfg.epochs * len(levels), desc="edge-popup", unit="epoch", disable=not progress, leave=False)
+    for li, dens in enumerate(levels):
+        for w, d, s in zip(wrapped.values(), dens, shapes):
+            w.k = min(round(d * math.prod(s)), int(w.layer.mask.sum()))
+            if w.bias_scores is not None:
+                w.kb = min(round(d * w.layer.bias.numel()), int(w.layer.bias_mask.sum()))
+        params = [w.scores for w in wrapped.values()] + [w.bias_scores for w in wrapped.values()
+                                                         if w.bias_scores is not None]
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+        for ep in range(cfg.epochs):
+            train_loss = run_epoch(work, loader, opt, dev)
+            sch.step()
+            ev = evaluate(work, val_data, device=dev)
+            history.append({"level": li, "epoch": ep, "train_loss": train_loss,
+                            **{f"val_{k}": v for k, v in ev.items()},
+                            "density": sum(w.k for w in wrapped.values()) / sum(math.prod(s) for s in shapes)})
+            bar.update()
+            score = ev.get("accuracy", -ev["loss"])
+            if li == len(levels) - 1 and score > best_val:
+                best_val = score
+                best_masks = {n: (w.current_mask().cpu(), w.current_bias_mask()) for n, w in wrapped.items()}
+                best_buffers = {k: v.detach().cpu().clone() for k, v in work.named_buffers()
+                                if not any(k.startswith(n + ".") for n in names)}
+    bar.close()
+    return history, best_val, best_masks, best_buffers
+
+
+def _rebuild(source: nn.Module, best_masks: dict, best_buffers: dict) -> nn.Module:
+    """A copy of ``source`` with the best masks and the buffers (batch norm statistics) they were scored with."""
+    network = copy.deepcopy(source)
+    layers_out = masked_layers(network)
+    for n, (m, bm) in best_masks.items():
+        layers_out[n].set_mask(m, None if bm is None else bm.cpu())
+    with torch.no_grad():  # the statistics the best epoch was scored with (batch norm), not the source's
+        mine = dict(network.named_buffers())
+        for k, v in best_buffers.items():
+            if k in mine and mine[k].shape == v.shape:
+                mine[k].copy_(v)
+    return network
+
+
 def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *, val_data=None,
                generator: torch.Generator | None = None, device=None, progress: bool = True,
                **options) -> EdgePopupResult:
@@ -250,80 +342,18 @@ def edge_popup(source: nn.Module, data, config: EdgePopupConfig | None = None, *
     layers = masked_layers(source)
     if not layers:
         raise ValueError("source has no masked layers")
-    names = list(layers)
-    shapes = [tuple(layers[n].weight.shape) for n in names]
-    if cfg.ratio == "support":
-        final = _support_densities(cfg.density, [layers[n].mask for n in names])
-    else:
-        final = resolve_densities(shapes, cfg.density, cfg.ratio)
-    for n, d, s in zip(names, final, shapes):
-        k, sup = round(d * math.prod(s)), int(layers[n].mask.sum())
-        if k > sup:
-            raise ValueError(f"layer {n!r}: density {d:.4g} (ratio={cfg.ratio!r}) asks for {k} weights but its "
-                             f"support holds only {sup} (support density {sup / math.prod(s):.4g}); lower density, "
-                             f"or pass ratio='support' to keep every layer's share of the support (feasible up to "
-                             f"the support's global density) or the ratio the support was drawn with")
-        if k == 0:
-            raise ValueError(f"layer {n!r}: density {d:.4g} keeps no weight")
+    final = _final_densities(cfg, layers)
     if val_data is None:
-        x, y = data if isinstance(data, (tuple, list)) else (None, None)
-        if x is None:
-            raise ValueError("with a DataLoader as data, pass val_data explicitly")
-        perm = torch.randperm(len(x), generator=generator)
-        n_val = max(1, int(round(cfg.val_fraction * len(x))))
-        val_data, data = (x[perm[:n_val]], y[perm[:n_val]]), (x[perm[n_val:]], y[perm[n_val:]])
-    levels = [final]
-    if cfg.anneal is not None:
-        start, n_lev = cfg.anneal
-        if isinstance(cfg.density, float | int) and start < cfg.density:
-            raise ValueError(f"anneal start density {start} must be >= the final density {cfg.density} (annealing "
-                             "removes weights)")
-        sched = [anneal_schedule(max(start, d), d, n_lev) for d in final]
-        levels = [list(t) for t in zip(*sched)]
+        data, val_data = _split_val(data, cfg.val_fraction, generator)
     work = copy.deepcopy(source).to(dev)
     wrapped = {}
-    for n in names:
+    for n in layers:
         wrapped[n] = _ScoredLayer(masked_layers(work)[n], 1, generator, cfg.bias_scores)
         replace_module(work, n, wrapped[n])
     loader = as_loader(data, cfg.batch_size, True, generator)
-    history: list[dict] = []
-    best_val, best_masks, best_buffers = -math.inf, None, {}
-    total = cfg.epochs * len(levels)
-    bar = tqdm(total=total, desc="edge-popup", unit="epoch", disable=not progress, leave=False)
-    for li, dens in enumerate(levels):
-        for n, d, s in zip(names, dens, shapes):
-            w = wrapped[n]
-            w.k = min(round(d * math.prod(s)), int(w.layer.mask.sum()))
-            if w.bias_scores is not None:
-                w.kb = min(round(d * w.layer.bias.numel()), int(w.layer.bias_mask.sum()))
-        params = [w.scores for w in wrapped.values()] + [w.bias_scores for w in wrapped.values()
-                                                         if w.bias_scores is not None]
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-        sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
-        for ep in range(cfg.epochs):
-            train_loss = run_epoch(work, loader, opt, dev)
-            sch.step()
-            ev = evaluate(work, val_data, device=dev)
-            row = {"level": li, "epoch": ep, "train_loss": train_loss, **{f"val_{k}": v for k, v in ev.items()},
-                   "density": sum(w.k for w in wrapped.values()) / sum(math.prod(s) for s in shapes)}
-            history.append(row)
-            bar.update()
-            score = ev.get("accuracy", -ev["loss"])
-            if li == len(levels) - 1 and score > best_val:
-                best_val = score
-                best_masks = {n: (w.current_mask().cpu(), w.current_bias_mask()) for n, w in wrapped.items()}
-                best_buffers = {k: v.detach().cpu().clone() for k, v in work.named_buffers()
-                                if not any(k.startswith(n + ".") for n in names)}
-    bar.close()
-    network = copy.deepcopy(source)
-    layers_out = masked_layers(network)
-    for n, (m, bm) in best_masks.items():
-        layers_out[n].set_mask(m, None if bm is None else bm.cpu())
-    with torch.no_grad():  # the statistics the best epoch was scored with (batch norm), not the source's
-        mine = dict(network.named_buffers())
-        for k, v in best_buffers.items():
-            if k in mine and mine[k].shape == v.shape:
-                mine[k].copy_(v)
+    history, best_val, best_masks, best_buffers = _search(work, wrapped, _levels(cfg, final), loader, val_data, cfg,
+                                                          dev, progress)
+    network = _rebuild(source, best_masks, best_buffers)
     if cfg.recalibrate_bn:
         recalibrate_bn(network, loader, dev)
     if torch_form:

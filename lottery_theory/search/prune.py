@@ -50,10 +50,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import Registry, check_bool, check_density, check_options, check_positive_int, lookup
+from .._validation import (Registry, check_bool, check_density, check_options, check_positive_int, lookup,
+                           merge_config)
 from ..nets.interop import as_masked, torch_pruned_layers
 from ..nets.masked import apply_masks, masked_layers
-from ..nets.masked import masks as get_masks
 from ..sparsity import layer_densities
 from . import _params
 from .train import as_loader, loss_fn, train
@@ -99,19 +99,27 @@ class PruneTask:
         _apply(self.model, new)
         return new
 
-    def iterate(self, scores: Callable[[], dict[str, torch.Tensor]], rounds: int,
-                schedule: str = "exponential") -> Masks:
+    def iterate(self, scores: Callable[[], dict[str, torch.Tensor]], rounds: int | None = None,
+                schedule: str = "exponential", *, densities: Sequence[float] | None = None,
+                after_round: Callable[[int, float, Masks], None] | None = None) -> Masks:
         """Rescore and prune from the support's density down to the target on an ``"exponential"`` (geometric)
         or ``"linear"`` schedule (``rounds`` rounds; intermediate counts capped at the current masks, the last one
-        exact). From a dense start these are Synaptic-Flow's ``d^(i/R)`` and ``1 - (1 - d) i / R``."""
-        rounds = check_positive_int(rounds, "rounds")
-        step = lookup(_SCHEDULES, schedule, "pruning schedule", "schedule")
-        sup_d = sum(int(v.sum()) for v in self.support.values()) / sum(v.numel() for v in self.support.values())
+        exact). From a dense start these are Synaptic-Flow's ``d^(i/R)`` and ``1 - (1 - d) i / R``. ``densities``
+        gives the rounds' densities instead (the last one is the task's); ``after_round(i, density, masks)`` runs
+        after each round's masks are applied (IMP rewinds there)."""
+        if densities is None:
+            rounds = check_positive_int(rounds, "rounds")
+            step = lookup(_SCHEDULES, schedule, "pruning schedule", "schedule")
+            sup_d = sum(int(v.sum()) for v in self.support.values()) / sum(v.numel() for v in self.support.values())
+            densities = [step(sup_d, self.density, i / rounds) for i in range(1, rounds + 1)]
         final = self.counts()
         current = self.support
-        for i in range(1, rounds + 1):
-            counts = self.counts(step(sup_d, self.density, i / rounds), current, clamp=True) if i < rounds else final
+        for i, d in enumerate(densities):
+            last = i == len(densities) - 1
+            counts = final if last else self.counts(d, current, clamp=True)
             current = self.keep(scores(), current, counts)
+            if after_round is not None:
+                after_round(i, d, current)
         return {k: v.clone() for k, v in current.items()}
 
 
@@ -351,40 +359,74 @@ def _targets(model, density, support, ratio, scope, clamp: bool = False, roundin
 SCOPES = {"global": "global", "layer": "layer", "local": "layer"}  # "local": Synaptic-Flow's name for "layer"
 
 
-def prune(model: nn.Module, *, method: str, density: float, support: dict[str, torch.Tensor] | None = None,
-          ratio: str | None = None, scope: str = "global", data=None, generator: torch.Generator | None = None,
-          rounding: str = "nearest", invert: bool = False, shuffle: bool = False, reinitialize: bool = False,
-          prune_bias: bool = False, prune_batchnorm: bool = False, peer_compatible: bool = False,
-          **options) -> dict[str, torch.Tensor]:
+@dataclass(frozen=True)
+class PruneConfig:
+    """The options :func:`prune` shares across methods, checked when built (a bad value raises naming the field):
+    ``method`` and ``density`` (required), ``ratio`` / ``scope`` (global ranking, or fixed per-layer densities),
+    and Synaptic-Flow's controls ``rounding``, ``invert``, ``shuffle``, ``reinitialize``, ``prune_bias``,
+    ``prune_batchnorm``, ``peer_compatible`` (module docstring). Method-specific options are keywords of
+    :func:`prune` that are not fields here."""
+    method: str | None = None
+    density: float | None = None
+    ratio: str | None = None
+    scope: str = "global"
+    rounding: str = "nearest"
+    invert: bool = False
+    shuffle: bool = False
+    reinitialize: bool = False
+    prune_bias: bool = False
+    prune_batchnorm: bool = False
+    peer_compatible: bool = False
+
+    def __post_init__(self) -> None:
+        if self.density is not None:
+            object.__setattr__(self, "density", check_density(self.density, "density"))
+        for k in ("invert", "shuffle", "reinitialize", "prune_bias", "prune_batchnorm", "peer_compatible"):
+            check_bool(getattr(self, k), k)
+        lookup(ROUNDING, self.rounding, "rounding", "rounding")
+        object.__setattr__(self, "scope", lookup(SCOPES, self.scope, "scope", "scope"))
+        if self.method is not None:
+            _PRUNERS.get_checked(self.method)
+
+
+def _prune_config(config: PruneConfig | None, options: dict) -> tuple[PruneConfig, dict]:
+    """Split keyword ``options`` into :class:`PruneConfig` fields (merged onto ``config``) and the method's own."""
+    names = {f.name for f in dataclasses.fields(PruneConfig)}
+    cfg = merge_config(PruneConfig, config, {k: v for k, v in options.items() if k in names}, "prune",
+                       required=("method", "density"))
+    for k in ("method", "density"):
+        if getattr(cfg, k) is None:
+            raise TypeError(f"prune needs {k}")
+    return cfg, {k: v for k, v in options.items() if k not in names}
+
+
+def prune(model: nn.Module, config: PruneConfig | None = None, *, support: dict[str, torch.Tensor] | None = None,
+          data=None, generator: torch.Generator | None = None, **options) -> dict[str, torch.Tensor]:
     """Prune ``model`` to ``density`` (fraction of all weights) inside ``support``; returns and applies masks.
 
-    ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``, alias ``"local"``) fixes
-    per-layer densities with :func:`~lottery_theory.sparsity.layer_densities` first. ``options`` go to the method:
-    ``imp`` (``rounds``, ``epochs``, ``rewind``, ``lr``, ...), ``synflow`` (``input_shape``, ``synflow_rounds``,
-    default 100, ``schedule``, ``synflow_bias``), ``snip-it`` (``rounds``, ``schedule``), ``snip``/``grasp``
-    (``batch_size``; ``grasp_temperature``). The shared options (``rounding``, ``invert``, ``shuffle``,
-    ``reinitialize``, ``prune_bias``, ``prune_batchnorm``, ``peer_compatible``) are described in the module
-    docstring. A model masked with ``torch.nn.utils.prune`` (e.g. by :func:`~lottery_theory.sparsify`) is pruned
-    inside those masks: its ``weight_mask`` buffers (and, after IMP, its weights) are updated in place.
+    Options: a :class:`PruneConfig` and/or keywords, e.g. ``prune(model, method="snip", density=0.1, data=...)``
+    (keywords win). ``scope="global"`` ranks all layers together; ``ratio`` (or ``scope="layer"``, alias
+    ``"local"``) fixes per-layer densities with :func:`~lottery_theory.sparsity.layer_densities` first. Keywords
+    that are not :class:`PruneConfig` fields go to the method (an unknown one is a TypeError naming the accepted):
+    ``imp`` (:class:`IMPConfig`: ``rounds``, ``epochs``, ``rewind``, ``lr``, ...), ``synflow`` (``input_shape``,
+    ``synflow_rounds``, default 100, ``schedule``, ``synflow_bias``), ``snip-it`` (``rounds``, ``schedule``),
+    ``snip``/``grasp`` (``batch_size``; ``grasp_temperature``). A model masked with ``torch.nn.utils.prune`` (e.g.
+    by :func:`~lottery_theory.sparsify`) is pruned inside those masks: its ``weight_mask`` buffers (and, after IMP,
+    its weights) are updated in place.
     """
-    shared = dict(rounding=rounding, invert=invert, shuffle=shuffle, reinitialize=reinitialize, prune_bias=prune_bias,
-                  prune_batchnorm=prune_batchnorm, peer_compatible=peer_compatible)
+    cfg, options = _prune_config(config, options)
     if not masked_layers(model) and torch_pruned_layers(model):
-        return _prune_torch_form(model, method=method, density=density, support=support, ratio=ratio, scope=scope,
-                                 data=data, generator=generator, **shared, **options)
-    density = check_density(density, "density")
-    for k in ("invert", "shuffle", "reinitialize", "prune_bias", "prune_batchnorm", "peer_compatible"):
-        check_bool(shared[k], k)
-    lookup(ROUNDING, rounding, "rounding", "rounding")
-    scope = lookup(SCOPES, scope, "scope", "scope")
-    entry = _PRUNERS.get_checked(method)
-    if peer_compatible:
+        return _prune_torch_form(model, cfg, support=support, data=data, generator=generator, **options)
+    entry = _PRUNERS.get_checked(cfg.method)
+    rounding, method = cfg.rounding, cfg.method
+    if cfg.peer_compatible:
         rounding = "peer"
         options = {**entry.peer, **options}
-    if entry.masks_only and (invert or shuffle or reinitialize or prune_bias or prune_batchnorm or rounding != "nearest"):
+    if entry.masks_only and (cfg.invert or cfg.shuffle or cfg.reinitialize or cfg.prune_bias or cfg.prune_batchnorm
+                             or rounding != "nearest"):
         raise ValueError(f"method {method!r} selects its own masks: invert, shuffle, reinitialize, prune_bias, "
                          f"prune_batchnorm and rounding do not apply to it")
-    keys = _params.prunable_keys(model, prune_bias, prune_batchnorm)
+    keys = _params.prunable_keys(model, cfg.prune_bias, cfg.prune_batchnorm)
     support = {k: v.clone().bool() for k, v in (support or {k: _params.current_mask(model, k) for k in keys}).items()}
     if set(support) != set(keys):
         raise ValueError(f"support keys {sorted(support)} do not match the prunable tensors {sorted(keys)}")
@@ -393,14 +435,14 @@ def prune(model: nn.Module, *, method: str, density: float, support: dict[str, t
         if tuple(support[n].shape) != shape:
             raise ValueError(f"support[{n!r}] has shape {tuple(support[n].shape)}, tensor {shape}")
     check_options(entry.options_of, options, f"pruner {method!r}", skip=entry.skip)
-    task = PruneTask(model, density, support, ratio, scope, data, generator, rounding, invert)
+    task = PruneTask(model, cfg.density, support, cfg.ratio, cfg.scope, data, generator, rounding, cfg.invert)
     task.counts()  # refuses a density the support cannot hold, before any work
     _apply(model, support)
     new = entry.run(task, **options)
-    if shuffle:
+    if cfg.shuffle:
         new = _shuffled(new, support, generator)
         _apply(model, new)
-    if reinitialize:
+    if cfg.reinitialize:
         _reinitialize(model, generator)
         _apply(model, new)
     return new
@@ -435,10 +477,10 @@ def _reinitialize(model: nn.Module, generator) -> None:
             getattr(m, "bias_orig", m.bias).zero_()
 
 
-def _prune_torch_form(model: nn.Module, **kw) -> dict[str, torch.Tensor]:
+def _prune_torch_form(model: nn.Module, cfg: PruneConfig, **kw) -> dict[str, torch.Tensor]:
     """``prune`` on a masked copy of a ``torch.nn.utils.prune`` model, then masks and weights written back."""
     work = as_masked(model)
-    new = prune(work, **kw)
+    new = prune(work, cfg, **kw)
     done = masked_layers(work)
     with torch.no_grad():
         for name, m in torch_pruned_layers(model).items():
@@ -480,12 +522,32 @@ def imp_schedule(start: float, density: float, prune_fraction: float = 0.2, roun
     return out + [density]
 
 
+@dataclass(frozen=True)
+class IMPConfig:
+    """IMP's own options (:func:`imp`, ``prune(method="imp", ...)``): ``rounds`` (None: remove ``prune_fraction``
+    of the live weights per round, as open_lth; else that many geometric rounds), ``epochs``/``lr``/``optimizer``
+    of each round's training, ``rewind`` ("init" or a number of training epochs), ``val_data`` for the rounds'
+    log rows, ``on_round`` (called with each row), ``progress`` and ``device`` (default: CUDA when available)."""
+    rounds: int | None = None
+    prune_fraction: float = 0.2
+    epochs: int = 10
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    rewind: str | int = "init"
+    val_data: Any = None
+    on_round: Callable[[dict], None] | None = None
+    progress: bool = False
+    device: Any = None
+
+    def __post_init__(self) -> None:
+        if not (self.rewind == "init" or (isinstance(self.rewind, int) and not isinstance(self.rewind, bool))):
+            raise ValueError(f"rewind must be 'init' or a number of epochs, got {self.rewind!r}")
+
+
 def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tensor] | None = None,
-        ratio: str | None = None, scope: str = "global", rounds: int | None = None, prune_fraction: float = 0.2,
-        epochs: int = 10, lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init",
-        generator: torch.Generator | None = None, val_data=None, on_round: Callable[[dict], None] | None = None,
-        progress: bool = False, device=None) -> dict[str, torch.Tensor]:
-    """Iterative magnitude pruning with rewinding (Frankle & Carbin 2019), inside ``support``.
+        generator: torch.Generator | None = None, **options) -> dict[str, torch.Tensor]:
+    """Iterative magnitude pruning with rewinding (Frankle & Carbin 2019), inside ``support``: ``prune(model,
+    method="imp", ...)``. ``options``: :class:`IMPConfig` fields and ``ratio``/``scope``.
 
     Each round trains ``epochs`` epochs, keeps the largest-magnitude live weights, and rewinds the
     weights to their values at initialisation (``rewind="init"``) or after ``rewind`` training
@@ -495,47 +557,41 @@ def imp(model: nn.Module, *, density: float, data, support: dict[str, torch.Tens
     the last prune the weights are rewound; training the final ticket is the caller's job. Training runs on
     ``device`` (default: CUDA when available); the model is returned on the device it came on.
     """
-    if data is None:
+    return prune(model, method="imp", density=density, data=data, support=support, generator=generator, **options)
+
+
+def _imp(task: PruneTask, **options) -> Masks:
+    """IMP as a registry entry (:func:`imp`): rounds of :meth:`PruneTask.iterate` on the IMP schedule, each scoring
+    by magnitude after training, then rewinding the weights."""
+    cfg = merge_config(IMPConfig, None, options, "pruner 'imp'")
+    if task.data is None:
         raise ValueError("imp needs data=(X, y) or a DataLoader")
+    model, g = task.model, task.generator
     home = next(model.parameters()).device
-    support = {k: v.clone().bool() for k, v in (support or get_masks(model)).items()}
-    apply_masks(model, support)
-    n_total = sum(v.numel() for v in support.values())
-    d0 = sum(int(v.sum()) for v in support.values()) / n_total
-    if density > d0 + 1e-12:
-        raise ValueError(f"density={density} exceeds the support density {d0:.4g}")
-    schedule = imp_schedule(d0, density, prune_fraction, rounds)
-    if isinstance(rewind, int) and not isinstance(rewind, bool):
-        if rewind > 0:
-            train(model, data, epochs=rewind, lr=lr, optimizer=optimizer, generator=generator, progress=False,
-                  device=device)
-    elif rewind != "init":
-        raise ValueError(f"rewind must be 'init' or a number of epochs, got {rewind!r}")
+    d0 = sum(int(v.sum()) for v in task.support.values()) / sum(v.numel() for v in task.support.values())
+    schedule = imp_schedule(d0, task.density, cfg.prune_fraction, cfg.rounds)
+    fit = dict(lr=cfg.lr, optimizer=cfg.optimizer, generator=g, device=cfg.device)
+    if not isinstance(cfg.rewind, str) and cfg.rewind > 0:
+        train(model, task.data, epochs=cfg.rewind, progress=False, **fit)
     saved = copy.deepcopy({k: v for k, v in model.state_dict().items() if not k.endswith("mask")})
-    current = support
-    for r, d in enumerate(schedule):
-        res = train(model, data, epochs=epochs, lr=lr, optimizer=optimizer, generator=generator, val_data=val_data,
-                    progress=progress, device=device)
-        last = r == len(schedule) - 1
-        targets = _targets(model, d, current, ratio, scope, clamp=not last)
-        current = select(_magnitude(model, None, None), current, targets)
+    last: list = []
+
+    def scores() -> dict[str, torch.Tensor]:
+        last[:] = [train(model, task.data, epochs=cfg.epochs, val_data=cfg.val_data, progress=cfg.progress, **fit)]
+        return _magnitude(model, None, None)
+
+    def rewind(r: int, d: float, current: Masks) -> None:
         model.load_state_dict({**model.state_dict(), **saved})  # rewind weights, keep the new masks below
         apply_masks(model, current)
-        if on_round:
-            on_round({"round": r, "density": d, **(res.history[-1] if res.history else {})})
+        if cfg.on_round:
+            cfg.on_round({"round": r, "density": d, **(last[0].history[-1] if last[0].history else {})})
+
+    out = task.iterate(scores, densities=schedule, after_round=rewind)
     model.to(home)
-    return {k: v.clone() for k, v in current.items()}
+    return out
 
 
-@register_pruner("imp", masks_only=True)
-def _imp(task: PruneTask, rounds: int | None = None, prune_fraction: float = 0.2, epochs: int = 10,
-         lr: float = 1e-3, optimizer: str = "adam", rewind: str | int = "init", val_data=None,
-         on_round: Callable[[dict], None] | None = None, progress: bool = False, device=None) -> Masks:
-    """IMP as a registry entry: :func:`imp` on the task's model, data and support."""
-    return imp(task.model, density=task.density, data=task.data, support=task.support, ratio=task.ratio,
-               scope=task.scope, rounds=rounds, prune_fraction=prune_fraction, epochs=epochs, lr=lr,
-               optimizer=optimizer, rewind=rewind, generator=task.generator, val_data=val_data, on_round=on_round,
-               progress=progress, device=device)
+_PRUNERS.register("imp", wrap=lambda fn: Pruner("imp", fn, IMPConfig, 0, {}, True))(_imp)
 
 
 @register_pruner("snip-it")

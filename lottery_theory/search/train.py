@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
-from .._validation import check_number, check_positive_int, lookup
+from .._validation import check_bool, check_number, check_positive_int, lookup, merge_config
 from ..nets.masked import enforce_masks
 
 _OPTIMIZERS: dict[str, Callable] = {
@@ -144,25 +144,50 @@ class TrainResult:
     best_epoch: int = -1
 
 
-def train(model: nn.Module, train_data, *, epochs: int, lr: float = 1e-3, optimizer: str = "adam",
-          weight_decay: float = 0.0, schedule: str = "constant", batch_size: int = 128, val_data=None,
+@dataclass(frozen=True)
+class TrainConfig:
+    """Options of :func:`train`, checked when built (a bad value raises naming the field): ``epochs`` (required),
+    ``lr``, ``optimizer`` ("sgd" with momentum 0.9 | "adam" | "adamw"), ``weight_decay``, ``schedule`` ("constant" |
+    "cosine" | "step"), ``batch_size`` and ``keep_best`` (restore the epoch with the best validation score)."""
+    epochs: int | None = None
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    batch_size: int = 128
+    keep_best: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None:
+            check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.batch_size, "batch_size")
+        check_number(self.lr, "lr", lo=0.0, lo_open=True)
+        check_number(self.weight_decay, "weight_decay", lo=0.0)
+        lookup(_OPTIMIZERS, self.optimizer, "optimizer", "optimizer")
+        lookup(_SCHEDULES, self.schedule, "schedule", "schedule")
+        check_bool(self.keep_best, "keep_best")
+
+
+def train(model: nn.Module, train_data, config: TrainConfig | None = None, *, val_data=None,
           generator: torch.Generator | None = None, device=None, progress: bool = True,
-          keep_best: bool = False, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[dict], None] | None = None, **options) -> TrainResult:
     """Train ``model`` in place; masks are enforced after every optimizer step.
 
-    ``val_data`` (a split of the training data) selects the best epoch when ``keep_best``; the
-    test set is never seen here. ``on_epoch`` receives each history row (e.g. to store it).
+    Options come as a :class:`TrainConfig` or as its fields by keyword (``epochs=10, lr=1e-3``; keywords override
+    a given config; an unknown keyword is a ``TypeError`` naming the accepted ones). ``val_data`` (a split of the
+    training data) selects the best epoch when ``keep_best``; the test set is never seen here. ``on_epoch``
+    receives each history row (e.g. to store it).
     """
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch_size, "batch_size")
-    check_number(lr, "lr", lo=0.0, lo_open=True)
-    check_number(weight_decay, "weight_decay", lo=0.0)
+    cfg = merge_config(TrainConfig, config, options, "train", required=("epochs",))
+    if cfg.epochs is None:
+        raise TypeError("train needs epochs")
+    epochs, keep_best = cfg.epochs, cfg.keep_best
     dev = default_device(device)
     model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = lookup(_OPTIMIZERS, optimizer, "optimizer", "optimizer")(params, lr, weight_decay)
-    sched = lookup(_SCHEDULES, schedule, "schedule", "schedule")(opt, epochs)
-    loader = as_loader(train_data, batch_size, True, generator)
+    opt = _OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
+    sched = _SCHEDULES[cfg.schedule](opt, epochs)
+    loader = as_loader(train_data, cfg.batch_size, True, generator)
     res = TrainResult()
     best_state = None
     enforce_masks(model)
