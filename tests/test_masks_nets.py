@@ -25,7 +25,7 @@ from lottery_theory.sparsity import density, er_mask, layer_densities
 def test_exact_mask_count(out, inn, d, seed):
     m = er_mask((out, inn), d, generator=torch.Generator().manual_seed(seed), exact=True)
     assert m.dtype == torch.bool and m.shape == (out, inn)
-    assert int(m.sum()) == round(d * out * inn)
+    assert int(m.sum()) == round(d * (out * inn))  # the documented count: round(density * numel)
 
 
 def test_bernoulli_mask_concentrates():

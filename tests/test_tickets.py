@@ -267,3 +267,21 @@ def test_construct_config_and_keywords_are_one_set_of_options():
     with pytest.raises(ValueError, match="assignment"):
         ConstructConfig(density=0.5, eps=0.05, assignment="greedy")
     assert ConstructConfig(density=[0.5, 0.2], eps=0.1).density == (0.5, 0.2)
+
+
+def test_l1_copy_layer_with_zero_gain_does_not_overflow_the_budgets():
+    """A copy layer that keeps no item has gain 0: the layers before it cannot move the output, so their budgets
+    grow without bound. With two copy layers the rescaled budget overflowed to inf and the solver refused it
+    (found on 4-6-3-1, p = 0.5, k = 5). It is capped now; the ticket builds and its bracket is consistent."""
+    import warnings
+
+    from lottery_theory.experiments.builtin import spectral_target
+    from lottery_theory.tickets.layouts import BUDGET_CAP
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tk = construct(spectral_target((4, 6, 3, 1), 0), density=0.5, eps=0.05, construction="L+1",
+                       width_multiplier=5, generator=torch.Generator().manual_seed(3))
+    assert max(tk.eps_weight, 0) <= BUDGET_CAP and np.isfinite(tk.certified_error)
+    br = tk.sup_error(generator=torch.Generator().manual_seed(1), restarts=4, steps=20, samples=200)
+    assert br.lower <= br.upper <= tk.certified_error * (1 + 1e-9)

@@ -137,6 +137,43 @@ def box_tensors(lo, hi, shape):
     return lo_t, hi_t
 
 
+def _interval_layer(m, r: RealisedLayer, lo_t, hi_t, e, nonneg: bool):
+    """One Linear/Conv2d layer of the interval certificate: the target's pre-activation interval and the error
+    bound per output, :math:`|s^\\pm - w| \\cdot |x| + \\mathrm{lip} \\cdot e + |\\hat b - b|` maximised over copies
+    (module docstring)."""
+    import torch
+
+    dt = torch.float64
+    W = m.weight.detach().to(dt).reshape(m.weight.shape[0], -1)
+    b = m.bias.detach().to(dt) if m.bias is not None else torch.zeros(W.shape[0], dtype=dt)
+    out_shape = _out_shape(m, tuple(lo_t.shape))
+    Plo, Phi, Pe = _patches(lo_t, m), _patches(hi_t, m), _patches(e, m)  # [n_in_v, P]
+    c, rad = (Phi + Plo) / 2, (Phi - Plo) / 2
+    zc, zr = W @ c + b[:, None], W.abs() @ rad
+    zlo, zhi = zc - zr, zc + zr  # target pre-activation interval [n, P]
+    rows = torch.as_tensor(np.asarray(r.rows, dtype=np.int64))
+    sp, sn = (torch.as_tensor(np.asarray(x, float), dtype=dt).reshape(len(rows), -1) for x in (r.s_pos, r.s_neg))
+    Wr = W[rows]
+    hip, lom = Phi.clamp(min=0), (-Plo).clamp(min=0)
+    dp, dn = (sp - Wr).abs(), (sn - Wr).abs()
+    if nonneg:
+        term = dp @ hip
+        lip = sp.abs()
+    else:  # exact per-term sup, chunked over rows to bound memory
+        term = torch.cat([torch.maximum(dp[s:s + 256, :, None] * hip[None], dn[s:s + 256, :, None] * lom[None])
+                          .sum(1) for s in range(0, len(rows), 256)])
+        lip = torch.maximum(sp.abs(), sn.abs())
+    if r.lip is not None:
+        lip = torch.as_tensor(np.asarray(r.lip, float), dtype=dt).reshape(len(rows), -1)
+    bh = torch.as_tensor(np.asarray(r.bias, float), dtype=dt).reshape(-1)
+    gap = term + lip @ Pe + (bh - b[rows]).abs()[:, None]  # [R, P]
+    g = torch.full((W.shape[0], gap.shape[1]), -np.inf, dtype=dt).scatter_reduce_(
+        0, rows[:, None].expand_as(gap), gap, "amax")
+    if torch.any(torch.isinf(g)):
+        raise ValueError("realised layer leaves a target neuron without any copy")
+    return zlo.reshape(out_shape), zhi.reshape(out_shape), g.reshape(out_shape)
+
+
 def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` (module docstring); ``target`` an ``nn.Sequential``
     of Linear/Conv2d/ReLU/Flatten/MaxPool2d/AvgPool2d/Identity, ``realised`` one entry per Linear/Conv2d,
@@ -148,42 +185,13 @@ def interval_certificate(target, realised: Sequence[RealisedLayer], lo, hi, inpu
     if len(lins) != len(realised):
         raise ValueError(f"realised needs one entry per Linear/Conv2d layer of the target ({len(lins)}), "
                          f"got {len(realised)}")
-    dt = torch.float64
     e = torch.zeros_like(lo_t)
     nonneg = bool(torch.all(lo_t >= 0))  # both networks' activations are >= 0 here
     per_layer, li = [], 0
     for m in mods:
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            r = realised[li]
+            lo_t, hi_t, e = _interval_layer(m, realised[li], lo_t, hi_t, e, nonneg)
             li += 1
-            W = m.weight.detach().to(dt).reshape(m.weight.shape[0], -1)
-            b = m.bias.detach().to(dt) if m.bias is not None else torch.zeros(W.shape[0], dtype=dt)
-            out_shape = _out_shape(m, tuple(lo_t.shape))
-            Plo, Phi, Pe = _patches(lo_t, m), _patches(hi_t, m), _patches(e, m)  # [n_in_v, P]
-            c, rad = (Phi + Plo) / 2, (Phi - Plo) / 2
-            zc, zr = W @ c + b[:, None], W.abs() @ rad
-            zlo, zhi = zc - zr, zc + zr  # target pre-activation interval [n, P]
-            rows = torch.as_tensor(np.asarray(r.rows, dtype=np.int64))
-            sp, sn = (torch.as_tensor(np.asarray(x, float), dtype=dt).reshape(len(rows), -1) for x in (r.s_pos, r.s_neg))
-            Wr = W[rows]
-            hip, lom = Phi.clamp(min=0), (-Plo).clamp(min=0)
-            dp, dn = (sp - Wr).abs(), (sn - Wr).abs()
-            if nonneg:
-                term = dp @ hip
-                lip = sp.abs()
-            else:  # exact per-term sup, chunked over rows to bound memory
-                term = torch.cat([torch.maximum(dp[s:s + 256, :, None] * hip[None], dn[s:s + 256, :, None] * lom[None])
-                                  .sum(1) for s in range(0, len(rows), 256)])
-                lip = torch.maximum(sp.abs(), sn.abs())
-            if r.lip is not None:
-                lip = torch.as_tensor(np.asarray(r.lip, float), dtype=dt).reshape(len(rows), -1)
-            bh = torch.as_tensor(np.asarray(r.bias, float), dtype=dt).reshape(-1)
-            gap = term + lip @ Pe + (bh - b[rows]).abs()[:, None]  # [R, P]
-            g = torch.full((W.shape[0], gap.shape[1]), -np.inf, dtype=dt).scatter_reduce_(
-                0, rows[:, None].expand_as(gap), gap, "amax")
-            if torch.any(torch.isinf(g)):
-                raise ValueError("realised layer leaves a target neuron without any copy")
-            lo_t, hi_t, e = zlo.reshape(out_shape), zhi.reshape(out_shape), g.reshape(out_shape)
             nonneg = False
         elif isinstance(m, nn.ReLU):
             e = torch.minimum(e, (hi_t + e).clamp(min=0))

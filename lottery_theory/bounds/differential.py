@@ -33,7 +33,6 @@ additions (docs/theory.md). Intermediate bounds are padded the same way before t
 from __future__ import annotations
 
 import heapq
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -57,6 +56,24 @@ class _Net:
     """The target's Linear layers and activations with each ticket layer's relation (module docstring)."""
 
     def __init__(self, target, realised: Sequence[RealisedLayer], input_shape) -> None:
+        import torch
+
+        self._read_target(target)
+        if len(realised) != len(self.W):
+            raise ValueError(f"realised needs one entry per Linear layer of the target ({len(self.W)}), "
+                             f"got {len(realised)}")
+        if int(np.prod(input_shape)) != self.W[0].shape[1]:
+            raise DifferentialUnsupported("input shape does not match the first Linear layer")
+        self.rows, self.Cb, self.D, self.Dl, self.Db, self.err = [], [], [], [], [], []
+        prev_rows = None
+        for k, r in enumerate(realised):
+            prev_rows = self._read_layer(k, r, prev_rows)
+        if not torch.equal(self.rows[-1], torch.arange(self.W[-1].shape[0])):
+            raise DifferentialUnsupported("the ticket's output layer is not one unit per target output")
+        self.N = 8 * (sum(w.shape[1] for w in self.W) + sum(len(r) for r in self.rows)) + 64
+
+    def _read_target(self, target) -> None:
+        """The target's leading activations, Linear layers (float64) and the activation after each."""
         import torch
         from torch import nn
 
@@ -83,56 +100,50 @@ class _Net:
                                               f"{type(m).__name__} here")
         if not self.W:
             raise DifferentialUnsupported("target has no Linear layer")
-        if len(realised) != len(self.W):
-            raise ValueError(f"realised needs one entry per Linear layer of the target ({len(self.W)}), "
-                             f"got {len(realised)}")
-        if int(np.prod(input_shape)) != self.W[0].shape[1]:
-            raise DifferentialUnsupported("input shape does not match the first Linear layer")
-        self.rows, self.Cb, self.D, self.Dl, self.Db, self.err = [], [], [], [], [], []
-        prev_rows = None
-        for k, r in enumerate(realised):
-            rows = torch.as_tensor(np.asarray(r.rows, dtype=np.int64))
-            n_prev = self.W[k].shape[1]
+
+    def _read_layer(self, k: int, r: RealisedLayer, prev_rows):
+        """Ticket layer ``k``'s relation to target layer ``k``: its copies' rows, the mean and half-difference of its
+        slopes on the two signs (C_bar, D), its deviation from the target (Delta, Delta b) and the rounding radii
+        (docs/theory.md); returns its rows (the next layer's ``prev_rows``)."""
+        import torch
+
+        dt = torch.float64
+        rows = torch.as_tensor(np.asarray(r.rows, dtype=np.int64))
+        n_prev = self.W[k].shape[1]
+        copied = k > 0 and getattr(r, "coef", None) is not None
+        if not copied:
+            if k > 0 and not torch.equal(prev_rows, torch.arange(n_prev)):
+                raise DifferentialUnsupported("a copied layer without its copy coefficients")
             sp = torch.as_tensor(np.asarray(r.s_pos, float), dtype=dt).reshape(len(rows), -1)
             sn = torch.as_tensor(np.asarray(r.s_neg, float), dtype=dt).reshape(len(rows), -1)
-            if k == 0 or getattr(r, "coef", None) is None:
-                if k > 0 and not torch.equal(prev_rows, torch.arange(n_prev)):
-                    raise DifferentialUnsupported("a copied layer without its copy coefficients")
-                nonneg = k > 0 and _nonneg(self.acts[k - 1])
-                Cp, Cn = sp, (sp if nonneg else sn)
-            else:
-                C = torch.as_tensor(np.asarray(r.coef, float), dtype=dt)
-                if C.shape != (len(rows), len(prev_rows)):
-                    raise DifferentialUnsupported("copy coefficients do not match the previous layer's copies")
-                Cp = Cn = C
-            Cbar, D = (Cp + Cn) / 2, (Cp - Cn) / 2
-            if k == 0 or getattr(r, "coef", None) is None:
-                eff = Cbar
-            else:
-                eff = torch.zeros(len(rows), n_prev, dtype=dt).index_add_(1, prev_rows, Cbar)
-            self.rows.append(rows)
-            self.Cb.append(Cbar)
-            self.D.append(D if bool(torch.any(D != 0)) else None)
-            Dl = eff - self.W[k][rows]
-            Db = torch.as_tensor(np.asarray(r.bias, float), dtype=dt).reshape(-1) - self.b[k][rows]
-            self.Dl.append(Dl)
-            self.Db.append(Db)
-            # rounding radii (docs/theory.md): of the realised sums (on the ticket's input h_hat), of our own
-            # C_bar, D, Delta and Delta b (on h_hat, h and 1)
-            errC = U * (Cbar.abs() + D.abs())
-            if getattr(r, "err", None) is not None:
-                errC = errC + torch.as_tensor(np.asarray(r.err, float), dtype=dt).reshape(errC.shape)
-            errD = U * (Dl.abs() + self.W[k][rows].abs())
-            if k > 0 and getattr(r, "coef", None) is not None:
-                errD = errD + rounding_gamma(len(prev_rows) + 1) * torch.zeros_like(Dl).index_add_(1, prev_rows, Cbar.abs())
-            errb = U * (Db.abs() + self.b[k][rows].abs())
-            if getattr(r, "err_bias", None) is not None:
-                errb = errb + torch.as_tensor(np.asarray(r.err_bias, float), dtype=dt).reshape(-1)
-            self.err.append((errC, errD, errb))
-            prev_rows = rows
-        if not torch.equal(self.rows[-1], torch.arange(self.W[-1].shape[0])):
-            raise DifferentialUnsupported("the ticket's output layer is not one unit per target output")
-        self.N = 8 * (sum(w.shape[1] for w in self.W) + sum(len(r) for r in self.rows)) + 64
+            Cp, Cn = sp, (sp if k > 0 and _nonneg(self.acts[k - 1]) else sn)
+        else:
+            C = torch.as_tensor(np.asarray(r.coef, float), dtype=dt)
+            if C.shape != (len(rows), len(prev_rows)):
+                raise DifferentialUnsupported("copy coefficients do not match the previous layer's copies")
+            Cp = Cn = C
+        Cbar, D = (Cp + Cn) / 2, (Cp - Cn) / 2
+        eff = torch.zeros(len(rows), n_prev, dtype=dt).index_add_(1, prev_rows, Cbar) if copied else Cbar
+        self.rows.append(rows)
+        self.Cb.append(Cbar)
+        self.D.append(D if bool(torch.any(D != 0)) else None)
+        Dl = eff - self.W[k][rows]
+        Db = torch.as_tensor(np.asarray(r.bias, float), dtype=dt).reshape(-1) - self.b[k][rows]
+        self.Dl.append(Dl)
+        self.Db.append(Db)
+        # rounding radii (docs/theory.md): of the realised sums (on the ticket's input h_hat), of our own
+        # C_bar, D, Delta and Delta b (on h_hat, h and 1)
+        errC = U * (Cbar.abs() + D.abs())
+        if getattr(r, "err", None) is not None:
+            errC = errC + torch.as_tensor(np.asarray(r.err, float), dtype=dt).reshape(errC.shape)
+        errD = U * (Dl.abs() + self.W[k][rows].abs())
+        if copied:
+            errD = errD + rounding_gamma(len(prev_rows) + 1) * torch.zeros_like(Dl).index_add_(1, prev_rows, Cbar.abs())
+        errb = U * (Db.abs() + self.b[k][rows].abs())
+        if getattr(r, "err_bias", None) is not None:
+            errb = errb + torch.as_tensor(np.asarray(r.err_bias, float), dtype=dt).reshape(-1)
+        self.err.append((errC, errD, errb))
+        return rows
 
     # ------------------------------------------------------------------ one box
     def bounds(self, lo, hi):
@@ -418,12 +429,12 @@ def _abs_range(act, zl, zu):
 
 
 def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None, *,
-                             max_boxes: int = 1, stop_at: float | None = None, time_budget: float | None = None,
-                             alpha_steps: int = 0) -> Certificate:
+                             max_boxes: int = 1, stop_at: float | None = None, alpha_steps: int = 0) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` by differential back-substitution (module docstring),
     for targets that are chains of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid activations (2L and L+1
     tickets). ``max_boxes > 1`` bisects the input box (largest bound first, widest coordinate) until the bound
-    is below ``stop_at``, ``max_boxes`` boxes are open, or ``time_budget`` seconds have passed.
+    is below ``stop_at`` or ``max_boxes`` boxes are open (work bounded by counts, not time, so the bound is the same on
+    any machine).
     Raises :class:`DifferentialUnsupported` (a ValueError) for conv/pooling targets."""
     import torch
     from torch import nn
@@ -443,7 +454,6 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
         raise ValueError(f"alpha_steps must be a non-negative integer, got {alpha_steps!r}")
     net.alpha_steps = int(alpha_steps)
     lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
-    t0 = time.perf_counter()
     with torch.no_grad():
         out = net.bounds(lo_t, hi_t)
         heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
@@ -451,8 +461,6 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
         while len(heap) < max_boxes:
             worst = -heap[0][0]
             if stop_at is not None and worst <= stop_at:
-                break
-            if time_budget is not None and time.perf_counter() - t0 > time_budget:
                 break
             _, _, blo, bhi, parent = heapq.heappop(heap)
             j = int(torch.argmax(bhi - blo))

@@ -164,9 +164,22 @@ def _widen(target: nn.Sequential, k: Sequence[int]) -> nn.Sequential:
     return nn.Sequential(*out)
 
 
-def _er_source_any(target, width_multiplier, density, ratio, exact, init, scale_fan, generator, ratio_options):
+def _draw_weights(source: nn.Module, layers, init: str, scale_fan: float | None, generator) -> None:
+    """Fresh weights for ``source`` by ``init``; ``scale_fan`` (a density) divides those of ``layers`` by
+    ``sqrt(scale_fan)`` (hidden-networks' ``--scale-fan``)."""
+    init_params(source, init, generator=generator)
+    if scale_fan is not None:
+        factor = 1.0 / math.sqrt(check_density(scale_fan, "scale_fan"))
+        with torch.no_grad():
+            for m in layers:
+                m.weight.mul_(factor)
+
+
+def _er_source_any(target: nn.Module, width_multiplier, init: str, scale_fan: float | None, generator,
+                   masks: dict) -> nn.Module:
     """er_source for a module of any class: same architecture (width_multiplier must be 1), fresh weights,
-    ER masks in ``torch.nn.utils.prune`` form (:func:`~lottery_theory.nets.interop.sparsify`)."""
+    ER masks in ``torch.nn.utils.prune`` form (:func:`~lottery_theory.nets.interop.sparsify` with ``masks``: density,
+    ratio, exact and the ratio's options)."""
     from .interop import sparsify
 
     ks = [width_multiplier] if isinstance(width_multiplier, int) else list(width_multiplier)
@@ -174,14 +187,9 @@ def _er_source_any(target, width_multiplier, density, ratio, exact, init, scale_
         raise ValueError(f"width_multiplier={width_multiplier!r}: only an nn.Sequential target can be widened; "
                          f"for a {type(target).__name__} use width_multiplier=1")
     source = copy.deepcopy(target)
-    init_params(source, init, generator=generator)
-    if scale_fan is not None:
-        factor = 1.0 / math.sqrt(check_density(scale_fan, "scale_fan"))
-        with torch.no_grad():
-            for m in source.modules():
-                if isinstance(m, (nn.Linear, nn.Conv2d)):
-                    m.weight.mul_(factor)
-    return sparsify(source, density=density, ratio=ratio, generator=generator, exact=exact, **ratio_options)
+    _draw_weights(source, [m for m in source.modules() if isinstance(m, (nn.Linear, nn.Conv2d))], init, scale_fan,
+                  generator)
+    return sparsify(source, generator=generator, **masks)
 
 
 def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: int | Sequence[int],
@@ -201,8 +209,8 @@ def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: 
     ``torch.nn.utils.prune`` masks (:func:`~lottery_theory.nets.interop.sparsify`).
     """
     if isinstance(target_or_widths, nn.Module) and not isinstance(target_or_widths, nn.Sequential):
-        return _er_source_any(target_or_widths, width_multiplier, density, ratio, exact, init, scale_fan, generator,
-                              ratio_options)
+        return _er_source_any(target_or_widths, width_multiplier, init, scale_fan, generator,
+                              dict(density=density, ratio=ratio, exact=exact, **ratio_options))
     if isinstance(target_or_widths, nn.Module):
         target = target_or_widths
         n_layers = sum(isinstance(m, (nn.Linear, nn.Conv2d)) for m in target)
@@ -217,13 +225,8 @@ def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: 
         if len(k) != n_layers - 1:
             raise ValueError(f"width_multiplier has {len(k)} entries; the target has {n_layers - 1} hidden layers")
     source = _widen(target, k)
-    init_params(source, init, generator=generator)
-    if scale_fan is not None:
-        factor = 1.0 / math.sqrt(check_density(scale_fan, "scale_fan"))
-        with torch.no_grad():
-            for layer in masked_layers(source).values():
-                layer.weight.mul_(factor)
     layers = list(masked_layers(source).values())
+    _draw_weights(source, layers, init, scale_fan, generator)
     shapes = [tuple(l.weight.shape) for l in layers]
     dens = resolve_densities(shapes, density, ratio, **ratio_options)
     for layer, d in zip(layers, dens):

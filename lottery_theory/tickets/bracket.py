@@ -52,14 +52,14 @@ SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets g
 
 
 def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
-            time_budget: float | None = None, realised=None, interval: float | None = None) -> dict:
+            realised=None, interval: float | None = None) -> dict:
     """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
     is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default 32 for inputs of
     at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most ``SPLIT_MAX_COPIES`` copies per layer, else 1)
     until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
-    the same on any machine (``time_budget`` exists for interactive use). Returns ``{"upper", "method",
+    the same on any machine. Returns ``{"upper", "method",
     "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
     has it already (it is then not recomputed)."""
     from ..bounds.differential import DifferentialUnsupported, differential_certificate
@@ -79,7 +79,7 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
             max_boxes = 32 if small else 1
         try:
             out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
-                                                           stop_at=stop_at, time_budget=time_budget).upper
+                                                           stop_at=stop_at).upper
         except DifferentialUnsupported:
             if method == "differential":
                 raise
@@ -195,15 +195,20 @@ def _collapsed(target: nn.Sequential, realised: list[RealisedLayer]) -> nn.Modul
     return nn.Sequential(*mods).double()
 
 
-def attack(ticket_fn: nn.Module, target: nn.Module, lo, hi, input_shape, *, generator: torch.Generator | None,
-           restarts: int = 16, steps: int = 100, samples: int = 2000, batch: int = 500):
+ATTACK_BATCH = 500  # random samples evaluated per forward pass
+
+
+def attack(ticket_fn: nn.Module, target: nn.Module, box: tuple, input_shape, *, generator: torch.Generator | None,
+           restarts: int = 16, steps: int = 100, samples: int = 2000):
     r"""Lower bound on :math:`\sup_x |f_P(x) - f_T(x)|`: random samples, then projected sign-gradient ascent
     from the ``restarts`` best samples (each on the output and sign it was best on), step size decaying
     linearly from a tenth of the box to zero. Returns ``(candidates, random max)``: the best point of each
-    restart (the caller re-evaluates them) and the max over the random samples; both networks run in float64."""
+    restart (the caller re-evaluates them) and the max over the random samples; both networks run in float64.
+    ``box = (lo, hi)``: scalars or tensors of ``input_shape``."""
     P = copy.deepcopy(ticket_fn).double().eval()
     T = copy.deepcopy(target).double().eval()
-    lo_t, hi_t = box_tensors(lo, hi, input_shape)
+    lo_t, hi_t = box_tensors(box[0], box[1], input_shape)
+    batch = ATTACK_BATCH
     width = hi_t - lo_t
     for p in list(P.parameters()) + list(T.parameters()):
         p.requires_grad_(False)
@@ -260,7 +265,7 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
     check_alloc(2 * 8 * samples * (math.prod(shape) + 1), f"sup_error(samples={samples})")
     realised = ticket.realise()
     fast = _collapsed(ticket.target, realised)
-    cands, random_max = attack(fast if fast is not None else ticket.network, ticket.target, lo, hi, shape,
+    cands, random_max = attack(fast if fast is not None else ticket.network, ticket.target, (lo, hi), shape,
                                generator=generator, restarts=restarts, steps=steps, samples=samples)
     with torch.no_grad():  # re-evaluate on the rebuilt ticket itself, float64
         P = copy.deepcopy(ticket.network).double().eval()

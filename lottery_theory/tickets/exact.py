@@ -98,13 +98,35 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
     """The exact sup error of ``ticket`` over ``box`` (module docstring). When a MILP hits ``time_limit``
     (default ``TIME_LIMIT``), ``optimal`` is False and ``bound`` is its dual bound (infinite if it had none)."""
     time_limit = TIME_LIMIT if time_limit is None else time_limit
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import lil_matrix
-
     realised = _check(ticket)
     lo_b, hi_b = float(box[0]), float(box[1])
     if not lo_b <= hi_b:
         raise ValueError(f"box needs lo <= hi, got {box!r}")
+    md, P, T = _encode(ticket, realised, lo_b, hi_b)
+    n_bin = int(sum(md.integer))
+    if n_bin > max_binaries:
+        raise ValueError(f"exact mode is for small tickets: this one needs {n_bin} binaries (max_binaries="
+                         f"{max_binaries}); use sup_error's bracket instead")
+    n0 = int(np.prod(ticket.input_shape))
+    best, bound, optimal, arg = _solve(md, P, T, n0, time_limit)
+    if arg is None:  # no incumbent at all: the box's centre stands in as the (trivial) maximiser
+        arg = np.full(n0, (lo_b + hi_b) / 2)
+        best = -np.inf
+    x = torch.as_tensor(arg, dtype=torch.float64).reshape((1,) + tuple(ticket.input_shape))
+    import copy
+
+    with torch.no_grad():
+        net = copy.deepcopy(ticket.network).double().eval()
+        tgt = copy.deepcopy(ticket.target).double().eval()
+        recheck = float((net(x) - tgt(x)).abs().max())
+    top = max(bound, best, recheck)
+    return ExactSup(value=best, bound=top + TOL * max(1.0, abs(top)), optimal=bool(optimal), argmax=x[0].float(),
+                    recheck=recheck, binaries=n_bin)
+
+
+def _encode(ticket, realised: list, lo_b: float, hi_b: float) -> tuple[_Model, list[int], list[int]]:
+    """The MILP of the ticket (read through what it realises: s+, s-, bias per target layer) and the target side
+    by side on the box, ReLUs big-M encoded with their interval bounds; returns it and the two output variables."""
     md = _Model()
     n0 = int(np.prod(ticket.input_shape))
     xs = [md.var(lo_b, hi_b) for _ in range(n0)]
@@ -119,20 +141,9 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
             b = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(W.shape[0])
             sp, sn = np.asarray(r.s_pos, float), np.asarray(r.s_neg, float)
             if nonneg:  # the ticket's inputs are >= 0: only s+ acts (as the certificate reads it)
-                us, ulo, uhi = P, np.maximum(Plo, 0), np.maximum(Phi, 0)
-                P, Plo, Phi = md.linear(sp, np.asarray(r.bias, float), us, ulo, uhi)
-            else:  # h = u - v, u = relu(h), v = relu(-h)
-                us, vs = [], []
-                for j, h in enumerate(P):
-                    u, _, uh = md.relu(h, Plo[j], Phi[j])
-                    v = md.var(0.0, max(0.0, -Plo[j]))
-                    md.cons({u: 1.0, v: -1.0, h: -1.0}, 0.0, 0.0)
-                    us.append(u)
-                    vs.append(v)
-                W2 = np.concatenate([sp, -sn], 1)
-                lo2 = np.concatenate([np.maximum(Plo, 0), np.zeros(len(P))])
-                hi2 = np.concatenate([np.maximum(Phi, 0), np.maximum(-Plo, 0)])
-                P, Plo, Phi = md.linear(W2, np.asarray(r.bias, float), us + vs, lo2, hi2)
+                P, Plo, Phi = md.linear(sp, np.asarray(r.bias, float), P, np.maximum(Plo, 0), np.maximum(Phi, 0))
+            else:
+                P, Plo, Phi = _signed_block(md, sp, sn, np.asarray(r.bias, float), P, Plo, Phi)
             T, Tlo, Thi = md.linear(W, b, T, Tlo, Thi)
             nonneg = False
         elif isinstance(m, nn.ReLU):
@@ -141,10 +152,30 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
             P, Plo, Phi = [o[0] for o in outP], np.array([o[1] for o in outP]), np.array([o[2] for o in outP])
             T, Tlo, Thi = [o[0] for o in outT], np.array([o[1] for o in outT]), np.array([o[2] for o in outT])
             nonneg = True
-    n_bin = int(sum(md.integer))
-    if n_bin > max_binaries:
-        raise ValueError(f"exact mode is for small tickets: this one needs {n_bin} binaries (max_binaries="
-                         f"{max_binaries}); use sup_error's bracket instead")
+    return md, P, T
+
+
+def _signed_block(md: _Model, sp: np.ndarray, sn: np.ndarray, bias: np.ndarray, P: list, Plo, Phi):
+    """A block on a signed input h = u - v (u = relu(h), v = relu(-h)): s+ u - s- v + bias."""
+    us, vs = [], []
+    for j, h in enumerate(P):
+        u, _, uh = md.relu(h, Plo[j], Phi[j])
+        v = md.var(0.0, max(0.0, -Plo[j]))
+        md.cons({u: 1.0, v: -1.0, h: -1.0}, 0.0, 0.0)
+        us.append(u)
+        vs.append(v)
+    W2 = np.concatenate([sp, -sn], 1)
+    lo2 = np.concatenate([np.maximum(Plo, 0), np.zeros(len(P))])
+    hi2 = np.concatenate([np.maximum(Phi, 0), np.maximum(-Plo, 0)])
+    return md.linear(W2, bias, us + vs, lo2, hi2)
+
+
+def _solve(md: _Model, P: list[int], T: list[int], n0: int, time_limit: float):
+    """max over outputs and signs of sign (P_o - T_o) with HiGHS: the best value, the largest dual bound, whether
+    every MILP was proven optimal, and the input attaining the best value (None without an incumbent)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
     A = lil_matrix((len(md.rows), len(md.lb)))
     for i, row in enumerate(md.rows):
         for j, c in row.items():
@@ -170,16 +201,4 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
             bound = max(bound, dual if np.isfinite(dual) else val)
             if val > best:
                 best, arg = val, res.x[:n0].copy()
-    if arg is None:  # no incumbent at all: the box's centre stands in as the (trivial) maximiser
-        arg = np.full(n0, (lo_b + hi_b) / 2)
-        best = -np.inf
-    x = torch.as_tensor(arg, dtype=torch.float64).reshape((1,) + tuple(ticket.input_shape))
-    import copy
-
-    with torch.no_grad():
-        net = copy.deepcopy(ticket.network).double().eval()
-        tgt = copy.deepcopy(ticket.target).double().eval()
-        recheck = float((net(x) - tgt(x)).abs().max())
-    top = max(bound, best, recheck)
-    return ExactSup(value=best, bound=top + TOL * max(1.0, abs(top)), optimal=bool(optimal), argmax=x[0].float(),
-                    recheck=recheck, binaries=n_bin)
+    return best, bound, optimal, arg

@@ -192,6 +192,9 @@ def _build_2L(target: TargetChain, ks: list[int], ctx: BuildContext) -> BuildRes
     return BuildResult(recipe, network, errs, dens, {"pairs": pairs}, source_edges=edges)
 
 
+BUDGET_CAP = 1e300  # the largest per-weight budget L+1's rescaling gives (finite, as the solvers need)
+
+
 @dataclass(frozen=True)
 class LPlusOnePlan(Plan):
     """L+1's plan: ``k`` units per input in the input block, ``rho[l]`` copies of each neuron of target layer
@@ -312,7 +315,9 @@ def _build_L1(target: TargetChain, plan: LPlusOnePlan, ctx: BuildContext) -> Bui
         if bm is not None:
             bias_m[l] = bm
         for m in range(l):  # budgets of the layers before: their errors pass through this layer's gain
-            tols[m] *= assumed[l] / max(gain, 1e-300)
+            # (a gain of 0 means no copy reads the layer before: any budget holds; capped to stay finite, where
+            # 'fewest' then keeps no item)
+            tols[m] = min(tols[m] * assumed[l] / max(gain, 1e-300), BUDGET_CAP)
     errs[0], masks_w[0], masks_w[1], bias_m[0] = _solve_input_block(target, layers, plan, ctx, tols)
     # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
     for lay, mw, bm in zip([m for m in network if isinstance(m, MaskedLinear)], masks_w, bias_m):

@@ -44,92 +44,106 @@ def _k(i: int) -> int:
     return round(2 ** (i / 2))
 
 
-def find_width(target, *, density, eps: float, box=(-1.0, 1.0), input_shape=None, generator=None,
-               time_budget: float = 110.0, k_start: int | None = None, progress=None, max_items: int = 24,
-               objective: str | None = None, **construct_options) -> WidthSearch:
-    """Search the narrowest width whose ticket is certified (module docstring). ``construct_options`` go to
-    :func:`~lottery_theory.tickets.construct` (assignment, budget, ...); ``progress`` is called with each probe's
-    dict.
+def find_width(target, config=None, *, box=(-1.0, 1.0), generator=None, time_budget: float = 110.0,
+               k_start: int | None = None, progress=None, **options) -> WidthSearch:
+    """Search the narrowest width whose ticket is certified (module docstring). Construction options come as a
+    :class:`~lottery_theory.tickets.ConstructConfig` and/or its fields by keyword (``density`` and ``eps`` required;
+    the width fields are the search's to choose); ``box = (lo, hi)`` is the input box; ``progress`` is called with
+    each probe's dict.
 
     ``max_items`` and ``objective`` (default: the construction's) hold for every probe; each probe records the
     share of its subset sums that missed their per-weight budget (``missed``): a ticket that fails with most sums
     missed is precision-bound (more items, not more units, would help)."""
-    from .bracket import certify
-    from .construct import construct
+    import dataclasses
 
-    eps = check_number(eps, "eps", lo=0.0, lo_open=True)
-    time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
+    from .._validation import merge_config
+    from .interface import CONSTRUCTIONS, ConstructConfig
+
     for bad in ("width", "width_multiplier", "retries"):
-        if bad in construct_options:
+        if bad in options or (config is not None and getattr(config, bad) not in (None, 1)):
             raise TypeError(f"find_width chooses the width itself; drop {bad}=")
-    if objective is None:
-        from .layouts import CONSTRUCTIONS
-
-        objective = CONSTRUCTIONS.get_checked(construct_options.get("construction", "2L")).default_objective
+    cfg = merge_config(ConstructConfig, config, options, "find_width", required=("density", "eps"))
+    time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
     lo_b, hi_b = float(box[0]), float(box[1])
+    cfg = dataclasses.replace(cfg, box=max(abs(lo_b), abs(hi_b)),
+                              objective=cfg.objective or CONSTRUCTIONS.get_checked(cfg.construction).default_objective)
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
         try:
-            k_start = max(2, bound_k(target, eps, density, construct_options.get("assignment", "adaptive")) // 4)
+            k_start = max(2, bound_k(target, cfg.eps, cfg.density, cfg.assignment) // 4)
         except ValueError:
             k_start = 16
-    t0 = time.perf_counter()
-    trace, tickets = [], {}
+    search = _Search(target, cfg, (lo_b, hi_b), seed, time_budget, progress)
+    best = search.run(_grid_index(k_start))
+    tk, up = search.tickets[best]
+    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= cfg.eps, trace=search.trace,
+                       max_items=cfg.max_items, objective=cfg.objective)
 
-    def probe(i: int) -> float:
-        k = _k(i)
-        from .construct import BudgetMissed
 
+class _Search:
+    """The probes of one :func:`find_width` call: each builds and certifies the ticket at grid index ``i``."""
+
+    def __init__(self, target, cfg, box: tuple[float, float], seed: int, time_budget: float, progress) -> None:
+        self.target, self.cfg, self.box, self.seed, self.budget, self.progress = (target, cfg, box, seed,
+                                                                                  time_budget, progress)
+        self.trace: list[dict] = []
+        self.tickets: dict[int, tuple] = {}
+        self.t0 = time.perf_counter()
+
+    def probe(self, i: int) -> float:
+        import dataclasses
+
+        from .bracket import certify
+        from .construct import BudgetMissed, construct
+
+        k, cfg = _k(i), self.cfg
         t1 = time.perf_counter()
         with warnings.catch_warnings():  # narrow probes miss budgets by design; the certificate decides
             warnings.simplefilter("ignore", BudgetMissed)
-            tk = construct(target, density=density, eps=eps, width_multiplier=k, box=max(abs(lo_b), abs(hi_b)),
-                           input_shape=input_shape, generator=torch.Generator().manual_seed(seed + i),
-                           max_items=max_items, objective=objective, **construct_options)
-        up = float(certify(tk, lo_b, hi_b, method="cheapest", stop_at=eps)["upper"])
-        missed = tk.failures / max(tk.n_instances, 1)
-        row = dict(k=k, max_items=max_items, objective=objective, upper=up, missed=missed,
-                   source_params=tk.source_params, wall_s=time.perf_counter() - t1)
-        trace.append(row)
-        tickets[i] = (tk, up)
-        if progress:
-            progress(row)
+            tk = construct(self.target, dataclasses.replace(cfg, width_multiplier=k),
+                           generator=torch.Generator().manual_seed(self.seed + i))
+        up = float(certify(tk, self.box[0], self.box[1], method="cheapest", stop_at=cfg.eps)["upper"])
+        row = dict(k=k, max_items=cfg.max_items, objective=cfg.objective, upper=up,
+                   missed=tk.failures / max(tk.n_instances, 1), source_params=tk.source_params,
+                   wall_s=time.perf_counter() - t1)
+        self.trace.append(row)
+        self.tickets[i] = (tk, up)
+        if self.progress:
+            self.progress(row)
         return up
 
-    def left() -> float:
-        return time_budget - (time.perf_counter() - t0)
+    def left(self, factor: float) -> bool:
+        """Is there time for ``factor`` times the last probe's wall time?"""
+        return self.budget - (time.perf_counter() - self.t0) >= factor * self.trace[-1]["wall_s"]
 
-    i = _grid_index(k_start)
-    ok = None
-    fails = set()  # grid indices that failed
-    while True:  # climb: double the width until a probe certifies (each next probe must fit the budget)
-        if probe(i) <= eps:
-            ok = i
-            break
-        fails.add(i)
-        if left() < 2.5 * trace[-1]["wall_s"]:
-            break
-        i += 2
-    if ok is not None:  # descend at the certifying settings: halve until a width fails, then bisect on the grid
+    def run(self, i: int) -> int:
+        """Climb (double the width until a probe certifies), then descend (halve until a width fails) and bisect
+        on the grid; returns the grid index of the narrowest certified ticket, else of the smallest upper bound."""
+        eps, ok, fails = self.cfg.eps, None, set()
+        while True:
+            if self.probe(i) <= eps:
+                ok = i
+                break
+            fails.add(i)
+            if not self.left(2.5):
+                break
+            i += 2
+        if ok is None:
+            return min(self.tickets, key=lambda j: self.tickets[j][1])
         fail = max((j for j in fails if j < ok), default=None)
-        while fail is None and ok > 2 and left() > 1.5 * trace[-1]["wall_s"]:
+        while fail is None and ok > 2 and self.left(1.5):
             j = max(2, ok - 2)
-            if probe(j) <= eps:
+            if self.probe(j) <= eps:
                 ok = j
             else:
                 fail = j
-        while fail is not None and ok - fail > 1 and left() >= 1.5 * trace[-1]["wall_s"]:
+        while fail is not None and ok - fail > 1 and self.left(1.5):
             mid = (ok + fail) // 2
-            if probe(mid) <= eps:
+            if self.probe(mid) <= eps:
                 ok = mid
             else:
                 fail = mid
-        best = ok
-    else:  # nothing certified: the smallest certified upper bound found
-        best = min(tickets, key=lambda j: tickets[j][1])
-    tk, up = tickets[best]
-    return WidthSearch(ticket=tk, k=_k(best), upper=up, certified=up <= eps, trace=trace, max_items=max_items,
-                       objective=objective)
+        return ok
 
 
 def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
