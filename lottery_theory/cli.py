@@ -162,16 +162,8 @@ def _read_spec(text: str) -> list:
                          f"[\"ReLU\"], [\"Linear\", 300, 10, true]]' ({e})") from None
 
 
-def cmd_ticket(args: argparse.Namespace) -> int:
-    """Build a strong ticket for a target inside an ER source and bracket its sup error (last line: JSON)."""
-    import resource
-    import time
-
-    import torch
-
-    from .tickets import construct
-
-    t0 = time.perf_counter()
+def _ticket_target(args: argparse.Namespace) -> tuple:
+    """The ticket command's target, info dict, input shape and input box."""
     if args.target == "lenet-mnist":
         from .experiments.lenet import lenet_mnist
 
@@ -189,37 +181,63 @@ def cmd_ticket(args: argparse.Namespace) -> int:
         box = (-1.0, 1.0) if args.box is None else tuple(args.box)
     if box[0] > box[1]:
         raise ValueError(f"--box needs LO <= HI, got {box}")
+    return target, info, input_shape, box
+
+
+def _ticket_dry_run(args: argparse.Namespace, target, opts: dict) -> int:
+    """``ticket --dry-run``: source size, peak memory and time at the width it would build, as JSON."""
+    from .tickets.search_width import bound_k, dry_run
+
+    k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment)
+    plan = dry_run(target, k, opts["max_items"])
+    print(json.dumps(plan))
+    if plan["fits"] is False:
+        raise ValueError(f"building at k = {k} needs about {plan['est_peak_gib']:.1f} GiB, more than the "
+                         f"{plan['available_gib']:.1f} GiB available now; pass a smaller --k")
+    return 0
+
+
+def _ticket_build(args: argparse.Namespace, target, input_shape, box, opts: dict):
+    """The ticket at ``--k`` (with ``--retries``), or the narrowest certifying width found in ``--time-budget``
+    (the search, or None)."""
+    import torch
+
+    from .tickets import construct
+
     g = torch.Generator().manual_seed(args.seed)
+    if args.k is not None:
+        return construct(target, density=args.density, eps=args.eps, box=max(abs(box[0]), abs(box[1])),
+                         input_shape=input_shape, generator=g, retries=args.retries, width_multiplier=args.k,
+                         **opts), None
+    if args.retries != 1:
+        raise ValueError("--retries draws several sources at one width: pass --k with it")
+    from .tickets.search_width import find_width
+
+    report = None if args.json else (lambda r: print(
+        f"  k = {r['k']}: certified upper {r['upper']:.3g}, {r['missed']:.0%} of the subset sums missed their "
+        f"budget ({r['wall_s']:.1f} s)", file=sys.stderr))
+    search = find_width(target, density=args.density, eps=args.eps, box=box, input_shape=input_shape,
+                        generator=g, time_budget=args.time_budget, progress=report, **opts)
+    if not search.certified:
+        print(f"no width certified eps = {args.eps:g} within {args.time_budget:g} s; the best certified upper "
+              f"bound found is {search.upper:.3g} (k = {search.k}); pass --k or a longer --time-budget",
+              file=sys.stderr)
+    return search.ticket, search
+
+
+def cmd_ticket(args: argparse.Namespace) -> int:
+    """Build a strong ticket for a target inside an ER source and bracket its sup error (last line: JSON)."""
+    import resource
+    import time
+
+    import torch
+
+    t0 = time.perf_counter()
+    target, info, input_shape, box = _ticket_target(args)
     opts = dict(assignment=args.assignment, objective=args.objective, budget=args.budget, max_items=args.max_items)
     if args.dry_run:
-        from .tickets.search_width import bound_k, dry_run
-
-        k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment)
-        plan = dry_run(target, k, opts["max_items"])
-        print(json.dumps(plan))
-        if plan["fits"] is False:
-            raise ValueError(f"building at k = {k} needs about {plan['est_peak_gib']:.1f} GiB, more than the "
-                             f"{plan['available_gib']:.1f} GiB available now; pass a smaller --k")
-        return 0
-    search = None
-    if args.k is None and args.retries != 1:
-        raise ValueError("--retries draws several sources at one width: pass --k with it")
-    if args.k is None:  # search the narrowest certifying width within the time budget (not the loose bound's k)
-        from .tickets.search_width import find_width
-
-        report = None if args.json else (lambda r: print(
-            f"  k = {r['k']}: certified upper {r['upper']:.3g}, {r['missed']:.0%} of the subset sums missed their "
-            f"budget ({r['wall_s']:.1f} s)", file=sys.stderr))
-        search = find_width(target, density=args.density, eps=args.eps, box=box, input_shape=input_shape,
-                            generator=g, time_budget=args.time_budget, progress=report, **opts)
-        tk = search.ticket
-        if not search.certified:
-            print(f"no width certified eps = {args.eps:g} within {args.time_budget:g} s; the best certified upper "
-                  f"bound found is {search.upper:.3g} (k = {search.k}); pass --k or a longer --time-budget",
-                  file=sys.stderr)
-    else:
-        tk = construct(target, density=args.density, eps=args.eps, box=max(abs(box[0]), abs(box[1])),
-                       input_shape=input_shape, generator=g, retries=args.retries, width_multiplier=args.k, **opts)
+        return _ticket_dry_run(args, target, opts)
+    tk, search = _ticket_build(args, target, input_shape, box, opts)
     br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
     out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,
            "upper": br.upper, "certified_by": br.method, "interval_upper": br.interval,
@@ -330,10 +348,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     b = add("bounds", "evaluate a bound calculator (one subcommand per calculator; see `bounds list`)", cmd_bounds)
     add_bound_parsers(b.add_subparsers(dest="name", metavar="NAME"))
 
+    _add_verify(add)
+    _add_figure(add)
+    _add_ticket(add)
+    _add_sweep(add, argv)
+    _add_results(add)
+    return p
+
+
+def _add_verify(add) -> None:
     for name, help_, fn in [("verify", "run every proofs_checks/ script and print the verdict table", cmd_verify),
                             ("reproduce", "regenerate every figure in figures/ (runs all checks)", cmd_reproduce)]:
         v = add(name, help_, fn)
-        v.add_argument("--quick", action="store_true", help="small grids: under 5 minutes on 2 cores")
+        v.add_argument("--quick", action="store_true", help="small grids (smoke runs of the trained checks): about 10 minutes on 2 cores")
         v.add_argument("--out", help="output folder (default: figures/ of the checkout)")
         if name == "verify":
             v.add_argument("--only", nargs="+", help="run only these checks (their rows replace theirs in "
@@ -347,6 +374,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                            "verdicts.json there (or in --out)")
             v.add_argument("--strict", action="store_true", help="exit 1 when a verdict is 'violated'")
 
+
+
+def _add_figure(add) -> None:
     f = add("figure", "draw one figure from stored results (never recomputes)", cmd_figure)
     f.add_argument("name")
     f.add_argument("--data", help="CSV to read (default DIR/NAME.csv)")
@@ -354,6 +384,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    "or of the working directory)")
     f.add_argument("--out", help="PNG to write (default beside the CSV); an existing folder is read as --dir")
 
+
+
+def _add_ticket(add) -> None:
     t = add("ticket", "build a strong ticket inside an ER source and bracket its sup error (JSON on the last line)",
             cmd_ticket)
     t.add_argument("--target", required=True, help="'lenet-mnist' (LeNet-300-100 trained on mnist5k, cached) or a "
@@ -384,6 +417,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
                    "[\"Linear\", 300, 10, true]]'")
     t.add_argument("--json", action="store_true", help="print only the JSON line")
 
+
+
+def _add_sweep(add, argv: list[str] | None) -> None:
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
     if argv is None or "sweep" in argv:  # the schema example and the built-in names import torch: only for sweep
         from .experiments.schema import EXAMPLE
@@ -398,12 +434,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--scheduler", default="local", help="dask scheduler address, or 'local' for a LocalCluster")
     s.add_argument("--results", help="result store root (default $LOTTERY_THEORY_RESULTS, else ./results)")
     s.add_argument("--json", action="store_true", help="with 'list': emit JSON")
+
+
+def _add_results(add) -> None:
     r = add("results", "export a result store's rows as one table", cmd_results)
     r.add_argument("action", choices=["export"], help="what to do")
     r.add_argument("experiment", help="experiment name (a folder under the store)")
     r.add_argument("--out", required=True, help="CSV file to write")
     r.add_argument("--results", help="result store root (default $LOTTERY_THEORY_RESULTS, else ./results)")
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

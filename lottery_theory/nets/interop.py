@@ -153,15 +153,7 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
         raise TypeError(f"include must be a callable (module_name, module, param_name) -> bool, got "
                         f"{type(include).__name__}")
     found, dense = _masked_or_dense(model, include)
-    owners: dict[int, str] = {}
-    layers, tied = {}, {}
-    for n, (m, pn) in found.items():
-        t = getattr(m, pn)
-        if id(t) in owners:
-            tied[n] = owners[id(t)]
-        else:
-            owners[id(t)] = n
-            layers[n] = (m, pn)
+    layers, tied = _untie(found)
     if not layers:
         raise ValueError("model has no weight matrix to sparsify (Linear, Conv, ConvTranspose, Embedding, "
                          "MultiheadAttention, or a parameter selected by include=)")
@@ -190,13 +182,32 @@ def sparsify(model: nn.Module, *, density, ratio: str = "uniform", generator: to
         m.register_forward_pre_hook(_TiedWeight(o))
         m.weight = (o.weight_orig * o.weight_mask).detach()
     if dense:
-        kept = sum(int(mask.sum()) for mask in new)
-        all_w = n_total + sum(c for _, c in dense.values())
-        warnings.warn("weight matrices left dense (pass include= to mask them): "
-                      + ", ".join(f"{n} ({k}, {c:,} weights)" for n, (k, c) in dense.items())
-                      + f"; density {kept / n_total:.3g} over the masked weights, {(kept + all_w - n_total) / all_w:.3g}"
-                      " over all weight matrices", DenseLeft, stacklevel=2)
+        _warn_dense(dense, sum(int(mask.sum()) for mask in new), n_total)
     return model
+
+
+def _untie(found: dict) -> tuple[dict, dict]:
+    """Split ``{name: (module, param_name)}`` into the tensors' first owners and the names that share an owner's
+    tensor (tied weights: one mask, kept tied)."""
+    owners: dict[int, str] = {}
+    layers, tied = {}, {}
+    for n, (m, pn) in found.items():
+        t = getattr(m, pn)
+        if id(t) in owners:
+            tied[n] = owners[id(t)]
+        else:
+            owners[id(t)] = n
+            layers[n] = (m, pn)
+    return layers, tied
+
+
+def _warn_dense(dense: dict, kept: int, n_masked: int) -> None:
+    """A :class:`DenseLeft` warning listing the weight matrices left dense and the densities reached."""
+    all_w = n_masked + sum(c for _, c in dense.values())
+    warnings.warn("weight matrices left dense (pass include= to mask them): "
+                  + ", ".join(f"{n} ({k}, {c:,} weights)" for n, (k, c) in dense.items())
+                  + f"; density {kept / n_masked:.3g} over the masked weights, {(kept + all_w - n_masked) / all_w:.3g}"
+                  " over all weight matrices", DenseLeft, stacklevel=3)
 
 
 def _empty_like(m: nn.Module, conv: type, linear: type, like: torch.Tensor) -> nn.Module:

@@ -64,18 +64,9 @@ OBJECTIVES = ("min_error", "fewest")
 _MAX_ABS = 1e200
 
 
-def solve(values, targets, *, method: str = "mitm", present=None, max_size: int | None = None,
-          objective: str = "min_error", tol: float | None = None, **options) -> SubsetSumResult:
-    """Solve a batch of closest-subset-sum instances; numpy or torch inputs, numpy results.
-
-    ``values``: ``[B, n]`` or ``[n]`` (shared by all targets); ``targets``: ``[B]``
-    (or a scalar); ``present``: optional bool ``[B, n]``; ``max_size``: optional cap
-    on the number of chosen items. ``objective="min_error"`` (default) minimises the error;
-    ``objective="fewest"`` returns, exactly, a smallest subset with error ``<= tol`` (ties: the smaller
-    error), and the minimum-error subset for instances where none meets ``tol`` (methods ``mitm`` and
-    ``bruteforce``). An instance with no present item returns the empty sum. Raises ``ValueError`` for
-    NaN/inf, bad shapes, an unknown method or objective, or more present items than the method supports.
-    """
+def _pick_solver(method: str, objective: str, tol, options: dict) -> tuple:
+    """The solver function for ``method`` and ``objective``, its item limit and its options (``tol`` added for
+    ``fewest``, checked)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if objective == "fewest":
@@ -88,8 +79,11 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
     elif tol is not None:
         raise ValueError("tol applies to objective='fewest' only")
     fn, max_n = _SOLVERS.get_checked(method)
-    if objective == "fewest":
-        fn = _FEWEST[method]
+    return (_FEWEST[method] if objective == "fewest" else fn), max_n, options
+
+
+def _batch(values, targets, present) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``values`` [B, n], ``targets`` [B] and ``present`` [B, n] as checked float64 / bool arrays."""
     t = np.atleast_1d(_as_np(targets, "targets", np.float64))
     v = _as_np(values, "values", np.float64)
     if t.ndim != 1:
@@ -106,15 +100,31 @@ def solve(values, targets, *, method: str = "mitm", present=None, max_size: int 
     if v.size and np.abs(v).max() > _MAX_ABS or t.size and np.abs(t).max() > _MAX_ABS:
         raise ValueError(f"|values| and |targets| must be <= {_MAX_ABS:g} (sums of 44 items stay exact and finite)")
     if present is None:
-        p = np.ones(v.shape, dtype=bool)
-    else:
-        p = _as_np(present, "present", bool)
-        if p.ndim == 1:
-            if p.shape[0] != v.shape[1]:
-                raise ValueError(f"present has {p.shape[0]} entries but each instance has {v.shape[1]} values")
-            p = np.broadcast_to(p, v.shape)
-        if p.shape != v.shape:
-            raise ValueError(f"present must have the shape of values {v.shape}, got {p.shape}")
+        return v, t, np.ones(v.shape, dtype=bool)
+    p = _as_np(present, "present", bool)
+    if p.ndim == 1:
+        if p.shape[0] != v.shape[1]:
+            raise ValueError(f"present has {p.shape[0]} entries but each instance has {v.shape[1]} values")
+        p = np.broadcast_to(p, v.shape)
+    if p.shape != v.shape:
+        raise ValueError(f"present must have the shape of values {v.shape}, got {p.shape}")
+    return v, t, p
+
+
+def solve(values, targets, *, method: str = "mitm", present=None, max_size: int | None = None,
+          objective: str = "min_error", tol: float | None = None, **options) -> SubsetSumResult:
+    """Solve a batch of closest-subset-sum instances; numpy or torch inputs, numpy results.
+
+    ``values``: ``[B, n]`` or ``[n]`` (shared by all targets); ``targets``: ``[B]``
+    (or a scalar); ``present``: optional bool ``[B, n]``; ``max_size``: optional cap
+    on the number of chosen items. ``objective="min_error"`` (default) minimises the error;
+    ``objective="fewest"`` returns, exactly, a smallest subset with error ``<= tol`` (ties: the smaller
+    error), and the minimum-error subset for instances where none meets ``tol`` (methods ``mitm`` and
+    ``bruteforce``). An instance with no present item returns the empty sum. Raises ``ValueError`` for
+    NaN/inf, bad shapes, an unknown method or objective, or more present items than the method supports.
+    """
+    fn, max_n, options = _pick_solver(method, objective, tol, options)
+    v, t, p = _batch(values, targets, present)
     if max_size is not None:
         if isinstance(max_size, bool) or int(max_size) != max_size or max_size < 0:
             raise ValueError(f"max_size must be a non-negative integer, got {max_size!r}")
