@@ -149,3 +149,35 @@ def test_rows_are_judged_by_id_and_every_row_needs_its_table():
         judge_rows(rows, {"a": 1})
     with pytest.raises(ValueError, match=r"unknown \['c'\]"):
         judge_rows(rows, {"a": 1, "b": 1, "c": 1})
+
+
+def test_readme_verdict_table_is_generated_from_the_published_verdicts(tmp_path):
+    """The README's verdict table is what docs/build_readme.py writes from figures/ and figures/full (so its
+    numbers cannot go stale), and it changes when a published verdict changes."""
+    import json
+    import shutil
+
+    from lottery_theory.verdicts import README_BEGIN, README_END, readme_table, repo_root, update_readme
+
+    readme = (repo_root() / "README.md").read_text()
+    block = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0]
+    assert README_BEGIN + block + README_END == readme_table(), "run python docs/build_readme.py"
+    # a changed verdict changes the table: copy the published folders, flip one row, regenerate
+    root = tmp_path / "figures"
+    (root / "full").mkdir(parents=True)
+    for sub in ("", "full"):
+        shutil.copy(repo_root() / "figures" / sub / "verdicts.json", root / sub / "verdicts.json")
+    data = json.loads((root / "full" / "verdicts.json").read_text())
+    row = next(r for r in data["rows"] if r["row"] == "class-gap")
+    assert row["verdict"] == "holds"
+    row["verdict"] = "violated"
+    (root / "full" / "verdicts.json").write_text(json.dumps(data))
+    line = next(x for x in readme_table(root).splitlines() if "`class-gap`" in x)
+    assert line.endswith("| **violated** (power 1.00) |")
+    copy = tmp_path / "README.md"
+    copy.write_text("intro\n" + README_BEGIN + "\nold\n" + README_END + "\noutro\n")
+    assert update_readme(copy, root) and copy.read_text().startswith("intro\n" + README_BEGIN)
+    assert copy.read_text().endswith(README_END + "\noutro\n") and not update_readme(copy, root)
+    copy.write_text("no markers")
+    with pytest.raises(ValueError, match="verdict-table"):
+        update_readme(copy, root)
