@@ -326,9 +326,8 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The command line. ``argv`` (when given) lets the parser skip work its command does not need: the sweep
-    help's list of built-in sweeps imports the experiments (torch), so it is built only for ``sweep``."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (building it imports neither torch nor sympy, so ``--help`` is fast)."""
     p = argparse.ArgumentParser(prog="lottery-theory", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
@@ -351,7 +350,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_verify(add)
     _add_figure(add)
     _add_ticket(add)
-    _add_sweep(add, argv)
+    _add_sweep(add)
     _add_results(add)
     return p
 
@@ -419,13 +418,11 @@ def _add_ticket(add) -> None:
 
 
 
-def _add_sweep(add, argv: list[str] | None) -> None:
+def _add_sweep(add) -> None:
     s = add("sweep", "run a sweep from a JSON/TOML file or a built-in name (resumes)", cmd_sweep)
-    if argv is None or "sweep" in argv:  # the schema example and the built-in names import torch: only for sweep
-        from .experiments.schema import EXAMPLE
-        from .experiments.sweep import BUILTIN_SWEEPS
+    from .sweep_format import EXAMPLE  # torch-free: the help stays fast
 
-        s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: " + ", ".join(sorted(BUILTIN_SWEEPS))
+    s.epilog += "\n\n" + EXAMPLE + "\n\nbuilt-in sweeps: `lottery-theory sweep list` (--json for a list)"
     s.add_argument("config", help="built-in sweep name, path to .json/.toml, 'list' (built-in sweeps) or 'show'")
     s.add_argument("name", nargs="?", help="with 'show': the built-in sweep to print")
     s.add_argument("--executor", default="local", choices=["local", "dask", "serial"],
@@ -446,7 +443,7 @@ def _add_results(add) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

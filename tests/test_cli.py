@@ -11,11 +11,36 @@ COMMANDS = ["bounds", "verify", "ticket", "sweep", "figure", "reproduce"]
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_help_works(cmd, capsys):
+    """--help exits 0 and shows the command's options and examples, and every example line it prints is a valid
+    command line (it parses, with the arguments the example names)."""
+    import shlex
+
+    from lottery_theory.cli import EXAMPLES, build_parser
+
     with pytest.raises(SystemExit) as e:
         main([cmd, "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    assert "examples:" in out and "lottery-theory" in out
+    assert out.startswith(f"usage: lottery-theory {cmd}") and "examples:" in out and "-h, --help" in out
+    examples = [ln.split("#")[0].strip() for ln in EXAMPLES[cmd].strip().splitlines()]
+    assert examples and all(ex in out for ex in examples)
+    parser = build_parser()
+    for ex in examples:
+        argv = shlex.split(ex)[1:]
+        assert argv[0] == cmd, ex
+        args = parser.parse_args(argv)  # an invalid example exits with status 2 here
+        assert args.command == cmd
+
+
+def test_help_imports_neither_torch_nor_sympy():
+    """--help stays fast (about 0.2 s here) because building the parser imports neither torch nor sympy."""
+    code = ("import sys\nfrom lottery_theory.cli import main\n"
+            "for cmd in " + repr(COMMANDS + ["results"]) + ":\n"
+            "    try:\n        main([cmd, '--help'])\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('torch', 'sympy', 'numpy.linalg') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "torch" not in r.stdout.splitlines()[-1] and "sympy" not in r.stdout.splitlines()[-1]
 
 
 def test_error_is_one_line(capsys):

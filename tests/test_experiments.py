@@ -165,10 +165,28 @@ FIGURE_DATA["edge_popup_class"] = pd.DataFrame({"arch": ["mlp", "mlp", "conv", "
 
 @pytest.mark.parametrize("name", sorted(FIGURE_DATA))
 def test_every_figure_renders_from_stored_data(name, tmp_path):
+    """Each figure renders from a synthetic table of its CSV's columns: the PNG is written, and every panel draws
+    the data it was given (points or curves within the data's range) under labelled axes."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from lottery_theory.plotting import draw
+
     path = tmp_path / f"{name}.csv"
     FIGURE_DATA[name].to_csv(path, index=False)
     out = render(name, path)
-    assert out.exists() and out.stat().st_size > 5000
+    assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = draw(name, FIGURE_DATA[name])
+    try:
+        panels = [ax for ax in fig.axes if ax.get_visible() and (ax.lines or ax.collections or ax.patches)]
+        assert panels, f"{name}: no panel draws anything"
+        for ax in panels:
+            assert ax.get_xlabel() or fig._supxlabel, (name, "x label")
+            ys = np.concatenate([np.asarray(ln.get_ydata(), float).ravel() for ln in ax.lines] or [np.zeros(0)])
+            assert ax.collections or ax.patches or np.isfinite(ys).any(), (name, "no finite data drawn")
+        assert fig._supylabel or any(ax.get_ylabel() for ax in panels), (name, "y label")  # shared y: one label
+    finally:
+        plt.close(fig)
 
 
 def test_all_registered_figures_have_a_test():
