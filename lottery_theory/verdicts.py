@@ -201,8 +201,17 @@ def judge_checks(folder: Path, names: Sequence[str] | None = None, debug: bool =
 
 def power_report(folder: Path, names: Sequence[str] | None = None) -> list[Verdict]:
     """The decided rows of :func:`judge_checks` on ``folder`` (power and size vs each row's nearest rival are in
-    ``Verdict.power`` / ``Verdict.size``; exact rows leave them empty)."""
-    return [r for r in judge_checks(folder, names) if r.verdict != "finding"]
+    ``Verdict.power`` / ``Verdict.size``; exact rows leave them empty). Checks that ``folder``'s verdicts.json has
+    never published (a new check of your own) are left out; a published check whose CSV is missing is an error."""
+    import json
+
+    published = None
+    if (Path(folder) / "verdicts.json").is_file():
+        published = {r["check"] for r in json.loads((Path(folder) / "verdicts.json").read_text())["rows"]}
+    names = list(names or discover_checks())
+    if published is not None:
+        names = [n for n in names if n in published]
+    return [r for r in judge_checks(folder, names) if r.verdict != "finding"] if names else []
 
 
 class SelfTestRow(NamedTuple):
@@ -253,18 +262,47 @@ def checks_folder() -> Path:
                             "package; reinstall lottery-theory or run from a checkout")
 
 
+CHECKS_ENV = "LOTTERY_THEORY_CHECKS"  # extra folders of check scripts (os.pathsep-separated), beside proofs_checks/
+
+
 def discover_checks(root: Path | None = None) -> dict[str, Path]:
+    """Every check script: ``proofs_checks/*.py`` of the checkout (or of ``root``), then those of the folders in
+    ``$LOTTERY_THEORY_CHECKS`` (your own checks, run by ``verify`` like the built-in ones without editing the
+    package). A name used twice is an error naming both files."""
+    import os
+
     folder = root / "proofs_checks" if root is not None else checks_folder()
     if not folder.is_dir():
         raise FileNotFoundError(f"no proofs_checks/ folder under {folder.parent}")
-    return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+    found = {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+    for extra in filter(None, os.environ.get(CHECKS_ENV, "").split(os.pathsep)):
+        if not Path(extra).is_dir():
+            raise FileNotFoundError(f"${CHECKS_ENV} names {extra!r}, which is not a folder")
+        for p in sorted(Path(extra).glob("*.py")):
+            if p.name.startswith("_"):
+                continue
+            if p.stem in found:
+                raise ValueError(f"check {p.stem!r} is defined twice: {found[p.stem]} and {p}")
+            found[p.stem] = p
+    return found
+
+
+_LOADED: dict[Path, tuple[tuple, object]] = {}
 
 
 def load_check(path: Path):
+    """The check module at ``path``, executed once per process while the file is unchanged (a check may register
+    figures or sweeps, which must not be registered twice)."""
+    path = Path(path).resolve()
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    if path in _LOADED and _LOADED[path][0] == stamp:
+        return _LOADED[path][1]
     spec = importlib.util.spec_from_file_location(f"proofs_checks.{path.stem}", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
+    _LOADED[path] = (stamp, mod)
     return mod
 
 

@@ -209,3 +209,77 @@ def test_a_layout_written_from_scratch_builds_certified_tickets(cleanup):
     ex = tk.sup_error(method="exact")
     assert br.lower <= ex.upper * (1 + 1e-6) and ex.lower <= br.upper * (1 + 1e-9)
     assert br.upper <= tk.certified_error * (1 + 1e-9)
+
+
+CHECK = '''"""Triangular numbers: 1 + ... + n = n (n + 1) / 2 (a check written outside the package)."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lottery_theory.plotting import register_figure, render
+from lottery_theory.verdicts import Row, judge_rows, read_csv
+
+STATEMENT = __doc__
+
+
+def decide(t):
+    bad = int((t["sum"] != t["n"] * (t["n"] + 1) // 2).sum())
+    return ("holds" if bad == 0 else "violated"), f"{len(t) - bad}/{len(t)} sums equal n(n+1)/2", {}
+
+
+ROWS = [Row("closed-form", "1 + ... + n = n(n+1)/2 for n = 1..N", "every case equal (integers)", decide,
+            lambda rng: pd.DataFrame({"n": np.arange(1, 20), "sum": np.cumsum(np.arange(1, 20))}),
+            lambda rng: pd.DataFrame({"n": np.arange(1, 20), "sum": np.arange(1, 20) ** 2}),
+            "sum = n^2", source="test_triangle.csv (columns n, sum)")]
+
+
+@register_figure("test_triangle")
+def _figure(df, fig):
+    ax = fig.add_subplot(111)
+    ax.plot(df["n"], df["sum"], "o", color="0.0", label="sum")
+    ax.plot(df["n"], df["n"] * (df["n"] + 1) / 2, "--", color="0.5", label="n(n+1)/2")
+    ax.set_xlabel("n")
+    ax.set_ylabel("1 + ... + n")
+    ax.legend()
+
+
+def check(quick=True, out_dir=Path("figures")):
+    n = np.arange(1, 30 if quick else 300)
+    pd.DataFrame({"n": n, "sum": np.cumsum(n)}).to_csv(Path(out_dir) / "test_triangle.csv", index=False)
+    render("test_triangle", Path(out_dir) / "test_triangle.csv")
+    return judge(out_dir)
+
+
+def judge(out_dir):
+    return judge_rows(ROWS, {"closed-form": read_csv(Path(out_dir) / "test_triangle.csv", ["n", "sum"])})
+'''
+
+
+def test_a_new_check_with_its_figure_runs_in_verify(cleanup, tmp_path, monkeypatch, capsys):
+    """A check is one script (rows, check, judge, and the figure it registers) in a folder named by
+    $LOTTERY_THEORY_CHECKS: verify runs it, --from re-judges it, --self-test feeds its row both tables."""
+    import json
+
+    from lottery_theory.cli import main
+    from lottery_theory.plotting.core import _FIGURES
+    from lottery_theory.verdicts import CHECKS_ENV, discover_checks
+
+    mine = tmp_path / "my_checks"
+    mine.mkdir()
+    (mine / "test_triangle.py").write_text(CHECK)
+    monkeypatch.setenv(CHECKS_ENV, str(mine))
+    cleanup.append((_FIGURES, "test_triangle"))
+    assert discover_checks()["test_triangle"] == mine / "test_triangle.py"
+    out = tmp_path / "out"
+    assert main(["verify", "--only", "test_triangle", "--out", str(out)]) == 0
+    rows = json.loads((out / "verdicts.json").read_text())["rows"]
+    assert [(r["check"], r["row"], r["verdict"]) for r in rows] == [("test_triangle", "closed-form", "holds")]
+    assert (out / "test_triangle.png").exists()
+    assert main(["verify", "--from", str(out), "--only", "test_triangle"]) == 0
+    assert "**holds**" in capsys.readouterr().out
+    assert main(["verify", "--self-test", "--only", "test_triangle"]) == 0
+    assert "ok   test_triangle / closed-form: holds under claim, violated under sum = n^2" in capsys.readouterr().out
+    (mine / "layer_ratios.py").write_text(CHECK)  # a clash with a built-in check is refused by name
+    with pytest.raises(ValueError, match="defined twice"):
+        discover_checks()
