@@ -159,6 +159,31 @@ def paired_margin(a, b, margin: float) -> tuple[str, float, float, float]:
     return margin_verdict(lo, hi, margin), m, lo, hi
 
 
+class Paired(NamedTuple):
+    """A seed-paired margin decision (:func:`paired_vs_margin`)."""
+    verdict: str
+    mean: float
+    lo: float
+    hi: float
+    power: float
+    size: float
+    near: bool
+
+
+def paired_vs_margin(a, b, margin: float) -> Paired:
+    """Claim ``a - b >= margin`` on seed-paired values: the interval verdict of :func:`paired_margin`, gated by the
+    power against the nearest rival (the difference at ``margin``) from the measured spread
+    (:func:`~lottery_theory.evidence.paired_power`, :func:`~lottery_theory.evidence.powered`), and whether the
+    decision is within its own noise of flipping (:func:`~lottery_theory.evidence.near_margin`)."""
+    import numpy as np
+
+    from .evidence import near_margin
+
+    v, m, lo, hi = paired_margin(a, b, margin)
+    pw, sz = paired_power((a - b).dropna(), margin)
+    return Paired(powered(v, pw), m, lo, hi, pw, sz, near_margin(lo, hi, (margin,), pw if v == "holds" else np.nan))
+
+
 def combine(verdicts: Sequence[str]) -> str:
     """Several sub-claims of one row: "violated" if any is, "holds" if all do, else "inconclusive"."""
     if "violated" in verdicts:

@@ -21,8 +21,7 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.evidence import near_margin
-from lottery_theory.verdicts import (Row, combine, finding, judge_rows, paired_margin, paired_power, powered, read_csv,
+from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, paired_margin, read_csv,
                                      script_main, seeds_of)
 
 STATEMENT = __doc__
@@ -49,14 +48,12 @@ def _paired_rows(a: str, b: str):
                 if need not in acc:
                     raise ValueError(f"the table has no arm {need!r} for {arch} at density {d:g} (arms: "
                                      f"{sorted(acc.columns)})")
-            v, m, lo, hi = paired_margin(acc[a], acc[b], -MARGIN)
-            power, size = paired_power((acc[a] - acc[b]).dropna(), -MARGIN)
-            v = powered(v, power, POWER_FLOOR)
-            pws.append((power, size))
-            near = near or near_margin(lo, hi, (-MARGIN,), power if lo >= -MARGIN else np.nan)
-            verdicts.append(v)
-            parts.append(f"{arch} d={d:g}: {acc[a].mean():.3f} - {acc[b].mean():.3f} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                         f", power vs rival {power:.2f}, size {size:.2f}")
+            r = paired_vs_margin(acc[a], acc[b], -MARGIN)
+            pws.append((r.power, r.size))
+            near = near or r.near
+            verdicts.append(r.verdict)
+            parts.append(f"{arch} d={d:g}: {acc[a].mean():.3f} - {acc[b].mean():.3f} = {r.mean:+.3f} [{r.lo:+.3f}, "
+                         f"{r.hi:+.3f}], power vs rival {r.power:.2f}, size {r.size:.2f}")
         return combine(verdicts), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",
                                                      "power": min(x[0] for x in pws), "size": max(x[1] for x in pws),
                                                      "near": near}

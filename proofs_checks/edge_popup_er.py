@@ -21,7 +21,7 @@ from lottery_theory.bounds import er_factor
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
-from lottery_theory.verdicts import (Row, combine, judge_rows, margin_verdict, mean_interval, paired_margin, read_csv,
+from lottery_theory.verdicts import (Row, paired_vs_margin, combine, judge_rows, margin_verdict, mean_interval, read_csv,
                                      script_main, seeds_of)
 
 STATEMENT = __doc__
@@ -81,12 +81,11 @@ def decide_class(t: pd.DataFrame):
     for arch, g in t.groupby("arch", sort=False):
         ep = g[g.method == "edge_popup"].pivot_table(index="seed", columns="source_density", values="value")
         for p in sorted((c for c in ep.columns if c < 1), reverse=True):
-            v, m, lo, hi = paired_margin(ep[p], ep[1.0], -MARGIN)
-            pw, sz = paired_power((ep[p] - ep[1.0]).dropna(), -MARGIN)
-            pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
-            vs.append(powered(v, pw))
-            parts.append(f"{arch} ER {p:g} - dense source = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f}, "
-                         f"size {sz:.2f}")
+            r = paired_vs_margin(ep[p], ep[1.0], -MARGIN)
+            pws.append((r.power, r.size, r.near))
+            vs.append(r.verdict)
+            parts.append(f"{arch} ER {p:g} - dense source = {r.mean:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}], power "
+                         f"{r.power:.2f}, size {r.size:.2f}")
         dense = g[g.method == "dense_train"]["value"].mean()
         parts[-1] += f" (trained dense {dense:.3f})"
     return combine(vs), "; ".join(parts), {"seeds": seeds_of(t), "interval": "95% t, seed-paired",

@@ -22,8 +22,7 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named
 from lottery_theory.plotting import render
-from lottery_theory.evidence import near_margin, paired_power, powered
-from lottery_theory.verdicts import (Row, combine, finding, judge_rows, paired_margin, read_csv, rows_at, script_main,
+from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, read_csv, rows_at, script_main,
                                      seeds_of)
 
 STATEMENT = __doc__
@@ -43,11 +42,10 @@ def decide_ratio(t: pd.DataFrame):
         means = acc.mean()
         bp = means[["balanced", "pyramidal"]].idxmax()
         other = means.drop(["balanced", "pyramidal"]).idxmax()
-        v, m, lo, hi = paired_margin(acc[bp], acc[other], -MARGIN)
-        pw, sz = paired_power((acc[bp] - acc[other]).dropna(), -MARGIN)
-        pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
-        verdicts.append(powered(v, pw))
-        parts.append(f"{arch}: {bp} - {other} = {m:+.3f} [{lo:+.3f}, {hi:+.3f}], power {pw:.2f} ("
+        r = paired_vs_margin(acc[bp], acc[other], -MARGIN)
+        pws.append((r.power, r.size, r.near))
+        verdicts.append(r.verdict)
+        parts.append(f"{arch}: {bp} - {other} = {r.mean:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}], power {r.power:.2f} ("
                      + ", ".join(f"{k} {x:.3f}" for k, x in means.items()) + ")")
     return combine(verdicts), "; ".join(parts), _extras(t, pws)
 
@@ -59,12 +57,11 @@ def decide_imp(t: pd.DataFrame):
         acc = g.pivot_table(index="seed", columns="start_density", values="value")
         cost = g.groupby("start_density")["trained_param_epochs"].mean()
         er = min(c for c in acc.columns if c < 1)
-        v, m, lo, hi = paired_margin(acc[er], acc[1.0], -MARGIN)
-        pw, sz = paired_power((acc[er] - acc[1.0]).dropna(), -MARGIN)
-        pws.append((pw, sz, near_margin(lo, hi, (-MARGIN,), pw if v == "holds" else np.nan)))
-        verdicts.append(powered(v, pw))
-        parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {m:+.3f} [{lo:+.3f}, "
-                     f"{hi:+.3f}], power {pw:.2f}, cost {cost[er] / cost[1.0]:.2f}x")
+        r = paired_vs_margin(acc[er], acc[1.0], -MARGIN)
+        pws.append((r.power, r.size, r.near))
+        verdicts.append(r.verdict)
+        parts.append(f"{arch}: ER {acc[er].mean():.3f} - dense {acc[1.0].mean():.3f} = {r.mean:+.3f} [{r.lo:+.3f}, "
+                     f"{r.hi:+.3f}], power {r.power:.2f}, cost {cost[er] / cost[1.0]:.2f}x")
     return combine(verdicts), "; ".join(parts), _extras(t, pws)
 
 
