@@ -287,3 +287,21 @@ def test_every_calculator_has_a_sympy_form_that_agrees():
     assert math.ceil(float(e.subs({C: 2, m: 0.01, p: 0.5})) - 1e-9) == B.er_subset_sum_n(0.01, 0.01, 0.5, C=2.0)
     e, (C, ep) = B.BOUNDS["pensia-experiment"].expr()
     assert float(e.subs({C: 3, ep: 0.01})) == pytest.approx(3 * math.log2(100))  # 19.93; their rounding gives 21
+
+
+def test_help_and_listing_print_formulas_as_plain_text(capsys):
+    """The terminal shows formulas as plain text (no LaTeX commands); JSON keeps the listing machine-readable."""
+    from lottery_theory.bounds.cli import plain
+    from lottery_theory.cli import main
+
+    assert plain(B.BOUNDS["er-factor"].latex) == "rho(p) = (1/(log(1/(1-p))))"
+    assert plain(B.BOUNDS["pensia-experiment"].latex) == "n = C*round(log_2(1/eps))"
+    assert plain(r"\left\lceil \frac{a_{i}}{b} \right\rceil \le \min\{x, y\}") == "ceil(((a_{i})/b)) <= min{x, y}"
+    for rec in B.BOUNDS.values():
+        assert "\\" not in plain(rec.latex), rec.name
+    assert main(["bounds", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "\\" not in out and "rho(p) = (1/(log(1/(1-p))))" in out
+    with pytest.raises(SystemExit):
+        main(["bounds", "er-width", "--help"])
+    assert "\\" not in capsys.readouterr().out

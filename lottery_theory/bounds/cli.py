@@ -3,7 +3,34 @@ from __future__ import annotations
 
 import argparse
 
+import re
+
 from .record import BOUNDS, REQUIRED
+
+_SYMBOLS = {"varepsilon": "eps", "epsilon": "eps", "delta": "delta", "rho": "rho", "sum": "sum", "log": "log",
+            "min": "min", "max": "max", "le": "<=", "ge": ">=", "cdot": "*", "infty": "inf"}
+
+
+def plain(latex: str) -> str:
+    """A record's LaTeX as plain text for the terminal (help and ``bounds list``): fractions as a/(b), ceilings as
+    ceil(...), Greek letters and operators spelled out, spacing commands dropped; no backslash survives."""
+    t = latex.replace(r"\{", "\x01").replace(r"\}", "\x02")  # literal braces (sets), kept apart from groups
+    t = re.sub(r"\\(left|right)(?![A-Za-z])", "", t)
+
+    def symbol(m: re.Match) -> str:
+        word = _SYMBOLS[m.group(2)]
+        before = m.group(1)
+        return before + (" " if (before.isalnum() or before == ")") and word[0].isalpha() else "") + word
+
+    t = re.sub(r"(.?)\\(" + "|".join(sorted(_SYMBOLS, key=len, reverse=True)) + r")(?![A-Za-z])", symbol, t)
+    t = re.sub(r"\\(?:mathrm|text)\{([^{}]*)\}", r"\1", t)
+    t = re.sub(r"\\lceil\s*(.*?)\s*\\rceil", r"ceil(\1)", t)
+    for _ in range(4):  # nested fractions, innermost first
+        t = re.sub(r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}",
+                   lambda m: "(" + "/".join(x if re.fullmatch(r"[\w.]+", x) else f"({x})" for x in m.groups()) + ")",
+                   t)
+    t = re.sub(r"\\[,;: !]", " ", t).replace("\\", "")
+    return re.sub(r"\s+", " ", t.replace("\x01", "{").replace("\x02", "}")).strip()
 
 
 def _ints(s: str) -> list[int]:
@@ -22,7 +49,7 @@ def add_bound_parsers(sub: argparse._SubParsersAction) -> None:
         "--json", action="store_true", help="emit JSON (name -> formula and citation)")
     for name in sorted(BOUNDS):
         rec = BOUNDS[name]
-        sp = sub.add_parser(name, help=rec.citation, description=f"{rec.latex}\n\n{rec.citation}\nassumes: "
+        sp = sub.add_parser(name, help=rec.citation, description=f"{plain(rec.latex)}\n\n{rec.citation}\nassumes: "
                             f"{rec.assumptions}", formatter_class=argparse.RawDescriptionHelpFormatter)
         for a in rec.args:
             required = a.default is REQUIRED
@@ -33,8 +60,8 @@ def add_bound_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def listing() -> dict:
-    """Name -> formula and citation of every calculator (``bounds list``)."""
-    return {k: f"{b.latex}  [{b.citation}]" for k, b in sorted(BOUNDS.items())}
+    """Name -> formula (plain text) and citation of every calculator (``bounds list``)."""
+    return {k: f"{plain(b.latex)}  [{b.citation}]" for k, b in sorted(BOUNDS.items())}
 
 
 def cli_evaluate(name: str, **given) -> dict:
