@@ -206,7 +206,7 @@ def _ticket_build(args: argparse.Namespace, target, input_shape, box, opts: dict
 
     g = torch.Generator().manual_seed(args.seed)
     if args.k is not None:
-        return construct(target, density=args.density, eps=args.eps, box=max(abs(box[0]), abs(box[1])),
+        return construct(target, density=args.density, eps=args.eps, box=tuple(box),
                          input_shape=input_shape, generator=g, retries=args.retries, width_multiplier=args.k,
                          **opts), None
     if args.retries != 1:

@@ -108,3 +108,25 @@ def test_a_milp_stopped_by_its_time_limit_is_intersected_with_the_bracket_and_sa
     r = tk.sup_error(box, method="exact", generator=torch.Generator().manual_seed(0))
     # never "exact" without a proof; still a bracket of the proven value, and never looser than the certificates
     assert r.method != "exact" and r.lower <= proven.upper and proven.lower <= r.upper <= br.upper
+
+
+def test_exact_on_a_box_with_nonnegative_coordinates_is_not_pinned_to_zero():
+    """On [0, 1] the input's ReLU split u = relu(x) is x itself; the split's constraint u - v - x = 0 then has x
+    twice, and writing it as a dict kept one coefficient (-x - v = 0), pinning every input to 0: the MILP reported
+    0.640 where the ticket's gap at (0, 0, 1) is 0.778. The exact sup must be at least the max over a grid."""
+    import itertools
+
+    import torch
+
+    from lottery_theory.experiments.builtin import spectral_target
+    from lottery_theory.tickets import construct
+    from lottery_theory.tickets.exact import exact_sup_error
+
+    t = spectral_target((3, 4, 2), 1)
+    tk = construct(t, density=1.0, eps=0.05, width_multiplier=6, generator=torch.Generator().manual_seed(0))
+    grid = torch.tensor(list(itertools.product([i / 10 for i in range(11)], repeat=3)))
+    with torch.no_grad():
+        best = float((tk.network(grid).double() - t(grid).double()).abs().max())
+    ex = exact_sup_error(tk, (0.0, 1.0))
+    assert ex.optimal and best <= ex.bound and best > 0.77  # 0.7783 at (0, 0, 1)
+    assert ex.recheck == pytest.approx(ex.value, rel=1e-6, abs=1e-9)

@@ -285,3 +285,29 @@ def test_l1_copy_layer_with_zero_gain_does_not_overflow_the_budgets():
     assert max(tk.eps_weight, 0) <= BUDGET_CAP and np.isfinite(tk.certified_error)
     br = tk.sup_error(generator=torch.Generator().manual_seed(1), restarts=4, steps=20, samples=200)
     assert br.lower <= br.upper <= tk.certified_error * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("construction", ["2L", "L+1"])
+def test_nonnegative_input_box_realises_each_first_layer_weight_once(construction):
+    """box=(0, 1): every input is >= 0, so a block unit with a_u < 0 never fires and the first layer needs s+ only
+    (half its subset sums). The ticket is certified over [0, 1]: random inputs and the exact sup stay below
+    certified_error and inside the bracket."""
+    from lottery_theory.experiments.builtin import spectral_target
+    from lottery_theory.tickets.exact import exact_sup_error
+
+    t = spectral_target((3, 4, 2), 1)
+    kw = dict(density=1.0, eps=0.05, construction=construction, width_multiplier=6)
+    sym = construct(t, box=1.0, generator=torch.Generator().manual_seed(0), **kw)
+    pos = construct(t, box=(0.0, 1.0), generator=torch.Generator().manual_seed(0), **kw)
+    first = 3 * 4 * (6 if construction == "L+1" else 1)  # weights of target layer 1 (L+1: one per copy)
+    assert sym.n_instances - pos.n_instances == first  # the s- sums of the first layer are gone
+    assert pos.box_symmetric(0.0, 1.0) and not pos.box_symmetric(-1.0, 1.0)
+    x = torch.rand(4000, 3, generator=torch.Generator().manual_seed(1))
+    assert pos.measure_error(x)["max"] <= pos.certified_error
+    br = pos.sup_error((0.0, 1.0), generator=torch.Generator().manual_seed(2), restarts=4, steps=30, samples=500)
+    assert br.lower <= br.upper <= pos.certified_error * (1 + 1e-9)
+    if construction == "2L":
+        ex = exact_sup_error(pos, (0.0, 1.0))
+        assert br.lower <= ex.bound * (1 + 1e-6) and ex.recheck <= br.upper * (1 + 1e-9)
+    with pytest.raises(ValueError, match="box"):
+        construct(t, box=(1.0, 0.0), **kw)

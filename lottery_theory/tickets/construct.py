@@ -127,9 +127,11 @@ class Ticket:
         return CONSTRUCTIONS.get_checked(self.construction)().realise(self.network, self.layout)
 
     def box_symmetric(self, lo, hi) -> bool:
-        """Is ``(lo, hi)`` the box ``[-box, box]`` the construction certified with ``certified_error``?"""
+        """Is ``(lo, hi)`` the box the construction certified with ``certified_error`` (``[-box, box]``, or
+        ``[0, box]`` for a non-negative input box)?"""
         b = self.layout.get("box")
-        return b is not None and np.all(np.asarray(lo) == -b) and np.all(np.asarray(hi) == b)
+        b_lo = self.layout.get("input_lo", None if b is None else -b)
+        return b is not None and np.all(np.asarray(lo) == b_lo) and np.all(np.asarray(hi) == b)
 
     def sup_error(self, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
                   steps: int = 100, samples: int = 2000, method: str = "bracket", eps: float | None = None):
@@ -263,11 +265,14 @@ def construct(target: nn.Module, config: ConstructConfig | None = None, *, gener
     with opened(cfg.executor, cfg.workers) as ex:
         spec = SolverSpec(cfg.solver, cfg.objective or cons.default_objective, tuple(tols), executor=ex,
                           gains=tuple(gains))
-        ctx = BuildContext(cfg.density, cfg.ratio, generator, spec, cfg.max_items, cfg.assignment)
+        ctx = BuildContext(cfg.density, cfg.ratio, generator, spec, cfg.max_items, cfg.assignment,
+                           signed_input=cfg.input_box[0] < 0)
         built = cons.build(chain, plan, ctx)
     ticket = _account(chain, cfg, plan, built, tols, timings={"t_plan_s": t1 - t0, **ctx.timings},
                       t_build_s=time.perf_counter() - t1)
-    ticket.certified_error = composition_certificate(chain.target, ticket.realise(), float(cfg.box), chain.input_shape)
+    lo, hi = cfg.input_box
+    ticket.certified_error = composition_certificate(chain.target, ticket.realise(), hi, chain.input_shape,
+                                                     nonneg_input=lo >= 0)
     ticket.timings["t_total_s"] = time.perf_counter() - t0
     if ticket.failures:
         warnings.warn(f"{ticket.failures} of {ticket.n_instances} subset sums missed their per-weight budget, so the "
@@ -298,7 +303,7 @@ def _budgets(chain: TargetChain, cfg: ConstructConfig) -> tuple[list[float], lis
     if cfg.budget == "norms":
         from ..bounds.certificate import per_weight_budget
 
-        return per_weight_budget(chain.target, cfg.eps, -float(cfg.box), float(cfg.box), chain.input_shape,
+        return per_weight_budget(chain.target, cfg.eps, *cfg.input_box, chain.input_shape,
                                  return_gains=True)
     return [per_weight_eps(chain.widths, cfg.eps, chain.has_bias)] * L, [1.0] * L  # assumed: every |||W_l||| <= 1
 
@@ -326,7 +331,8 @@ def _account(chain: TargetChain, cfg: ConstructConfig, plan: Plan, built: BuildR
                   timings={**timings, "t_masks_and_bounds_s": t_build_s - inner,
                            "t_total_s": timings["t_plan_s"] + t_build_s},
                   block_sizes=list(plan.blocks), densities=list(dens), input_shape=chain.input_shape,
-                  layout={**layout, "box": float(cfg.box)}, source_edges=n_edges)
+                  layout={**layout, "box": cfg.input_box[1], **({"input_lo": 0.0} if cfg.input_box[0] >= 0 else {})},
+                  source_edges=n_edges)
 
 
 def _best_of(target: nn.Module, cfg: ConstructConfig, generator: torch.Generator | None) -> Ticket:
@@ -344,8 +350,7 @@ def _best_of(target: nn.Module, cfg: ConstructConfig, generator: torch.Generator
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BudgetMissed)
             tk = construct(target, one, generator=torch.Generator().manual_seed(seed))
-        box = float(cfg.box)
-        up = certify(tk, -box, box, method="cheapest", stop_at=cfg.eps)["upper"]
+        up = certify(tk, *cfg.input_box, method="cheapest", stop_at=cfg.eps)["upper"]
         uppers.append(up)
         if best is None or up < best[0]:
             best = (up, tk)

@@ -161,7 +161,10 @@ def _signed_block(md: _Model, sp: np.ndarray, sn: np.ndarray, bias: np.ndarray, 
     for j, h in enumerate(P):
         u, _, uh = md.relu(h, Plo[j], Phi[j])
         v = md.var(0.0, max(0.0, -Plo[j]))
-        md.cons({u: 1.0, v: -1.0, h: -1.0}, 0.0, 0.0)
+        coefs = {v: -1.0}
+        for var, c in ((u, 1.0), (h, -1.0)):  # u is h itself when h >= 0 on the box: then v = 0 (not h = 0)
+            coefs[var] = coefs.get(var, 0.0) + c
+        md.cons(coefs, 0.0, 0.0)
         us.append(u)
         vs.append(v)
     W2 = np.concatenate([sp, -sn], 1)

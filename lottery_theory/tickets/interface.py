@@ -60,8 +60,9 @@ class BuildContext:
     """Everything ``build`` needs besides the target and the plan: the source ``density`` (scalar or per layer) and
     its layer ``ratio``, the ``generator`` every draw comes from, the subset-sum ``solver`` (method, objective, the
     per-layer budgets; ``solver.at(l)`` selects layer ``l``'s), the item cap ``max_items``, the unit ``assignment``,
-    and ``timings``: seconds by stage, added to by the helpers (``t_draw_source_s``, ``t_prepare_s``,
-    ``t_solve_s``)."""
+    ``timings``: seconds by stage, added to by the helpers (``t_draw_source_s``, ``t_prepare_s``,
+    ``t_solve_s``), and ``signed_input`` (False for a non-negative input box: the first block realises each weight
+    once, :math:`s^+`)."""
     density: float | tuple[float, ...]
     ratio: str
     generator: torch.Generator | None
@@ -69,6 +70,7 @@ class BuildContext:
     max_items: int
     assignment: str
     timings: dict = field(default_factory=dict)
+    signed_input: bool = True  # False when every input is >= 0: the first block needs s+ only
 
     def add_time(self, key: str, seconds: float) -> None:
         self.timings[key] = self.timings.get(key, 0.0) + seconds
@@ -114,7 +116,7 @@ class ConstructConfig:
     * ``density``: ER density (fraction kept) of the source layers: a global scalar (spread by ``ratio`` over the
       source layers) or a per-layer sequence (2L: one per target layer or per source layer; L+1: one per source
       layer).
-    * ``eps``: target sup error over the box :math:`[-\text{box}, \text{box}]^{n_0}`; each weight aims at its
+    * ``eps``: target sup error over the input box (``box``); each weight aims at its
       budget and ``Ticket.failures`` counts instances that missed it. ``delta``: failure probability of the bound.
     * ``construction``: a registered layout (``"2L"``, ``"L+1"``; :data:`~lottery_theory.tickets.CONSTRUCTIONS`).
     * Width: by default the bound's requirement (:func:`lottery_theory.bounds.required_width`), i.e. ``k`` units
@@ -138,8 +140,12 @@ class ConstructConfig:
     * ``budget``: ``"assumed"`` (default): :func:`~lottery_theory.bounds.per_weight_eps`, which assumes
       :math:`\|W_l\|_\infty + \|b_l\|_\infty \le 1`; ``"norms"``: spent from the realised target's interval bounds
       and norms (:func:`~lottery_theory.bounds.per_weight_budget`), one per layer.
-    * ``ratio``: the layer-wise ratio that spreads a scalar density. ``box``, ``input_shape``: the input box and the
-      input's shape (needed for conv targets).
+    * ``ratio``: the layer-wise ratio that spreads a scalar density. ``input_shape``: the input's shape (needed for
+      conv targets).
+    * ``box``: the input box, a number ``B`` (inputs in :math:`[-B, B]`) or a pair ``(lo, hi)``. A box with
+      ``lo >= 0`` (images in [0, 1]) needs each first-layer weight realised once (:math:`s^+`), not twice: half
+      the first layer's subset sums; the budgets and ``certified_error`` are then over :math:`[0, \text{hi}]`.
+      Any other pair is treated as its symmetric hull :math:`[-B, B]`, ``B = max(|lo|, |hi|)``.
     * ``executor``: where the subset sums are solved: ``None`` (here), ``"local"`` (a process pool of
       ``workers``), ``"dask"`` (a local Dask cluster of ``workers``) or an executor/``dask.distributed.Client``
       (:mod:`lottery_theory.tickets.distribute`); the ticket is bit-identical to the serial one.
@@ -156,7 +162,7 @@ class ConstructConfig:
     ratio: str = "uniform"
     solver: str = "mitm"
     max_items: int = 24
-    box: float = 1.0
+    box: float | tuple[float, float] = 1.0
     input_shape: tuple[int, ...] | None = None
     C: float | None = None
     assignment: str = "adaptive"
@@ -174,8 +180,16 @@ class ConstructConfig:
         put("delta", check_open_unit(self.delta, "delta"))
         check_positive_int(self.max_items, "max_items")
         box = self.box
-        if isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) or box <= 0:
-            raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]), got {box!r}")
+        if isinstance(box, (list, tuple)):
+            if len(box) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+                                    or not math.isfinite(v) for v in box) or not box[0] < box[1] or box[1] <= 0:
+                raise ValueError(f"box must be a number > 0 or a pair (lo, hi) of finite numbers with lo < hi and "
+                                 f"hi > 0, got {box!r}")
+            put("box", (float(box[0]), float(box[1])))
+        elif isinstance(box, bool) or not isinstance(box, (int, float, np.floating)) or not math.isfinite(box) \
+                or box <= 0:
+            raise ValueError(f"box must be a finite number > 0 (inputs in [-box, box]) or a pair (lo, hi), got "
+                             f"{box!r}")
         if self.max_items > 44:
             raise ValueError("max_items must be <= 44 (the exact solver's limit)")
         if self.width is not None and self.width_multiplier is not None:
@@ -200,3 +214,11 @@ class ConstructConfig:
         for name in ("width", "width_multiplier", "input_shape"):
             if isinstance(getattr(self, name), list):
                 put(name, tuple(getattr(self, name)))
+
+    @property
+    def input_box(self) -> tuple[float, float]:
+        """The box the ticket is built and certified for: ``(0, hi)`` for a non-negative box, else ``(-B, B)``."""
+        if isinstance(self.box, tuple):
+            lo, hi = self.box
+            return (0.0, hi) if lo >= 0 else (-max(-lo, hi), max(-lo, hi))
+        return (-float(self.box), float(self.box))

@@ -176,7 +176,7 @@ def _build_2L(target: TargetChain, ks: list[int], ctx: BuildContext) -> BuildRes
     returned as a :class:`SourceRecipe` (dense only when asked)."""
     parts, pairs = _two_layer_parts(target, ks)
     recipe, network, dens = _draw_two_layer(parts, pairs, ctx)
-    signed = True  # the block's input can be negative (network input, or no ReLU before it)
+    signed = ctx.signed_input  # the block's input can be negative (network input, or no ReLU before it)
     errs, li, edges = [], 0, 0
     big = recipe.params() > 10_000_000
     for m in tqdm(target.mods, desc="ticket layers", unit="module", leave=False, disable=not big):
@@ -290,7 +290,7 @@ def _solve_input_block(target: TargetChain, layers: list, plan: LPlusOnePlan, ct
     asg = assign_block(A, n0, plan.k, ctx.assignment, ctx.generator)
     blk = Block(np.repeat(W, R, axis=0), np.repeat(b, R) if b is not None else None, plan.k,
                 units_of(A, n0, plan.k, asg), asg)
-    sol = solve_block(blk, wb, mb, True, ctx.solver.with_tols(tols).at(0), ctx)
+    sol = solve_block(blk, wb, mb, ctx.signed_input, ctx.solver.with_tols(tols).at(0), ctx)
     mA, mB, biasA = block_masks(sol, blk, A.weight.shape[0])
     mask_b = np.zeros(tuple(Bn.weight.shape), dtype=bool)
     mask_b[:rows] = mB
@@ -317,7 +317,7 @@ def _build_L1(target: TargetChain, plan: LPlusOnePlan, ctx: BuildContext) -> Bui
         for m in range(l):  # budgets of the layers before: their errors pass through this layer's gain
             # (a gain of 0 means no copy reads the layer before: any budget holds; capped to stay finite, where
             # 'fewest' then keeps no item)
-            tols[m] = min(tols[m] * assumed[l] / max(gain, 1e-300), BUDGET_CAP)
+            tols[m] = min(tols[m] * (assumed[l] / max(gain, 1e-300)), BUDGET_CAP)
     errs[0], masks_w[0], masks_w[1], bias_m[0] = _solve_input_block(target, layers, plan, ctx, tols)
     # copies that nobody reads still compute; keep their incoming edges (they are part of the copy layer)
     for lay, mw, bm in zip([m for m in network if isinstance(m, MaskedLinear)], masks_w, bias_m):

@@ -65,7 +65,7 @@ def find_width(target, config=None, *, box=(-1.0, 1.0), generator=None, time_bud
     cfg = merge_config(ConstructConfig, config, options, "find_width", required=("density", "eps"))
     time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
     lo_b, hi_b = float(box[0]), float(box[1])
-    cfg = dataclasses.replace(cfg, box=max(abs(lo_b), abs(hi_b)),
+    cfg = dataclasses.replace(cfg, box=(lo_b, hi_b),
                               objective=cfg.objective or CONSTRUCTIONS.get_checked(cfg.construction).default_objective)
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
