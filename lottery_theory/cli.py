@@ -184,12 +184,12 @@ def _ticket_target(args: argparse.Namespace) -> tuple:
     return target, info, input_shape, box
 
 
-def _ticket_dry_run(args: argparse.Namespace, target, opts: dict) -> int:
+def _ticket_dry_run(args: argparse.Namespace, target, box, opts: dict) -> int:
     """``ticket --dry-run``: source size, peak memory and time at the width it would build, as JSON."""
     from .tickets.search_width import bound_k, dry_run
 
     k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment)
-    plan = dry_run(target, k, opts["max_items"])
+    plan = dry_run(target, k, opts["max_items"], signed_input=box[0] < 0)
     print(json.dumps(plan))
     if plan["fits"] is False:
         raise ValueError(f"building at k = {k} needs about {plan['est_peak_gib']:.1f} GiB, more than the "
@@ -236,7 +236,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     target, info, input_shape, box = _ticket_target(args)
     opts = dict(assignment=args.assignment, objective=args.objective, budget=args.budget, max_items=args.max_items)
     if args.dry_run:
-        return _ticket_dry_run(args, target, opts)
+        return _ticket_dry_run(args, target, box, opts)
     tk, search = _ticket_build(args, target, input_shape, box, opts)
     br = tk.sup_error(box, generator=torch.Generator().manual_seed(args.seed + 1))
     out = {"target": args.target, "density": args.density, "eps": args.eps, "box": list(box), "lower": br.lower,

@@ -46,11 +46,12 @@ def test_source_size_by_hand():
     # units: 25*4 + 25; B: 1*25 + 1.
     assert source_params_2l(_target(), 5) == (60 + 20 + 80 + 4) + (100 + 25 + 25 + 1)
     plan = dry_run(_target(), 5)
-    assert plan["source_params"] == 315 and plan["est_peak_gib"] == pytest.approx(22 * 315 / 2 ** 30)
-    # time: 1e-7 s per source parameter + 2.8e-8 s x 2^(items/2) per subset sum, two per target weight and bias
-    # (3*4 + 4 + 4*1 + 1 = 21 of them)
-    assert plan["est_seconds"] == pytest.approx(1e-7 * 315 + 2.8e-8 * 2 * 21 * 2 ** 12)
-    assert dry_run(_target(), 5, max_items=20)["est_seconds"] == pytest.approx(1e-7 * 315 + 2.8e-8 * 42 * 2 ** 10)
+    assert plan["source_params"] == 315 and plan["est_peak_gib"] == pytest.approx(24 * 315 / 2 ** 30)
+    # time: 1.1e-7 s per source parameter + 3.3e-8 s x 2^(items/2) per subset sum: one per target weight and bias
+    # (3*4 + 4 + 4*1 + 1 = 21 of them), plus one per first-layer weight (12) when the inputs can be negative
+    assert plan["est_seconds"] == pytest.approx(1.1e-7 * 315 + 3.3e-8 * (21 + 12) * 2 ** 12)
+    assert dry_run(_target(), 5, max_items=20, signed_input=False)["est_seconds"] == pytest.approx(
+        1.1e-7 * 315 + 3.3e-8 * 21 * 2 ** 10)
 
 
 def test_ticket_command_defaults_to_the_search(tmp_path, capsys):

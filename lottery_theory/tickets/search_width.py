@@ -179,19 +179,26 @@ def source_params_2l(target, k: int) -> int:
     return total
 
 
-S_PER_SOURCE_PARAM = 1.0e-7  # drawing and masking the source, per parameter, on the reference 2-core machine
-S_PER_INSTANCE = 2.8e-8  # one exact subset sum, per 2^(items/2) (the meet-in-the-middle's half-list size)
-#   fitted on LeNet-300-100 (501,810 subset sums, 24 items, fewest): k = 128 / 362 / 724 at p = 0.5 / 0.2 / 0.1,
-#   126M / 356M / 712M source parameters, probes of 70 / 93 / 140 s (2026-12-01); the model gives 70 / 93 / 129
-BYTES_PER_PARAM = 22.0  # peak RSS per source parameter: 2.9 GiB at 126M, 7.1 GiB at 356M, 13.4 GiB at 712M
+S_PER_SOURCE_PARAM = 1.1e-7  # drawing and masking the source, per parameter, on the reference 2-core machine
+S_PER_INSTANCE = 3.3e-8  # one exact subset sum, per 2^(items/2) (the meet-in-the-middle's half-list size)
+#   fitted on LeNet-300-100 on [0, 1] (266,610 subset sums: s+ only, 24 items, fewest): k = 128 / 362 / 724 at
+#   p = 0.5 / 0.2 / 0.1, 126M / 356M / 712M source parameters, commands of 50 / 73 / 113 s (2026-12-02); the model
+#   gives 50 / 75 / 114
+BYTES_PER_PARAM = 24.0  # peak RSS per source parameter: 2.85 GiB at 126M, 7.0 GiB at 356M, 13.5 GiB at 712M
 
 
-def dry_run(target, k: int, max_items: int = 24) -> dict:
+def _first_layer_weights(target) -> int:
+    from .construct import _target_layers
+
+    return next(m.weight.numel() for m in _target_layers(target) if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)))
+
+
+def dry_run(target, k: int, max_items: int = 24, signed_input: bool = True) -> dict:
     """What building at width ``k`` would allocate and take: source parameters, an estimate of peak memory (float32
     weights, a bool mask and float64 working copies of one block: ``BYTES_PER_PARAM``, measured on LeNet-300-100)
     against the memory available now, and of the time on the reference machine: ``S_PER_SOURCE_PARAM`` per source
-    parameter plus ``S_PER_INSTANCE * 2^(max_items / 2)`` per subset sum (about two per target weight and bias:
-    one per sign part)."""
+    parameter plus ``S_PER_INSTANCE * 2^(max_items / 2)`` per subset sum (one per target weight and bias, and a
+    second one per first-layer weight when the input box has negative values: ``signed_input``)."""
     import os
 
     n = source_params_2l(target, k)
@@ -200,7 +207,8 @@ def dry_run(target, k: int, max_items: int = 24) -> dict:
         avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         avail = None
+    inst = _target_params(target) + (_first_layer_weights(target) if signed_input else 0)
     return dict(k=k, source_params=n, est_peak_gib=need / 2 ** 30,
-                est_seconds=S_PER_SOURCE_PARAM * n + S_PER_INSTANCE * 2 * _target_params(target) * 2 ** (max_items / 2),
+                est_seconds=S_PER_SOURCE_PARAM * n + S_PER_INSTANCE * inst * 2 ** (max_items / 2),
                 available_gib=None if avail is None else avail / 2 ** 30,
                 fits=None if avail is None else need <= avail)
