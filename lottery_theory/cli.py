@@ -394,8 +394,9 @@ def _add_ticket(add) -> None:
     t.add_argument("--eps", type=float, required=True, help="target sup error over the box")
     t.add_argument("--k", type=_positive_int, help="units per input in each block layer (default: the narrowest "
                    "width on a sqrt(2) grid whose certificate reaches eps, searched within --time-budget)")
-    t.add_argument("--time-budget", type=float, default=110.0, help="seconds for the width search when --k is not "
-                   "given (default 110)")
+    t.add_argument("--time-budget", type=float, default=60.0, help="seconds for the width search when --k is not "
+                   "given (default 60): the first probe always runs; each further one (wider after a failure, narrower "
+                   "after a success) only if it fits")
     t.add_argument("--dry-run", action="store_true", help="print the source size and estimated peak memory at --k "
                    "(default: the bound's k) and exit; refuse when it exceeds the memory available")
     t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
