@@ -80,3 +80,42 @@ def test_no_import_cycles_in_the_package():
 def test_library_layers_do_not_import_the_layers_above():
     bad = [(m, d) for m, deps in _graph().items() if m.startswith(LOWER) for d in deps if d.startswith(UPPER)]
     assert bad == []
+
+
+def _functions():
+    for p in ROOT.rglob("*.py"):
+        for n in ast.walk(ast.parse(p.read_text())):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                compiled = any("njit" in ast.unparse(d) for d in n.decorator_list)
+                args = n.args.posonlyargs + n.args.args + n.args.kwonlyargs
+                named = [a.arg for a in args if a.arg not in ("self", "cls")]
+                yield p.relative_to(ROOT.parent), n, compiled, named
+
+
+def test_functions_are_short_and_take_few_parameters():
+    """Issue 28: no function in the package over 60 lines, none with more than 8 named parameters (options beyond
+    that go through a config object: ConstructConfig, TrainConfig, PruneConfig, DSTConfig, SourceConfig, ...);
+    numba-compiled kernels are exempt (they cannot take objects)."""
+    long = [f"{p}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)" for p, n, c, _ in _functions()
+            if not c and n.end_lineno - n.lineno + 1 > 60]
+    wide = [f"{p}:{n.lineno} {n.name} ({len(a)} parameters)" for p, n, c, a in _functions() if not c and len(a) > 8]
+    assert long == [] and wide == []
+    assert sum(1 for _ in _functions()) > 500  # the walk sees the package
+
+
+def test_er_source_config_and_keywords_are_one_set_of_options():
+    import pytest
+    import torch
+
+    from lottery_theory.nets import er_source
+    from lottery_theory.nets.builders import SourceConfig
+
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    a = er_source([6, 8, 2], width_multiplier=2, density=0.5, exact=True, ratio="erk", erk_power=0.5, generator=g())
+    cfg = SourceConfig(width_multiplier=2, density=0.5, exact=True, ratio="erk", ratio_options={"erk_power": 0.5})
+    b = er_source([6, 8, 2], cfg, generator=g())
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    with pytest.raises(TypeError, match="density"):
+        er_source([6, 8, 2], width_multiplier=2, generator=g())
+    with pytest.raises(TypeError, match="erk_pwr"):  # a misspelt option reaches the ratio, which names it
+        er_source([6, 8, 2], width_multiplier=2, density=0.5, ratio="erk", erk_pwr=0.5, generator=g())

@@ -265,8 +265,7 @@ def per_weight_budget(target, eps: float, lo, hi, input_shape=None, *, return_ga
 def composition_certificate(target, realised: Sequence[RealisedLayer], box: float, input_shape=None, *,
                             nonneg_input: bool = False) -> float:
     r"""The composition inequality (:func:`lottery_theory.bounds.composition_bound`) evaluated on what a ticket
-    realises, over :math:`[-B, B]^{n_0}` (:math:`[0, B]^{n_0}` with ``nonneg_input``: the first layer's inputs are
-    >= 0, so only its slopes :math:`s^+` act): per target neuron ``i`` (the worst of its copies)
+    realises, over :math:`[-B, B]^{n_0}` (``nonneg_input``: :math:`[0, B]^{n_0}`, only the slopes :math:`s^+` act): per target neuron ``i`` (the worst of its copies)
     :math:`E_{ij} = \max_q \max(|s^+_{qj} - w_{ij}|, |s^-_{qj} - w_{ij}|)`, :math:`G_{ij} = \max_q \Lambda_{qj}`,
     :math:`\beta_i = \max_q |\hat b_q - b_i|`, and :math:`H` the symmetric activation bounds; per channel for
     conv layers (a channel's bound repeats over its kernel positions and, at a Flatten, over its pixels).

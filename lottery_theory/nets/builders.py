@@ -4,12 +4,13 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import Registry, check_alloc, check_bool, check_density, check_positive_int, lookup
+from .._validation import Registry, check_alloc, check_bool, check_density, check_positive_int, lookup, merge_config
 from ..sparsity import er_mask, resolve_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear, masked_layers
 
@@ -192,22 +193,47 @@ def _er_source_any(target: nn.Module, width_multiplier, init: str, scale_fan: fl
     return sparsify(source, generator=generator, **masks)
 
 
-def er_source(target_or_widths: nn.Module | Sequence[int], *, width_multiplier: int | Sequence[int],
-              density: float | Sequence[float], ratio: str = "uniform", exact: bool = False, bias: bool = True,
-              init: str = "uniform", scale_fan: float | None = None, generator: torch.Generator | None = None,
-              **ratio_options) -> nn.Sequential:
+@dataclass(frozen=True)
+class SourceConfig:
+    """Options of :func:`er_source` (``width_multiplier`` and ``density`` required); ``ratio_options`` go to the
+    layer-wise ratio (e.g. ``erk_power``)."""
+    width_multiplier: int | Sequence[int] | None = None
+    density: float | Sequence[float] | None = None
+    ratio: str = "uniform"
+    exact: bool = False
+    bias: bool = True
+    init: str = "uniform"
+    scale_fan: float | None = None
+    ratio_options: dict = field(default_factory=dict)
+
+
+def er_source(target_or_widths: nn.Module | Sequence[int], config: SourceConfig | None = None, *,
+              generator: torch.Generator | None = None, **options) -> nn.Sequential:
     """An ER source network: the target's depth, hidden widths times ``width_multiplier``, random masks.
 
-    ``density`` (fraction kept) is either a global density, spread over layers by
-    ``ratio`` via :func:`~lottery_theory.sparsity.layer_densities`, or a list with
+    Options: a :class:`SourceConfig` and/or its fields by keyword (keywords win); other keywords are options of
+    the layer-wise ratio (an unknown one is an error naming it). ``density`` (fraction kept) is either a global
+    density, spread over layers by ``ratio`` via :func:`~lottery_theory.sparsity.layer_densities`, or a list with
     one density per layer. Each mask is drawn by :func:`er_mask` (Bernoulli, the
     paper's ER model, unless ``exact=True``). Weights are drawn with ``init``
     (default U[-1, 1], the constructions' distribution). ``scale_fan`` (a density) divides the
     weights by ``sqrt(scale_fan)``, so a Kaiming init has the variance of a layer whose fan-in is
-    ``scale_fan`` times smaller: hidden-networks' ``--scale-fan`` for a ticket of that density.
+    ``scale_fan`` times smaller: hidden-networks' ``--scale-fan`` for a ticket of that density. ``bias``: whether a
+    target given by its widths has biases.
     A target of any other ``nn.Module`` class keeps its architecture (``width_multiplier=1``) and gets
     ``torch.nn.utils.prune`` masks (:func:`~lottery_theory.nets.interop.sparsify`).
     """
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(SourceConfig)}
+    cfg = merge_config(SourceConfig, config, {k: v for k, v in options.items() if k in names}, "er_source",
+                       required=("width_multiplier", "density"))
+    for k in ("width_multiplier", "density"):
+        if getattr(cfg, k) is None:
+            raise TypeError(f"er_source needs {k}")
+    ratio_options = {**cfg.ratio_options, **{k: v for k, v in options.items() if k not in names}}
+    width_multiplier, density, ratio, exact, bias, init, scale_fan = (cfg.width_multiplier, cfg.density, cfg.ratio,
+                                                                      cfg.exact, cfg.bias, cfg.init, cfg.scale_fan)
     if isinstance(target_or_widths, nn.Module) and not isinstance(target_or_widths, nn.Sequential):
         return _er_source_any(target_or_widths, width_multiplier, init, scale_fan, generator,
                               dict(density=density, ratio=ratio, exact=exact, **ratio_options))
