@@ -147,3 +147,32 @@ def test_render_names_the_file_when_a_column_is_missing(tmp_path):
 
     with pytest.raises(ValueError, match=r"ticket_sparsity.csv lacks column .*kept_ratio"):
         render("ticket_sparsity", p)
+
+
+@pytest.mark.parametrize("name,folder", CASES)
+def test_no_text_is_cut_off(name, folder):
+    """After the layout render() applies, every title, axis label, legend and suptitle lies inside the figure (a
+    referee found clipped titles and labels), and no two panel titles overlap each other."""
+    fig = draw(name, pd.read_csv(ROOT / folder / f"{name}.csv"))
+    try:
+        fig.tight_layout()
+        r = fig.canvas.get_renderer()
+        box = fig.bbox
+        texts = [fig._suptitle] if fig._suptitle is not None else []
+        for ax in fig.axes:
+            texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
+            if ax.get_legend() is not None:
+                texts.append(ax.get_legend())
+        cut = []
+        for t in texts:
+            if t is None or (hasattr(t, "get_text") and not t.get_text()):
+                continue
+            b = t.get_window_extent(r)
+            if b.x0 < box.x0 - 1 or b.x1 > box.x1 + 1 or b.y0 < box.y0 - 1 or b.y1 > box.y1 + 1:
+                cut.append(t.get_text() if hasattr(t, "get_text") else "legend")
+        assert not cut, f"{name}: cut off: {cut}"
+        titles = [ax.title.get_window_extent(r) for ax in fig.axes if ax.get_title()]
+        overlaps = [(i, j) for i in range(len(titles)) for j in range(i + 1, len(titles)) if titles[i].overlaps(titles[j])]
+        assert not overlaps, f"{name}: panel titles overlap"
+    finally:
+        plt.close(fig)
