@@ -48,9 +48,12 @@ def _lueker_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
         ax2.plot(sp["p"], sp["n_emp"] * -np.log1p(-sp["p"]) / n1, marker=mk, ls=":", color=c, mfc="none")
     ax.plot([], [], "k-", label="n(1) max(1, 1/log(1/(1-p)))")
     ax.plot([], [], "k:", label="n(1) / p")
+    ticks = sorted(df["p"].unique())
     for a in (ax, ax2):
         a.set_xscale("log")
         a.set_xlabel("density p (fraction present; sparsity = 1 - p)")
+        a.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the measured densities, plainly (log minor labels collided)
+        a.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_yscale("log")
     ax.set_ylabel("n needed for 90% coverage")
     ax.legend(fontsize=6)

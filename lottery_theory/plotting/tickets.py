@@ -67,9 +67,11 @@ def _ticket_sparsity(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax = fig.subplots()
     if "layout" not in df:
         df = df.assign(layout="fixed")
-    for (lay, g), mk in zip(df.groupby("layout", sort=False), ["o", "s"]):
+    for (lay, g), mk, kls in zip(df.groupby("layout", sort=False), ["o", "s"], ["-", "-."]):
         m = g.groupby("density")[["kept_ratio", "source_ratio"]].median()
-        ax.plot(m.index, m["kept_ratio"], marker=mk, ls="-", color="0.0", label=f"{lay}: kept ticket / target")
+        # the two layouts keep nearly the same number of weights: line style and marker size keep both visible
+        ax.plot(m.index, m["kept_ratio"], marker=mk, ls=kls, color="0.0", ms=7 if mk == "s" else 5,
+                mfc="none" if mk == "s" else "0.0", label=f"{lay}: kept ticket / target")
         ax.plot(m.index, m["source_ratio"], marker=mk, ls="--", color="0.5", mfc="none",
                 label=f"{lay}: ER source / target")
     ax.set_xscale("log")

@@ -108,7 +108,8 @@ def _ratio_comparison(df: pd.DataFrame, fig: plt.Figure) -> None:
             ax.errorbar(a.index * (1 + 0.04 * (j - 2)), a["mean"], yerr=a["half"], marker=mk, ls=ls, color=c,
                         label=ratio, capsize=2, mfc="none" if ratio == "er" else c)
         ax.axhline(0.1, color="0.6", lw=0.8, ls="--")
-        ax.annotate("chance", (sub["density"].min(), 0.11), fontsize=7, color="0.4")
+        ax.annotate("chance", (0.5, 0.1), xycoords=("axes fraction", "data"), xytext=(0, 2),
+                    textcoords="offset points", fontsize=7, color="0.4", ha="center")  # between the densities
         ax.set_xlabel("global density (fraction kept)", fontsize=8)
         if i == 0:
             ax.legend(title="layer-wise ratio", fontsize=7, title_fontsize=7)
