@@ -155,10 +155,12 @@ def test_no_text_is_cut_off(name, folder):
     referee found clipped titles and labels), and no two panel titles overlap each other."""
     fig = draw(name, pd.read_csv(ROOT / folder / f"{name}.csv"))
     try:
-        fig.tight_layout()
+        if fig.get_layout_engine() is None:  # as render() does
+            fig.tight_layout()
+        fig.canvas.draw()
         r = fig.canvas.get_renderer()
         box = fig.bbox
-        texts = [fig._suptitle] if fig._suptitle is not None else []
+        texts = ([fig._suptitle] if fig._suptitle is not None else []) + list(fig.legends)
         for ax in fig.axes:
             texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
             if ax.get_legend() is not None:

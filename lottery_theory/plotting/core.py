@@ -67,7 +67,8 @@ def render(name: str, data_path: str | Path, out_png: str | Path | None = None) 
     except ValueError as e:
         raise ValueError(str(e).replace("its data", str(data_path), 1)) from None
     out = Path(out_png) if out_png else data_path.with_suffix(".png")
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure that chose its own layout (constrained: a legend outside) keeps it
+        fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

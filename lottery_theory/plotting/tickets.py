@@ -20,9 +20,8 @@ def _ticket_error_width(df: pd.DataFrame, fig: plt.Figure) -> None:
     for ax, sub in pairs:
         for (p, g), (mk, ls, c) in zip(sub.groupby("density", sort=True), styles()):
             agg = g.groupby("width_multiplier")[["upper", "lower"]].median()
-            ax.plot(agg.index, agg["upper"], marker=mk, ls="-", color=c, ms=4, label=f"p={p:g}: certified upper")
-            ax.plot(agg.index, agg["lower"], marker=mk, ls=":", color=c, ms=4, mfc="none",
-                    label=f"p={p:g}: attack lower")
+            ax.plot(agg.index, agg["upper"], marker=mk, ls="-", color=c, ms=4, label=f"p={p:g}")
+            ax.plot(agg.index, agg["lower"], marker=mk, ls=":", color=c, ms=4, mfc="none")
             ax.fill_between(agg.index, agg["lower"], agg["upper"], color=c, alpha=0.10)
             ax.axvline(g["bound_k"].iloc[0], ls=ls, color=c, lw=0.8)
         ax.axhline(0.01, color="0.5", lw=0.8, ls="--")
@@ -31,7 +30,11 @@ def _ticket_error_width(df: pd.DataFrame, fig: plt.Figure) -> None:
         ax.set_xlabel("width multiplier k (units per input, log2)")
     pairs[0][0].set_ylabel("sup over [-1,1]^10 of |ticket(x) - target(x)|")
     pairs[0][0].annotate("eps = 0.01", (0.02, 0.012), xycoords=("axes fraction", "data"), fontsize=7, color="0.3")
-    pairs[-1][0].legend(fontsize=5, ncol=2)
+    last = pairs[-1][0]
+    last.plot([], [], ls="-", color="0.0", label="certified upper (solid)")
+    last.plot([], [], ls=":", color="0.0", marker="o", mfc="none", label="attack lower (dotted, open)")
+    fig.set_layout_engine("constrained")  # the legend below both panels (inside either one it covered curves)
+    fig.legend(*last.get_legend_handles_labels(), fontsize=6, ncol=7, loc="outside lower center")
     fig.suptitle(f"2L tickets for 10-20-20-1 targets: bracket [attack, certificate] (shaded), median of {n_seeds} "
                  "seeds; vertical lines: the bound's k for eps = 0.01 (same line style as the density)", fontsize=8)
 
@@ -56,7 +59,7 @@ def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
     ax.set_ylabel("k_min: smallest k with certified upper <= eps = 0.01")
-    ax.set_title(f"fixed 2L layout, target 10-20-20-1; reference lines anchored at p = {p_ref:g}", fontsize=8)
+    ax.set_title(f"fixed 2L layout, 10-20-20-1; references through k_min at p = {p_ref:g}", fontsize=8)
     ax.legend(fontsize=7)
 
 
