@@ -178,3 +178,11 @@ def test_no_text_is_cut_off(name, folder):
         assert not overlaps, f"{name}: panel titles overlap"
     finally:
         plt.close(fig)
+
+
+def test_long_panel_titles_break_at_a_phrase_boundary():
+    from lottery_theory.plotting.core import _break_title
+
+    t = "2L tickets for 10-20-20-1 targets, eps = 0.01 certified; reference lines anchored at p = 0.5"
+    assert _break_title(t) == "2L tickets for 10-20-20-1 targets, eps = 0.01 certified;\nreference lines anchored at p = 0.5"
+    assert all(len(line) <= 70 for line in _break_title("word " * 40).splitlines())

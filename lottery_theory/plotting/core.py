@@ -52,8 +52,21 @@ def draw(name: str, df: pd.DataFrame) -> plt.Figure:
         fig._suptitle.set_text(textwrap.fill(fig._suptitle.get_text(), 120))
     for ax in fig.axes:
         if len(ax.get_title()) > 70:
-            ax.set_title(textwrap.fill(ax.get_title(), 70), fontsize=ax.title.get_fontsize())
+            ax.set_title(_break_title(ax.get_title()), fontsize=ax.title.get_fontsize())
     return fig
+
+
+def _break_title(title: str, width: int = 70) -> str:
+    """A long panel title on two lines, broken after the '; ' nearest its middle (a phrase boundary), else
+    wrapped at ``width``."""
+    import textwrap
+
+    cuts = [i for i in range(len(title)) if title.startswith("; ", i)]
+    if cuts:
+        i = min(cuts, key=lambda j: abs(j - len(title) / 2))
+        if max(i + 1, len(title) - i - 2) <= width + 10:
+            return title[:i + 1] + "\n" + title[i + 2:]
+    return textwrap.fill(title, width)
 
 
 def render(name: str, data_path: str | Path, out_png: str | Path | None = None) -> Path:
