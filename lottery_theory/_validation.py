@@ -155,8 +155,8 @@ def check_alloc(nbytes: float, what: str) -> None:
 
 def merge_config(cls: type, config: Any, options: Mapping[str, Any], what: str, required: tuple[str, ...] = ()):
     """A frozen options dataclass ``cls`` from ``config`` (an instance or None) with keyword ``options`` on top:
-    unknown keywords are a ``TypeError`` naming them and the accepted fields; without a config the ``required``
-    fields must be given."""
+    unknown keywords are a ``TypeError`` naming them and the accepted fields; the ``required`` fields must be given
+    (by keyword or in the config: a field left at None is missing)."""
     import dataclasses
 
     names = [f.name for f in dataclasses.fields(cls)]
@@ -167,7 +167,23 @@ def merge_config(cls: type, config: Any, options: Mapping[str, Any], what: str, 
         missing = [f for f in required if f not in options]
         if missing:
             raise TypeError(f"{what} needs {' and '.join(missing)} (or config={cls.__name__}(...))")
-        return cls(**options)
-    if not isinstance(config, cls):
+        cfg = cls(**options)
+    elif not isinstance(config, cls):
         raise TypeError(f"config must be a {cls.__name__}, got {type(config).__name__}")
-    return dataclasses.replace(config, **options)
+    else:
+        cfg = dataclasses.replace(config, **options)
+    missing = [f for f in required if getattr(cfg, f) is None]
+    if missing:
+        raise TypeError(f"{what} needs {' and '.join(missing)}")
+    return cfg
+
+
+def split_config(cls: type, config: Any, options: Mapping[str, Any], what: str,
+                 required: tuple[str, ...] = ()) -> tuple[Any, dict]:
+    """:func:`merge_config` on the keywords that are fields of ``cls``; the other keywords come back apart (a
+    method's or a ratio's own options, checked by whoever takes them)."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    cfg = merge_config(cls, config, {k: v for k, v in options.items() if k in names}, what, required)
+    return cfg, {k: v for k, v in options.items() if k not in names}

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import Registry, check_alloc, check_bool, check_density, check_positive_int, lookup, merge_config
+from .._validation import Registry, check_alloc, check_bool, check_density, check_positive_int, lookup, split_config
 from ..sparsity import er_mask, resolve_densities
 from .masked import MASKED_TYPES, MaskedConv2d, MaskedLinear, masked_layers
 
@@ -223,15 +223,8 @@ def er_source(target_or_widths: nn.Module | Sequence[int], config: SourceConfig 
     A target of any other ``nn.Module`` class keeps its architecture (``width_multiplier=1``) and gets
     ``torch.nn.utils.prune`` masks (:func:`~lottery_theory.nets.interop.sparsify`).
     """
-    import dataclasses
-
-    names = {f.name for f in dataclasses.fields(SourceConfig)}
-    cfg = merge_config(SourceConfig, config, {k: v for k, v in options.items() if k in names}, "er_source",
-                       required=("width_multiplier", "density"))
-    for k in ("width_multiplier", "density"):
-        if getattr(cfg, k) is None:
-            raise TypeError(f"er_source needs {k}")
-    ratio_options = {**cfg.ratio_options, **{k: v for k, v in options.items() if k not in names}}
+    cfg, rest = split_config(SourceConfig, config, options, "er_source", required=("width_multiplier", "density"))
+    ratio_options = {**cfg.ratio_options, **rest}
     width_multiplier, density, ratio, exact, bias, init, scale_fan = (cfg.width_multiplier, cfg.density, cfg.ratio,
                                                                       cfg.exact, cfg.bias, cfg.init, cfg.scale_fan)
     if isinstance(target_or_widths, nn.Module) and not isinstance(target_or_widths, nn.Sequential):

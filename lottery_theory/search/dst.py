@@ -272,10 +272,6 @@ class DSTResult:
     masks: Masks = field(default_factory=dict)
 
 
-def _config(config: DSTConfig | None, options: dict) -> DSTConfig:
-    return merge_config(DSTConfig, config, options, "dst")
-
-
 @torch.no_grad()
 def _reset_state(opt: torch.optim.Optimizer, p: torch.Tensor, where: torch.Tensor) -> None:
     """Zero the optimizer state (momentum, Adam moments) of ``p`` at ``where``."""
@@ -297,11 +293,8 @@ def dst(model: nn.Module, data, config: DSTConfig | None = None, *, support=None
     (regrowth anywhere), ``"model"`` (only inside the model's masks at the call: DST inside an ER super-mask) or
     ``{layer: mask}`` containing the start.
     """
-    cfg = _config(config, options)
+    cfg = merge_config(DSTConfig, config, options, "dst", required=("density", "epochs"))
     entry = _DST.get_checked(cfg.method)
-    for k in ("density", "epochs"):
-        if getattr(cfg, k) is None:
-            raise TypeError(f"dst needs {k}")
     check_bool(progress, "progress")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")

@@ -51,7 +51,7 @@ import torch
 from torch import nn
 
 from .._validation import (Registry, check_bool, check_density, check_options, check_positive_int, lookup,
-                           merge_config)
+                           merge_config, split_config)
 from ..nets.interop import as_masked, torch_pruned_layers
 from ..nets.masked import apply_masks, masked_layers
 from ..sparsity import layer_densities
@@ -391,13 +391,7 @@ class PruneConfig:
 
 def _prune_config(config: PruneConfig | None, options: dict) -> tuple[PruneConfig, dict]:
     """Split keyword ``options`` into :class:`PruneConfig` fields (merged onto ``config``) and the method's own."""
-    names = {f.name for f in dataclasses.fields(PruneConfig)}
-    cfg = merge_config(PruneConfig, config, {k: v for k, v in options.items() if k in names}, "prune",
-                       required=("method", "density"))
-    for k in ("method", "density"):
-        if getattr(cfg, k) is None:
-            raise TypeError(f"prune needs {k}")
-    return cfg, {k: v for k, v in options.items() if k not in names}
+    return split_config(PruneConfig, config, options, "prune", required=("method", "density"))
 
 
 def prune(model: nn.Module, config: PruneConfig | None = None, *, support: dict[str, torch.Tensor] | None = None,

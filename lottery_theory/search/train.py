@@ -179,8 +179,6 @@ def train(model: nn.Module, train_data, config: TrainConfig | None = None, *, va
     receives each history row (e.g. to store it).
     """
     cfg = merge_config(TrainConfig, config, options, "train", required=("epochs",))
-    if cfg.epochs is None:
-        raise TypeError("train needs epochs")
     epochs, keep_best = cfg.epochs, cfg.keep_best
     dev = default_device(device)
     model.to(dev)
