@@ -216,7 +216,7 @@ def _ticket_build(args: argparse.Namespace, target, input_shape, box, opts: dict
     report = None if args.json else (lambda r: print(
         f"  k = {r['k']}: certified upper {r['upper']:.3g}, {r['missed']:.0%} of the subset sums missed their "
         f"budget ({r['wall_s']:.1f} s)", file=sys.stderr))
-    search = find_width(target, density=args.density, eps=args.eps, box=box, input_shape=input_shape,
+    search = find_width(target, density=args.density, eps=args.eps, box=tuple(box), input_shape=input_shape,
                         generator=g, time_budget=args.time_budget, progress=report, **opts)
     if not search.certified:
         print(f"no width certified eps = {args.eps:g} within {args.time_budget:g} s; the best certified upper "

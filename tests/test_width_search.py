@@ -73,3 +73,15 @@ def test_ticket_command_defaults_to_the_search(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["source_params"] == 315
     assert main(base + ["--retries", "2"]) != 0
     assert "--retries" in capsys.readouterr().err
+
+
+def test_search_certifies_on_the_configs_box():
+    """The input box is a ConstructConfig field like every other option: a non-negative box builds s+ only and
+    every probe is certified on [0, 1]."""
+    from lottery_theory.tickets import ConstructConfig
+
+    cfg = ConstructConfig(density=0.5, eps=0.02, box=(0.0, 1.0))
+    r = find_width(_target(), cfg, generator=torch.Generator().manual_seed(0), time_budget=120)
+    assert r.certified and r.ticket.box_symmetric(0.0, 1.0) and not r.ticket.box_symmetric(-1.0, 1.0)
+    x = torch.rand(2000, 3, generator=torch.Generator().manual_seed(1))
+    assert r.ticket.measure_error(x)["max"] <= r.upper

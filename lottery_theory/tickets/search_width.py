@@ -44,12 +44,12 @@ def _k(i: int) -> int:
     return round(2 ** (i / 2))
 
 
-def find_width(target, config=None, *, box=(-1.0, 1.0), generator=None, time_budget: float = 110.0,
-               k_start: int | None = None, progress=None, **options) -> WidthSearch:
+def find_width(target, config=None, *, generator=None, time_budget: float = 110.0, k_start: int | None = None,
+               progress=None, **options) -> WidthSearch:
     """Search the narrowest width whose ticket is certified (module docstring). Construction options come as a
     :class:`~lottery_theory.tickets.ConstructConfig` and/or its fields by keyword (``density`` and ``eps`` required;
-    the width fields are the search's to choose); ``box = (lo, hi)`` is the input box; ``progress`` is called with
-    each probe's dict.
+    the width fields are the search's to choose; its ``box``, a number ``B`` or a pair ``(lo, hi)``, is the box every
+    probe is certified on); ``progress`` is called with each probe's dict.
 
     ``max_items`` and ``objective`` (default: the construction's) hold for every probe; each probe records the
     share of its subset sums that missed their per-weight budget (``missed``): a ticket that fails with most sums
@@ -64,9 +64,9 @@ def find_width(target, config=None, *, box=(-1.0, 1.0), generator=None, time_bud
             raise TypeError(f"find_width chooses the width itself; drop {bad}=")
     cfg = merge_config(ConstructConfig, config, options, "find_width", required=("density", "eps"))
     time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
-    lo_b, hi_b = float(box[0]), float(box[1])
-    cfg = dataclasses.replace(cfg, box=(lo_b, hi_b),
-                              objective=cfg.objective or CONSTRUCTIONS.get_checked(cfg.construction).default_objective)
+    lo_b, hi_b = cfg.box if isinstance(cfg.box, tuple) else (-float(cfg.box), float(cfg.box))
+    default = CONSTRUCTIONS.get_checked(cfg.construction).default_objective
+    cfg = dataclasses.replace(cfg, objective=cfg.objective or default)
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
         try:
