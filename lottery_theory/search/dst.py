@@ -305,7 +305,7 @@ def dst(model: nn.Module, data, config: DSTConfig | None = None, *, support=None
     if len(loader) == 0:
         raise ValueError("data holds no batch")
     slots, sup = _start(model, cfg, support, generator, dev)
-    run = _Run(slots, sup, entry, _INITS[cfg.regrow_init or entry.init], cfg, generator, dev)
+    run = _Run(model, len(loader), slots, sup, entry, cfg, generator, dev)
     res = DSTResult(model)
     for epoch in tqdm(range(cfg.epochs), desc=f"dst ({cfg.method})", unit="epoch", disable=not progress, leave=False):
         row = {"epoch": epoch, **run.epoch(model, loader, res)}
@@ -341,32 +341,21 @@ class _Run:
     """The state of one DST run: the masked layers, the support, the method, the optimizer and its schedule, and
     the steps at which masks are updated."""
 
-    def __init__(self, slots: dict[str, _Slot], sup: Masks | None, entry: DSTMethod, init, cfg: DSTConfig,
-                 generator, dev) -> None:
-        self.slots, self.sup, self.entry, self.init, self.cfg, self.generator, self.dev = (slots, sup, entry, init,
-                                                                                          cfg, generator, dev)
-        self.opt: torch.optim.Optimizer | None = None  # bound to the model's parameters on the first epoch
-        self.sched = None
-        self.step = 0
-        self.due: set[int] = set()
-        self.end_step = 1
-
-    def bind(self, model: nn.Module, n_batches: int) -> None:
-        """The optimizer and its schedule on ``model``'s parameters, and the update steps for ``n_batches`` per
-        epoch."""
-        cfg = self.cfg
+    def __init__(self, model: nn.Module, n_batches: int, slots: dict[str, _Slot], sup: Masks | None,
+                 entry: DSTMethod, cfg: DSTConfig, generator, dev) -> None:
+        self.slots, self.sup, self.entry, self.cfg, self.generator, self.dev = slots, sup, entry, cfg, generator, dev
+        self.init = _INITS[cfg.regrow_init or entry.init]
         params = [p for p in model.parameters() if p.requires_grad]
         self.opt = _OPTIMIZERS[cfg.optimizer](params, cfg.lr, cfg.weight_decay)
         self.sched = _SCHEDULES[cfg.schedule](self.opt, cfg.epochs)
         total = cfg.epochs * n_batches
-        self.due = set(update_steps(total, cfg))
+        self.due = set(update_steps(total, cfg))  # the optimizer steps that update the masks
         self.end_step = max(1, int(cfg.end_fraction * total))
+        self.step = 0
 
     def epoch(self, model: nn.Module, loader, res: DSTResult) -> dict:
         """One epoch: a step per batch (masks enforced after every optimizer step; dense gradients on update steps,
         then prune and regrow); returns the epoch's log row."""
-        if self.opt is None:
-            self.bind(model, len(loader))
         model.train()
         tot, n = 0.0, 0
         for x, y in loader:

@@ -216,9 +216,12 @@ class ConstructConfig:
                 put(name, tuple(getattr(self, name)))
 
     @property
+    def box_pair(self) -> tuple[float, float]:
+        """``box`` as ``(lo, hi)``: a number ``B`` is ``(-B, B)``."""
+        return self.box if isinstance(self.box, tuple) else (-float(self.box), float(self.box))
+
+    @property
     def input_box(self) -> tuple[float, float]:
         """The box the ticket is built and certified for: ``(0, hi)`` for a non-negative box, else ``(-B, B)``."""
-        if isinstance(self.box, tuple):
-            lo, hi = self.box
-            return (0.0, hi) if lo >= 0 else (-max(-lo, hi), max(-lo, hi))
-        return (-float(self.box), float(self.box))
+        lo, hi = self.box_pair
+        return (0.0, hi) if lo >= 0 else (-max(-lo, hi), max(-lo, hi))

@@ -17,7 +17,7 @@ from .._validation import check_alloc, check_positive_int
 from ..bounds import DEFAULT_C
 from ..bounds.widths import er_slt_2l, l1_plan
 from ..nets.masked import MaskedLinear
-from .blocks import (Block, Units, _slots, assign_block, assign_units, assign_units_matched, block_masks,
+from .blocks import (Block, Units, assign_block, assign_units, assign_units_matched, block_masks,
                      draw_layers, mixing_mask, solve_block, solve_rows, source_densities, units_of)
 from .interface import CONSTRUCTIONS, BuildContext, BuildResult, Construction, Plan, TargetChain
 from .source import LayerDraw, SourceRecipe
@@ -165,8 +165,7 @@ def _solve_two_layer_block(spec: tuple, k: int, draws: tuple, mods: tuple, signe
         mB2[r0:r1] = mB
         live |= mB.numpy().any(0)
         errs.append(sol.errors)
-    slots = _slots(np.arange(n_in * k) // k if asg is None else asg, n_in)
-    _write_block_layer(tA, U, slots, live, n_in, k, b is not None)
+    _write_block_layer(tA, U, sol.slots, live, n_in, k, b is not None)  # every chunk has the same slots
     return np.concatenate(errs), edges
 
 

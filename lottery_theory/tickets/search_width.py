@@ -64,7 +64,7 @@ def find_width(target, config=None, *, generator=None, time_budget: float = 110.
             raise TypeError(f"find_width chooses the width itself; drop {bad}=")
     cfg = merge_config(ConstructConfig, config, options, "find_width", required=("density", "eps"))
     time_budget = check_number(time_budget, "time_budget", lo=0.0, lo_open=True)
-    lo_b, hi_b = cfg.box if isinstance(cfg.box, tuple) else (-float(cfg.box), float(cfg.box))
+    lo_b, hi_b = cfg.box_pair
     default = CONSTRUCTIONS.get_checked(cfg.construction).default_objective
     cfg = dataclasses.replace(cfg, objective=cfg.objective or default)
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
