@@ -188,7 +188,7 @@ def _ticket_dry_run(args: argparse.Namespace, target, box, opts: dict) -> int:
     """``ticket --dry-run``: source size, peak memory and time at the width it would build, as JSON."""
     from .tickets.search_width import bound_k, dry_run
 
-    k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment)
+    k = args.k if args.k is not None else bound_k(target, args.eps, args.density, args.assignment, args.delta)
     plan = dry_run(target, k, opts["max_items"], signed_input=box[0] < 0)
     print(json.dumps(plan))
     if plan["fits"] is False:
@@ -225,6 +225,14 @@ def _ticket_build(args: argparse.Namespace, target, input_shape, box, opts: dict
     return search.ticket, search
 
 
+def _resolved_objective(objective: str | None) -> str:
+    """The subset-sum objective the ticket was built with (None: the default layout's own)."""
+    from .tickets import CONSTRUCTIONS
+    from ._construct_options import OPTIONS
+
+    return objective or CONSTRUCTIONS.get_checked(OPTIONS["construction"].default).default_objective
+
+
 def cmd_ticket(args: argparse.Namespace) -> int:
     """Build a strong ticket for a target inside an ER source and bracket its sup error (last line: JSON)."""
     import resource
@@ -234,7 +242,9 @@ def cmd_ticket(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     target, info, input_shape, box = _ticket_target(args)
-    opts = dict(assignment=args.assignment, objective=args.objective, budget=args.budget, max_items=args.max_items)
+    from ._construct_options import CLI_OPTIONS
+
+    opts = {name: getattr(args, name) for name in CLI_OPTIONS if name != "retries"}
     if args.dry_run:
         return _ticket_dry_run(args, target, box, opts)
     tk, search = _ticket_build(args, target, input_shape, box, opts)
@@ -245,7 +255,8 @@ def cmd_ticket(args: argparse.Namespace) -> int:
            "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
            "k_per_block": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
-           "assignment": args.assignment, "objective": opts["objective"], "max_items": opts["max_items"],
+           "assignment": args.assignment, "objective": _resolved_objective(opts["objective"]),
+           "max_items": opts["max_items"],
            "budget": args.budget,
            **({"draws": tk.draws} if tk.draws else {}),
            **({"width_search": search.trace} if search is not None else {}), **info}
@@ -385,6 +396,22 @@ def _add_figure(add) -> None:
 
 
 
+def _add_construct_options(t) -> None:
+    """The ``ticket`` flags generated from construct()'s option table (lottery_theory._construct_options): one set
+    of defaults; the command's one departure (``--budget norms``) is stated in its help."""
+    from ._construct_options import CLI_DEFAULTS, CLI_OPTIONS, OPTIONS
+
+    for name in CLI_OPTIONS:
+        opt = OPTIONS[name]
+        default = CLI_DEFAULTS.get(name, opt.default)
+        kind = _positive_int if opt.type is int else opt.type
+        note = "" if name not in CLI_DEFAULTS else (f"; construct()'s default is {opt.default}, the command's is "
+                                                    f"{default}: a checkpoint's norms are not known to be <= 1")
+        shown = "the layout's own: fewest for 2L and L+1" if default is None else default
+        t.add_argument("--" + name.replace("_", "-"), type=kind, default=default, choices=opt.choices,
+                       help=f"{opt.help} (default {shown}{note})")
+
+
 def _add_ticket(add) -> None:
     t = add("ticket", "build a strong ticket inside an ER source and bracket its sup error (JSON on the last line)",
             cmd_ticket)
@@ -401,15 +428,7 @@ def _add_ticket(add) -> None:
                    "(default: the bound's k) and exit; refuse when it exceeds the memory available")
     t.add_argument("--box", type=float, nargs=2, metavar=("LO", "HI"), help="input box (lenet-mnist: 0 1; else -1 1)")
     t.add_argument("--input-shape", type=int, nargs="+", help="input shape of conv targets, e.g. 1 28 28")
-    t.add_argument("--assignment", default="adaptive", choices=["adaptive", "fixed", "matched"],
-                   help="block layout (matched: a bipartite matching with the proven width, docs/theory.md AD-2)")
-    t.add_argument("--objective", default="fewest", choices=["fewest", "min_error"], help="subset-sum objective")
-    t.add_argument("--budget", default="norms", choices=["norms", "assumed"],
-                   help="per-weight budget from the target's realised norms (default) or assuming ||W|| <= 1")
-    t.add_argument("--retries", type=_positive_int, default=1, help="draw up to R sources at this width and keep "
-                   "the one with the smallest certified upper bound (stops at the first <= eps)")
-    t.add_argument("--max-items", type=_positive_int, default=24, help="items kept per subset sum (exact solver, "
-                   "<= 44; default 24, as construct(); each 2 more double the solve time)")
+    _add_construct_options(t)
     t.add_argument("--seed", type=_seed, default=0, help="seed of the target's training and of the ER source")
     t.add_argument("--trust", action="store_true", help="allow unpickling a whole nn.Sequential (files you made)")
     t.add_argument("--spec", help="architecture of a plain state_dict given as --target (torch.save(model."

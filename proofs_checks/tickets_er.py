@@ -30,7 +30,7 @@ import pandas as pd
 
 from lottery_theory.bounds import er_factor, lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET
+from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET, TicketConfig
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
@@ -484,7 +484,8 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         w.assign(layout="adaptive").to_csv(out_dir / WIDE_CSV, index=False)
         render("ticket_wide", out_dir / WIDE_CSV)
     df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
-    df["layout"] = df["assignment"].fillna("fixed") if "assignment" in df else "fixed"
+    legacy = TicketConfig.legacy["assignment"]  # records stored before the field existed
+    df["layout"] = df["assignment"].fillna(legacy) if "assignment" in df else legacy
     # eps comes from each stored config (TicketConfig.eps), never re-typed here
     wide = df.pivot_table(index=["layout", "density", "width_multiplier", "seed", "eps"], columns="metric",
                           values="value").reset_index()

@@ -236,7 +236,9 @@ def test_cli_defects_of_issue_26(tmp_path, capsys, monkeypatch):
     torch.save(net.state_dict(), tmp_path / "sd.pt")
     rc = main(["ticket", "--target", str(tmp_path / "sd.pt"), "--spec", '[["Linear", 3, 4, true], ["ReLU"], '
                '["Linear", 4, 1, true]]', "--density", "0.5", "--eps", "0.1", "--k", "8", "--json"])
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    out = json.loads(cap.out.strip().splitlines()[-1])
     assert rc == 0 and out["target_params"] == 21 and out["lower"] <= out["upper"]
 
 

@@ -29,7 +29,10 @@ def test_hash_regression():
     assert config_hash(SelftestConfig()) == by_hand == "d1c204861020"
     # Changed deliberately on 2026-11-27 (was 43c4c039ed40): ticket rows gained the sup-error bracket (lower,
     # upper) and the config its eps and attack settings; folders without the bracket must be recomputed.
-    assert config_hash(TicketConfig()) == "7d15b3045a24"
+    # On 2026-12-02 TicketConfig's defaults became construct()'s (max_items 24, adaptive, fewest); the published
+    # settings, given by name, keep that hash (assignment and objective at their legacy values hash as absent).
+    assert config_hash(TicketConfig(max_items=20, assignment="fixed", objective="min_error")) == "7d15b3045a24"
+    assert config_hash(TicketConfig()) != "7d15b3045a24"
     assert config_hash(SelftestConfig(seed=1)) != config_hash(SelftestConfig())
 
 
@@ -44,6 +47,47 @@ def test_hash_ignores_none_fields_so_new_fields_keep_old_hashes():
 
     assert config_hash(Extended()) == config_hash(SelftestConfig())
     assert config_hash(Extended(new_option="x")) != config_hash(SelftestConfig())
+
+
+def test_legacy_values_hash_as_absent_and_stored_none_reads_as_legacy():
+    """A field added later may default to the library's current value: its ``legacy`` value (the behaviour before
+    it existed) hashes as if the field were absent, and a stored record's None reads as that value."""
+    import dataclasses
+    import hashlib
+    from typing import ClassVar
+
+    @dataclasses.dataclass(frozen=True)
+    class Extended(SelftestConfig):
+        experiment: ClassVar[str] = "selftest"
+        legacy: ClassVar[dict] = {"mode": "old"}
+        mode: str = "new"
+
+    assert config_hash(Extended(mode="old")) == config_hash(SelftestConfig()) == "d1c204861020"
+    assert Extended(mode=None).mode == "old" and config_hash(Extended(mode=None)) == "d1c204861020"
+    by_hand = hashlib.sha256(b'{"experiment":"selftest","mode":"new","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()
+    assert config_hash(Extended()) == by_hand[:12]
+    # the ticket experiment's stored records (assignment/objective None) read as the published layout
+    old = config_from_dict("ticket", {"assignment": None, "objective": None, "max_items": 20})
+    assert (old.assignment, old.objective) == ("fixed", "min_error") and old.hash() == "7d15b3045a24"
+
+
+def test_ticket_defaults_are_one_set_api_experiment_and_command():
+    """construct()'s ConstructConfig, the ticket experiment's TicketConfig and the ``ticket`` command take their
+    defaults from one table (lottery_theory._construct_options); the command's one departure, --budget norms, is
+    named there."""
+    from lottery_theory.cli import build_parser
+    from lottery_theory.experiments.builtin.ticket_lenet import LenetTicketConfig
+    from lottery_theory.tickets import CONSTRUCTIONS, ConstructConfig
+    from lottery_theory._construct_options import CLI_DEFAULTS
+
+    api = ConstructConfig(density=0.5, eps=0.01)
+    args = build_parser().parse_args(["ticket", "--target", "x.pt", "--density", "0.5", "--eps", "0.01"])
+    for cfg in (TicketConfig(), LenetTicketConfig()):
+        assert (cfg.max_items, cfg.assignment) == (api.max_items, api.assignment) == (24, "adaptive")
+        assert cfg.objective == CONSTRUCTIONS.get_checked(api.construction).default_objective == "fewest"
+    assert (args.max_items, args.assignment, args.retries, args.delta) == (24, "adaptive", 1, 0.01)
+    assert args.objective is api.objective is None  # None: the layout's own (fewest)
+    assert (api.budget, args.budget) == ("assumed", "norms") and CLI_DEFAULTS == {"budget": "norms"}
 
 
 def test_config_from_dict_validation():

@@ -1,8 +1,11 @@
 """Experiment configs: frozen dataclasses, hashed to result folders (as open_lth does).
 
 Hash rule: the SHA-256 of the canonical JSON of ``{"experiment": name, field: value, ...}``
-over every field whose value is not ``None``. A field added later must default to ``None``
-meaning "the old behaviour", so every old config keeps its hash and its meaning.
+over every field whose value is not ``None`` and not the field's *legacy* value. A field added after results
+were stored names, in the class's ``legacy`` mapping, the value that reproduces the behaviour before it existed:
+a config at that value hashes as if the field were absent (old results keep their folders), and a stored record's
+``None`` reads as that value. So a field's default can be the library's current default (e.g. the ``ticket``
+experiment takes :mod:`lottery_theory._construct_options`'s), while old sweeps pin the legacy value by name.
 """
 from __future__ import annotations
 
@@ -19,7 +22,14 @@ from .._validation import Registry, lookup
 class ExperimentConfig:
     """Base class: subclasses are frozen dataclasses with defaults and set ``experiment``."""
     experiment: ClassVar[str] = ""
+    legacy: ClassVar[dict[str, Any]] = {}  # field -> its value before the field existed (module docstring)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """A stored record's ``None`` in a legacy field means the legacy value."""
+        for name, value in self.legacy.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -37,9 +47,12 @@ def _jsonable(v: Any) -> Any:
 
 
 def config_hash(cfg: ExperimentConfig) -> str:
-    """12 hex digits of SHA-256 over the experiment name and the non-None fields (sorted keys)."""
+    """12 hex digits of SHA-256 over the experiment name and the fields that are neither None nor at their legacy
+    value (sorted keys; module docstring)."""
+    legacy = type(cfg).legacy
     payload = {"experiment": type(cfg).experiment}
-    payload.update({k: v for k, v in cfg.to_dict().items() if v is not None})
+    payload.update({k: v for k, v in cfg.to_dict().items()
+                    if v is not None and not (k in legacy and v == _jsonable(legacy[k]))})
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -23,6 +23,7 @@ from torch import nn
 from .._validation import Registry, check_density, check_number, check_open_unit, check_positive_int
 from .blocks import SolverSpec
 from .distribute import check_executor
+from .._construct_options import OPTIONS
 
 CONSTRUCTIONS = Registry("construction", "construction")
 
@@ -155,22 +156,22 @@ class ConstructConfig:
     """
     density: float | tuple[float, ...]
     eps: float
-    delta: float = 0.01
-    construction: str = "2L"
+    delta: float = OPTIONS["delta"].default
+    construction: str = OPTIONS["construction"].default
     width: int | tuple[int, ...] | None = None
     width_multiplier: int | tuple[int, ...] | None = None
-    ratio: str = "uniform"
-    solver: str = "mitm"
-    max_items: int = 24
+    ratio: str = OPTIONS["ratio"].default
+    solver: str = OPTIONS["solver"].default
+    max_items: int = OPTIONS["max_items"].default
     box: float | tuple[float, float] = 1.0
     input_shape: tuple[int, ...] | None = None
     C: float | None = None
-    assignment: str = "adaptive"
-    objective: str | None = None  # None: the layout's default ("fewest")
-    budget: str = "assumed"
+    assignment: str = OPTIONS["assignment"].default
+    objective: str | None = None  # None: the layout's default_objective ("fewest" for 2L and L+1)
+    budget: str = OPTIONS["budget"].default
     executor: object = None
     workers: int = 2
-    retries: int = 1
+    retries: int = OPTIONS["retries"].default
 
     def __post_init__(self) -> None:
         put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen
@@ -194,12 +195,10 @@ class ConstructConfig:
             raise ValueError("max_items must be <= 44 (the exact solver's limit)")
         if self.width is not None and self.width_multiplier is not None:
             raise ValueError("give width or width_multiplier, not both")
-        if self.assignment not in ("adaptive", "fixed", "matched"):
-            raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {self.assignment!r}")
-        if self.objective not in (None, "fewest", "min_error"):
-            raise ValueError(f"objective must be 'fewest' or 'min_error', got {self.objective!r}")
-        if self.budget not in ("assumed", "norms"):
-            raise ValueError(f"budget must be 'assumed' or 'norms', got {self.budget!r}")
+        for name in ("assignment", "objective", "budget"):
+            value, allowed = getattr(self, name), OPTIONS[name].choices
+            if value not in allowed and not (name == "objective" and value is None):
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         check_executor(self.executor, self.workers)
         if self.C is not None:
             put("C", check_number(self.C, "C", lo=0.0, lo_open=True))

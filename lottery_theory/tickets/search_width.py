@@ -70,7 +70,7 @@ def find_width(target, config=None, *, generator=None, time_budget: float = 110.
     seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator)) if generator is not None else 0
     if k_start is None:
         try:
-            k_start = max(2, bound_k(target, cfg.eps, cfg.density, cfg.assignment) // 4)
+            k_start = max(2, bound_k(target, cfg.eps, cfg.density, cfg.assignment, cfg.delta) // 4)
         except ValueError:
             k_start = 16
     search = _Search(target, cfg, (lo_b, hi_b), seed, time_budget, progress)
@@ -146,14 +146,14 @@ class _Search:
         return ok
 
 
-def bound_k(target, eps: float, density, assignment: str = "adaptive") -> int:
-    """Units per input of the first block layer at the 2L bound's width (``required_width``, delta = 0.01)."""
+def bound_k(target, eps: float, density, assignment: str = "adaptive", delta: float = 0.01) -> int:
+    """Units per input of the first block layer at the 2L bound's width (``required_width``)."""
     from ..bounds.widths import required_width
     from .construct import _target_layers
 
     lins = [m for m in _target_layers(target) if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
     ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
-    return required_width(ws, eps, 0.01, density, assignment=assignment)[1] // (ws[0] + 1)
+    return required_width(ws, eps, delta, density, assignment=assignment)[1] // (ws[0] + 1)
 
 
 def _target_params(target) -> int:

@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..._construct_options import OPTIONS
 from ..config import ExperimentConfig, register_experiment
 from ..sweep import BUILTIN_SWEEPS
 
@@ -28,28 +29,32 @@ def spectral_target(widths, seed: int, bias: bool = True) -> torch.nn.Sequential
 class TicketConfig(ExperimentConfig):
     """One constructive ticket for a random spectral-norm-1 MLP target inside an ER source."""
     experiment: ClassVar[str] = "ticket"
+    # Fields added after the first results were stored, at the behaviour they had before (hash rule,
+    # experiments/config.py): the original layout, solver objective and item count.
+    legacy: ClassVar[dict] = {"assignment": "fixed", "objective": "min_error"}
     target_widths: tuple = (10, 20, 20, 1)
     density: float = 0.5
     width_multiplier: int = 16
-    construction: str = "2L"
-    max_items: int = 20
+    construction: str = OPTIONS["construction"].default
+    max_items: int = OPTIONS["max_items"].default
     n_eval: int = 2000
     eps: float = 0.01
     attack_restarts: int = 8
     attack_steps: int = 60
-    assignment: str | None = None  # None = "fixed" (the layout before assignments existed; keeps old hashes)
-    objective: str | None = None  # None = "min_error" (the solver objective before "fewest" existed)
+    assignment: str = OPTIONS["assignment"].default
+    objective: str = "fewest"  # the built-in layouts' own objective (construct's None)
 
     def __post_init__(self) -> None:
         """Enumerations and ranges checked when the config is built (a sweep file is refused before it runs)."""
         from ...tickets.layouts import CONSTRUCTIONS
 
+        super().__post_init__()
         if self.construction not in CONSTRUCTIONS:
             raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
-        if self.assignment not in (None, "fixed", "adaptive"):
-            raise ValueError(f"assignment must be 'fixed' or 'adaptive', got {self.assignment!r}")
-        if self.objective not in (None, "min_error", "fewest"):
-            raise ValueError(f"objective must be 'min_error' or 'fewest', got {self.objective!r}")
+        if self.assignment not in OPTIONS["assignment"].choices:
+            raise ValueError(f"assignment must be one of {OPTIONS['assignment'].choices}, got {self.assignment!r}")
+        if self.objective not in OPTIONS["objective"].choices:
+            raise ValueError(f"objective must be one of {OPTIONS['objective'].choices}, got {self.objective!r}")
         if not 1 <= self.max_items <= 44:
             raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
 
@@ -66,7 +71,7 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
         warnings.simplefilter("ignore", BudgetMissed)
         tk = construct(target, density=cfg.density, eps=cfg.eps, construction=cfg.construction,
                        width_multiplier=cfg.width_multiplier, max_items=cfg.max_items,
-                       assignment=cfg.assignment or "fixed", objective=cfg.objective or "min_error",
+                       assignment=cfg.assignment, objective=cfg.objective,
                        generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
     br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
@@ -97,8 +102,9 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
                 items: tuple | None = None, bound: bool = True) -> dict:
     """Width multipliers k = round(2^(i/2)) per density where the expected present items per subset sum,
     k x item_presence(p), lie in ``items`` (default TICKET_ITEMS; k_min has ~20-30); plus the bound's k for
-    eps = 0.01 (default C) when ``bound``. ``assignment="fixed"`` is stored as None (the original layout, old
-    hashes); ``widths`` None = the config's default target (10-20-20-1, old hashes)."""
+    eps = 0.01 (default C) when ``bound``. The published sweeps pin the settings their results were computed with
+    (max_items 20, objective min_error; the legacy values keep their hashes); ``widths`` None = the config's
+    default target (10-20-20-1)."""
     from ...bounds import required_width
 
     ws = list(widths or TicketConfig.target_widths)  # the config's own defaults, not re-typed
@@ -111,9 +117,7 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
             ks.append(required_width(ws, TicketConfig.eps, 0.01, p, assignment=assignment)[1] // (ws[0] + 1))
         configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
                     for s in TICKET_SEEDS[quick]]
-    fixed = {"target_widths": ws}
-    if assignment != "fixed":
-        fixed["assignment"] = assignment
+    fixed = {"target_widths": ws, "max_items": 20, "objective": "min_error", "assignment": assignment}
     return {"experiment": "ticket", "fixed": fixed, "configs": configs}
 
 
