@@ -81,7 +81,8 @@ def measure(seed: int, trials: int) -> pd.DataFrame:
             bound = int(er_subset_sum_n(eps, DELTA, p))
             grid_n = np.arange(1, int(n_star.max()) + 2)
             prob = (n_star[None, :] <= grid_n[:, None]).mean(1)
-            curves += [dict(eps=eps, p=p, n=int(n), success=float(q), bound_n=bound) for n, q in zip(grid_n, prob)]
+            curves += [dict(eps=eps, p=p, n=int(n), success=float(q), bound_n=bound, trials=trials, seed=seed)
+                       for n, q in zip(grid_n, prob)]
             scaling.append(dict(eps=eps, p=p, n_emp=n_q, bound_n=bound, er_factor=er_factor(p), seed=seed,
                                 trials=trials, n_times_log=n_q * (-np.log1p(-p)) if p < 1 else np.nan,
                                 n_times_p=n_q * p))

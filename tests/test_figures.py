@@ -63,7 +63,7 @@ EXPECT = {
     "edge_popup_teacher": dict(text=["predicted width", "rho(p)"]),
     "layer_ratios": dict(text=["uniform", "er", "erk", "balanced", "pyramidal", "reference"], hlines=[0.1]),
     "lower_bound": dict(text=["simulation", "n*"], hlines=[0.95, 1.0]),
-    "lueker": dict(text=["density p", "eps = 0.01"], hlines=[0.9]),
+    "lueker": dict(text=["density p", "eps = 0.01", "trials per (eps, p), seed 202"], hlines=[0.9]),
     "lueker_scaling": dict(text=["1/log(1/(1-p))", "n(1) / p"]),
     "ratio_comparison": dict(text=["uniform", "er", "erk", "balanced", "pyramidal"]),
     "representation": dict(text=["exact", "union bound", "simulation"]),

@@ -25,8 +25,11 @@ def _lueker(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax0 = pairs[0][0]
     ax0.set_ylabel("P(every z in [-1,1] within eps)")
     ax0.legend(fontsize=7, title="density p", title_fontsize=7)
-    fig.suptitle("ER random subset sum: coverage vs n. Ticks on the 0.9 line (in each density's line style): the "
-                 "bound's n with C = 8, fitted on held-out seeds (smallest covering C there 7.23)", fontsize=8)
+    trials = (f"{int(df['trials'].iloc[0])} trials per (eps, p), seed {int(df['seed'].iloc[0])}; "
+              if {"trials", "seed"} <= set(df) else "")
+    fig.suptitle(f"ER random subset sum: coverage vs n ({trials}one curve per p). Ticks on the 0.9 line (in each "
+                 "density's line style): the bound's n with C = 8, fitted on held-out seeds (smallest covering C "
+                 "there 7.23)", fontsize=8)
 
 
 @register_figure("lueker_scaling")
