@@ -18,6 +18,8 @@ per-layer factor on the fixed layout (violated: a property of that layout of our
 (e) the adaptive layout needs k_min ~ 1/((1-(1-p)^10) log(1/(1-p/2))) (a unit must reach an input; the
 first target layer has 10); (f) the paper's per-layer factor on the adaptive layout; (g) fixed / adaptive
 follows the ratio of the two laws. In quick mode the bound's width is built for p >= 0.1 only. A LeNet-300-100 (trained on real MNIST, mnist5k) ticket at p = 0.5 is reported as a finding.
+The full run adds L+1 tickets (Burkholz 2022 layout): certified at the bound's width, and k_min(p) on 4-8-1 and
+16-8-1 targets (the small-fan-in and the reach-1 regime), judged like the 2L rows.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import pandas as pd
 
 from lottery_theory.bounds import er_factor, lower_bound_width, required_width
 from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.builtin.ticket import WIDE_PS, WIDE_TARGET, TicketConfig
+from lottery_theory.experiments.builtin.ticket import L1_PS, L1_TARGETS, WIDE_PS, WIDE_TARGET, TicketConfig
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
@@ -54,17 +56,17 @@ def path_factor(p):
     return 1 / -np.log1p(-np.asarray(p, float) ** 2 / 2)
 
 
-def half_factor(p):
-    """Adaptive layout (docs/theory.md): 1 / ((1 - (1-p)^n0) log(1/(1-p/2))): one edge and a sign, on the
-    units that reach an input at all (n0 = 10, the target layer with the fewest inputs)."""
-    p = np.asarray(p, float)
-    return 1 / ((1 - (1 - p) ** WIDTHS[0]) * -np.log1p(-p / 2))
+def reach_half(n0: int):
+    """The adaptive block's law with ``n0`` inputs (docs/theory.md): p -> 1 / ((1 - (1-p)^n0) log(1/(1-p/2))):
+    one edge and a sign, on the units that reach an input at all."""
+    def law(p):
+        p = np.asarray(p, float)
+        return 1 / ((1 - (1 - p) ** n0) * -np.log1p(-p / 2))
+    return law
 
 
-def half_factor_wide(p):
-    """The adaptive law on the 200-input target: 1 / ((1 - (1-p)^200) log(1/(1-p/2))) (reach ~ 1 on the grid)."""
-    p = np.asarray(p, float)
-    return 1 / ((1 - (1 - p) ** WIDE_TARGET[0]) * -np.log1p(-p / 2))
+half_factor = reach_half(WIDTHS[0])  # 10-20-20-1: the target layer with the fewest inputs has 10
+half_factor_wide = reach_half(WIDE_TARGET[0])  # the 200-input target (reach ~ 1 on its grid)
 
 
 def ratio_law(p):
@@ -125,6 +127,10 @@ RHO = Law("rho(p) = 1/log(1/(1-p))", er_factor)
 RHO_15 = Law("rho(p)^1.5", lambda p: er_factor(p) ** 1.5)
 HALF_W = Law("1/((1-(1-p)^200) log(1/(1-p/2)))", half_factor_wide)
 HALF_W_15 = Law("(1/((1-(1-p)^200) log(1/(1-p/2))))^1.5", lambda p: half_factor_wide(p) ** 1.5)
+L1_N = {regime: widths[0] for regime, widths in L1_TARGETS.items()}  # inputs of the L+1 targets: 4 and 16
+L1_HALF = {r: Law(f"1/((1-(1-p)^{n}) log(1/(1-p/2)))", reach_half(n)) for r, n in L1_N.items()}
+L1_HALF_15 = {r: Law(f"(1/((1-(1-p)^{n}) log(1/(1-p/2))))^1.5", lambda p, n=n: reach_half(n)(p) ** 1.5)
+              for r, n in L1_N.items()}
 RATIO = Law("path/half factor (about 1/p)", ratio_law)
 RATIO_HALF = Law("(path/half factor)^0.5 (about 1/sqrt(p))", lambda p: ratio_law(p) ** 0.5)
 
@@ -221,6 +227,34 @@ def l1_tickets(seeds=(0, 1, 2), ps=(1.0, 0.5)) -> pd.DataFrame:
                              interval=br.interval, upper=br.upper,
                              source_params=tk.source_params, kept_params=tk.kept_params))
     return pd.DataFrame(rows)
+
+
+L1W_CSV = "ticket_l1_width.csv"  # full run only
+
+
+def l1_width_table(store) -> pd.DataFrame:
+    """The L+1 k_min sweeps (``tickets-l1``: 4-8-1 targets; ``tickets-l1-wide``: 16-8-1) as one table, a row
+    per ticket: n_in, density, width_multiplier, seed, eps, lower, upper, certified_error, parameter counts."""
+    parts = []
+    for name in ("tickets-l1", "tickets-l1-wide"):
+        df = load_sweep(name, store)
+        w = df.pivot_table(index=["density", "width_multiplier", "seed", "eps"], columns="metric",
+                           values="value").reset_index()
+        parts.append(w.assign(n_in=int(df["target_widths"].iloc[0][0])))
+    return pd.concat(parts, ignore_index=True)
+
+
+def l1_kmin(w: pd.DataFrame) -> dict:
+    """k_min per (density, seed) for each L+1 regime ("small", "wide"), censoring and grid as for 2L."""
+    out = {}
+    for regime, n in L1_N.items():
+        g = w[w["n_in"] == n]
+        if g.empty:
+            continue
+        km = kmin_table(g, float(g["eps"].iloc[0]))
+        km.attrs["grid"] = grid_of(g)
+        out[regime] = km
+    return out
 
 
 def decide_l1(t: pd.DataFrame):
@@ -334,6 +368,33 @@ SLOPE_RULE = ("per-seed slope of log k_min on log (claim law), 95% t-interval ov
 CSV = "ticket_error_width.csv"
 WIDE_CSV = "ticket_wide.csv"  # full run only
 REGIME_WIDE = "regime: n_in p >= 4 at every p of the grid (200 inputs, p down to 0.02): every unit reaches an input"
+L1_REGIME = {"small": "regime: 4 inputs, n_in p = 0.8 at p = 0.2 (a block unit must reach an input: the "
+                      "(1-(1-p)^4) term)", "wide": "regime: 16 inputs, n_in p >= 3.2 on the grid (reach ~ 1)"}
+L1_WHAT = ("L+1 tickets (one adaptive block layer, then copy layers; Burkholz 2022 layout) of {t} targets, eps = "
+           "0.05, p in {{1, 0.5, 0.3, 0.2}}, construct()'s defaults: k_min (units per input = copies per neuron)")
+
+
+def _l1_rows(regime: str) -> list:
+    """The L+1 k_min rows of one regime: the first block's one-factor law (the copy layers' items are present
+    w.p. p, a smaller factor, so the block sets k) and the paper's per-layer factor, each against its rival."""
+    t = "-".join(map(str, L1_TARGETS[regime]))
+    half, half15, tag = L1_HALF[regime], L1_HALF_15[regime], "l1" if regime == "small" else "l1-wide"
+    src = f"{L1W_CSV}, n_in = {L1_N[regime]} ({COLS})"
+    return [
+        Row(f"{tag}-one-factor", f"{L1_WHAT.format(t=t)} grows like the first block's one ER factor with its sign "
+            f"on the units that reach an input, {half.name}; nearest rival: {half15.name}; {L1_REGIME[regime]} "
+            "(full run only)", SLOPE_RULE, _scaling(half, half15),
+            lambda rng: _law(lambda p: 20 * float(half(p)), rng, L1_PS),
+            lambda rng: _law(lambda p: 3 * path_factor(p), rng, L1_PS), "k_min ~ 1/log(1/(1-p^2/2)) (both edges)",
+            rival=half15.name, source=src),
+        Row(f"{tag}-paper-factor", f"the paper's per-layer factor on L+1: {L1_WHAT.format(t=t)} ~ {RHO.name}, "
+            f"p < 1; nearest rival: {RHO_15.name}; {L1_REGIME[regime]} (full run only)", SLOPE_RULE,
+            _scaling(RHO, RHO_15, below_one=True),
+            lambda rng: _law(lambda p: 20 * er_factor(p) if p < 1 else 20, rng, L1_PS),
+            lambda rng: _law(lambda p: 3 * path_factor(p), rng, L1_PS), "k_min ~ 1/log(1/(1-p^2/2))",
+            rival=RHO_15.name, source=src),
+    ]
+
 COLS = ("columns layout, density, width_multiplier, seed, eps, lower, upper, certified_error, bound_k; k_min per "
         "(layout, density, seed) = the smallest width_multiplier with upper <= eps")
 
@@ -421,6 +482,7 @@ ROWS = [
         lambda rng: _law(lambda p: 20 * er_factor(p), rng, WIDE_PS),
         lambda rng: _law(lambda p: 3 * path_factor(p), rng, WIDE_PS), "k_min ~ 1/log(1/(1-p^2/2))",
         rival=RHO_15.name, source=f"{WIDE_CSV} ({COLS})"),
+    *_l1_rows("small"), *_l1_rows("wide"),
 ]
 
 
@@ -446,6 +508,12 @@ def tables(out_dir: Path) -> dict:
                                                                         "lower", "upper"])
     if (Path(out_dir) / L1_CSV).exists():  # written by the full run only
         out["l1-at-bound"] = read_csv(Path(out_dir) / L1_CSV, ["density", "seed", "eps", "lower", "upper", "interval"])
+    if (Path(out_dir) / L1W_CSV).exists():  # written by the full run only
+        km = l1_kmin(read_csv(Path(out_dir) / L1W_CSV, ["n_in", "density", "width_multiplier", "seed", "eps",
+                                                         "upper"]))
+        for regime, tag in (("small", "l1"), ("wide", "l1-wide")):
+            if regime in km:
+                out[f"{tag}-one-factor"] = out[f"{tag}-paper-factor"] = km[regime]
     if (Path(out_dir) / WIDE_CSV).exists():  # written by the full run only
         w = read_csv(Path(out_dir) / WIDE_CSV, ["density", "width_multiplier", "seed", "eps", "upper"])
         kw = kmin_table(w, float(w["eps"].iloc[0]))
@@ -483,6 +551,9 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
                                                            columns="metric", values="value").reset_index()
         w.assign(layout="adaptive").to_csv(out_dir / WIDE_CSV, index=False)
         render("ticket_wide", out_dir / WIDE_CSV)
+        run_named(["tickets-l1", "tickets-l1-wide"], store=store)
+        l1_width_table(store).to_csv(out_dir / L1W_CSV, index=False)
+        render("ticket_l1_width", out_dir / L1W_CSV)
     df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
     legacy = TicketConfig.legacy["assignment"]  # records stored before the field existed
     df["layout"] = df["assignment"].fillna(legacy) if "assignment" in df else legacy

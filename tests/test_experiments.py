@@ -186,6 +186,10 @@ FIGURE_DATA["construction_scaling"] = pd.DataFrame({
     "lower_bound_per_input": [None, None, None, None, 1.2]})
 FIGURE_DATA["ticket_wide"] = pd.DataFrame({"density": [0.5, 0.5, 0.1, 0.1], "width_multiplier": [64, 128, 512, 724],
                                           "seed": 0, "eps": 0.01, "upper": [0.02, 0.005, 0.03, 0.02]})
+FIGURE_DATA["ticket_l1_width"] = pd.DataFrame({"n_in": [4, 4, 4, 4, 16, 16, 16, 16],
+                                               "density": [1.0, 1.0, 0.5, 0.5] * 2,
+                                               "width_multiplier": [16, 32, 64, 91] * 2, "seed": 0, "eps": 0.05,
+                                               "upper": [0.1, 0.01, 0.2, 0.03, 0.01, 0.01, 0.1, 0.2]})
 FIGURE_DATA["edge_popup_teacher"] = pd.DataFrame({"density": [1.0, 1.0, 0.5], "width_multiplier": [1, 2, 2],
                                                   "seed": 0, "relative_mse": [0.3, 0.2, 0.5],
                                                   "sup_error": [1.5, 1.2, 2.0]})

@@ -73,6 +73,8 @@ EXPECT = {
     "ticket_wide": dict(text=["rho(p) = 1/log(1/(1-p))", "rho(p)^1.5 (nearest rival)",
                               "no width of the grid certified"]),
     "ticket_width_scaling": dict(text=["1/log(1/(1-p))", "1/log(1/(1-p^2/2))", "k_min"]),
+    "ticket_l1_width": dict(text=["4 inputs", "16 inputs", "(first block, claim)", "(nearest rival)",
+                                  "rho(p) = 1/log(1/(1-p))", "seeds"]),
 }
 
 

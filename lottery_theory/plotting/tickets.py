@@ -152,3 +152,55 @@ def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.set_title(f"adaptive 2L tickets for 200-20-1 targets (n_in p >= 4 at every p), eps = {eps:g}; reference "
                  "lines anchored at p = 0.5", fontsize=8)
     ax.legend(fontsize=6)
+
+
+def _kmin_points(df: pd.DataFrame, eps: float) -> pd.DataFrame:
+    """Per (density, seed): k_min (NaN when no width of the grid certified) and the grid's ceiling."""
+    rows = []
+    for (p, s), g in df.groupby(["density", "seed"]):
+        ok = g[g["upper"] <= eps]["width_multiplier"]
+        rows.append((p, s, float(ok.min()) if len(ok) else np.nan, float(g["width_multiplier"].max())))
+    return pd.DataFrame(rows, columns=["density", "seed", "k_min", "ceiling"])
+
+
+@register_figure("ticket_l1_width")
+def _ticket_l1_width(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """L+1 tickets: k_min (smallest width whose certified upper bound is <= eps) vs p, one panel per target
+    (4 and 16 inputs): each seed (x; a triangle at the ceiling when none certified), the geometric mean, the
+    first block's law 1/((1-(1-p)^n) log(1/(1-p/2))) and its rival (power 1.5) anchored at p = 1, and the paper's
+    rho(p) anchored at p = 0.5."""
+    eps = float(df["eps"].iloc[0])
+    pairs = panels(df, fig, "n_in", lambda n: f"{int(n)} inputs ({int(n)}-8-1 target)")
+    rho = lambda q: 1 / -np.log1p(-np.asarray(q, float))  # noqa: E731
+    for ax, sub in pairs:
+        n = int(sub["n_in"].iloc[0])
+        half = lambda q, n=n: 1 / ((1 - (1 - np.asarray(q, float)) ** n) * -np.log1p(-np.asarray(q, float) / 2))  # noqa: E731
+        km = _kmin_points(sub, eps)
+        found, cens = km.dropna(subset=["k_min"]), km[km["k_min"].isna()]
+        ax.plot(found["density"], found["k_min"], "x", color="0.55", ms=5, label="k_min of one seed")
+        if len(cens):
+            ax.plot(cens["density"], cens["ceiling"], "^", color="0.55", mfc="none", ms=6,
+                    label="none of the grid certified (k_min above)")
+        gm = found.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
+        ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"geometric mean, {km['seed'].nunique()} seeds")
+        ps = np.geomspace(km["density"].min(), km["density"].max(), 60)
+        top, below_one = gm.index.max(), [q for q in gm.index if q < 1]
+        mid = 0.5 if 0.5 in gm.index else max(below_one, default=None)  # rho(1) is infinite: anchor below 1
+        ax.plot(ps, gm[top] * half(ps) / half(top), "--", color="0.3", label="~ 1/((1-(1-p)^n) log(1/(1-p/2))) "
+                "(first block, claim)")
+        ax.plot(ps, gm[top] * half(ps) ** 1.5 / half(top) ** 1.5, ":", color="0.3", label="~ (same)^1.5 "
+                "(nearest rival)")
+        if mid is not None:
+            below = ps[ps <= 0.8]  # rho(p) -> 0 as p -> 1
+            ax.plot(below, gm[mid] * rho(below) / rho(mid), "-.", color="0.6", label="~ rho(p) = 1/log(1/(1-p)) "
+                    "(the paper's factor)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ticks = sorted(km["density"].unique())
+        ax.set_xticks(ticks, [f"{q:g}" for q in ticks])
+        ax.minorticks_off()
+    pairs[0][0].set_ylabel("k_min: units per input = copies per neuron")
+    fig.supxlabel("density p of the ER source (fraction kept; sparsity = 1 - p)", fontsize=9)
+    pairs[0][0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(f"L+1 tickets (adaptive first block, fewest subsets under the gain-rescaled budget), eps = {eps:g}; "
+                 "the block law and its rival anchored at p = 1, rho(p) at p = 0.5 (or the largest p < 1)", fontsize=8)

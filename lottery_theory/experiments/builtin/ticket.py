@@ -99,12 +99,13 @@ def item_presence(p: float, assignment: str, n_in: int = 10) -> float:
 
 
 def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = None, ps=TICKET_PS,
-                items: tuple | None = None, bound: bool = True) -> dict:
+                items: tuple | None = None, bound: bool = True, fixed: dict | None = None,
+                seeds: list | None = None) -> dict:
     """Width multipliers k = round(2^(i/2)) per density where the expected present items per subset sum,
     k x item_presence(p), lie in ``items`` (default TICKET_ITEMS; k_min has ~20-30); plus the bound's k for
     eps = 0.01 (default C) when ``bound``. The published sweeps pin the settings their results were computed with
-    (max_items 20, objective min_error; the legacy values keep their hashes); ``widths`` None = the config's
-    default target (10-20-20-1)."""
+    (max_items 20, objective min_error; the legacy values keep their hashes) unless ``fixed`` gives the settings
+    (a new sweep: e.g. construct()'s defaults); ``widths`` None = the config's default target (10-20-20-1)."""
     from ...bounds import required_width
 
     ws = list(widths or TicketConfig.target_widths)  # the config's own defaults, not re-typed
@@ -116,9 +117,10 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
         if bound and p >= TICKET_BOUND_MIN_P[quick]:
             ks.append(required_width(ws, TicketConfig.eps, 0.01, p, assignment=assignment)[1] // (ws[0] + 1))
         configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
-                    for s in TICKET_SEEDS[quick]]
-    fixed = {"target_widths": ws, "max_items": 20, "objective": "min_error", "assignment": assignment}
-    return {"experiment": "ticket", "fixed": fixed, "configs": configs}
+                    for s in (TICKET_SEEDS[quick] if seeds is None else seeds)]
+    settings = {"max_items": 20, "objective": "min_error"} if fixed is None else fixed
+    return {"experiment": "ticket", "fixed": {"target_widths": ws, "assignment": assignment, **settings},
+            "configs": configs}
 
 
 # A target where every unit reaches an input at every density of the grid (n_in p >= 4 down to p = 0.02), so the
@@ -134,3 +136,19 @@ BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="a
 BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="adaptive")
 BUILTIN_SWEEPS["tickets-wide"] = ticket_grid(quick=False, assignment="adaptive", widths=WIDE_TARGET, ps=WIDE_PS,
                                              items=(12, 64), bound=False)
+
+# L+1 tickets (Burkholz 2022 layout: one block layer, then copy layers) over p, at construct()'s defaults (fewest
+# subsets under the gain-rescaled budget, docs/theory.md LB-1; adaptive first block), eps = 0.05, for k_min(p) in
+# two regimes: 4 inputs (n_in p < 1 at p = 0.2: a block unit must reach an input) and 16 (n_in p >= 3.2 on the
+# grid). Small targets keep a probe at k = 724 under a minute; 8 seeds (5 left the 4-input one-factor row at power
+# 0.89 vs its rival); full run only (about 25 min per target on 2 cores).
+L1_TARGETS = {"small": (4, 8, 1), "wide": (16, 8, 1)}
+L1_PS = [1.0, 0.5, 0.3, 0.2]
+L1_SEEDS = list(range(8))
+L1_EPS = 0.05
+_L1_SETTINGS = {"construction": "L+1", "eps": L1_EPS, "max_items": OPTIONS["max_items"].default,
+                "objective": "fewest"}
+BUILTIN_SWEEPS["tickets-l1"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["small"], ps=L1_PS, items=(8, 48),
+                                           bound=False, fixed=_L1_SETTINGS, seeds=L1_SEEDS)
+BUILTIN_SWEEPS["tickets-l1-wide"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["wide"], ps=L1_PS,
+                                                items=(8, 48), bound=False, fixed=_L1_SETTINGS, seeds=L1_SEEDS)
