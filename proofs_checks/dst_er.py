@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.experiments.sweep import load_sweep, run_named
+from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, paired_margin, read_csv,
                                      script_main, seeds_of)
@@ -119,7 +119,7 @@ def judge(out_dir: Path) -> list:
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    name = "dst-quick" if quick else "dst"
+    name = sweep_name("dst", quick)
     store = run_named([name])
     t = load_sweep(name, store)
     t = t[t["metric"] == "test_accuracy"].copy()

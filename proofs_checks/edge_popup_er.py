@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lottery_theory.bounds import er_factor
-from lottery_theory.experiments.sweep import load_sweep, run_named
+from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, judge_rows, margin_verdict, mean_interval, read_csv,
@@ -153,13 +153,13 @@ def judge(out_dir: Path) -> list:
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    sfx = "-quick" if quick else ""
-    store = run_named(["edge-popup-teacher" + sfx, "edge-popup-class" + sfx])
-    t = load_sweep("edge-popup-teacher" + sfx, store)
+    teacher, cls = sweep_name("edge-popup-teacher", quick), sweep_name("edge-popup-class", quick)
+    store = run_named([teacher, cls])
+    t = load_sweep(teacher, store)
     wide = t.pivot_table(index=["density", "width_multiplier", "seed"], columns="metric", values="value").reset_index()
     wide.to_csv(out_dir / "edge_popup_teacher.csv", index=False)
     render("edge_popup_teacher", out_dir / "edge_popup_teacher.csv")
-    c = load_sweep("edge-popup-class" + sfx, store)
+    c = load_sweep(cls, store)
     c = c[c["metric"] == "test_accuracy"].copy()
     c["label"] = np.where(c["method"] == "dense_train", "dense, trained",
                           "edge-popup, source p=" + c["source_density"].astype(str))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.experiments.sweep import load_sweep, run_named
+from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, read_csv, rows_at, script_main,
                                      seeds_of)
@@ -122,13 +122,13 @@ def judge(out_dir: Path) -> list:
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
-    sfx = "-quick" if quick else ""
-    store = run_named(["ratios" + sfx, "sparse-to-sparse" + sfx])
-    r = load_sweep("ratios" + sfx, store)
+    ratios, s2s = sweep_name("ratios", quick), sweep_name("sparse-to-sparse", quick)
+    store = run_named([ratios, s2s])
+    r = load_sweep(ratios, store)
     r = r[r["metric"] == "test_accuracy"]
     r.to_csv(out_dir / "ratio_comparison.csv", index=False)
     render("ratio_comparison", out_dir / "ratio_comparison.csv")
-    s = load_sweep("sparse-to-sparse" + sfx, store)
+    s = load_sweep(s2s, store)
     s.to_csv(out_dir / "sparse_to_sparse.csv", index=False)
     render("sparse_to_sparse", out_dir / "sparse_to_sparse.csv")
     return judge(out_dir)

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lottery_theory.bounds import er_factor, lower_bound_width, required_width
+from lottery_theory.bounds import er_factor, lower_bound_width, path_factor, reach_factor, units_per_input
 from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.builtin.ticket import L1_PS, L1_TARGETS, WIDE_PS, WIDE_TARGET, TicketConfig
-from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec
+from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
 from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
@@ -44,7 +44,7 @@ WIDTHS = (10, 20, 20, 1)
 
 
 def bound_k(p: float, eps: float = 0.01, layout: str = "fixed") -> int:
-    return required_width(list(WIDTHS), eps, 0.01, p, assignment=layout)[1] // (WIDTHS[0] + 1)
+    return units_per_input(WIDTHS, eps, 0.01, p, assignment=layout)
 
 
 # Thresholds, fixed in advance.
@@ -52,17 +52,9 @@ SLACK = 1e-9  # lower is a float64 evaluation; upper is exact arithmetic of the 
 QUICK_PS, FULL_PS = (1.0, 0.5, 0.2, 0.1), (1.0, 0.5, 0.2, 0.1, 0.05)
 
 
-def path_factor(p):
-    return 1 / -np.log1p(-np.asarray(p, float) ** 2 / 2)
-
-
 def reach_half(n0: int):
-    """The adaptive block's law with ``n0`` inputs (docs/theory.md): p -> 1 / ((1 - (1-p)^n0) log(1/(1-p/2))):
-    one edge and a sign, on the units that reach an input at all."""
-    def law(p):
-        p = np.asarray(p, float)
-        return 1 / ((1 - (1 - p) ** n0) * -np.log1p(-p / 2))
-    return law
+    """The adaptive block's law with ``n0`` inputs, :func:`lottery_theory.bounds.reach_factor` (docs/theory.md)."""
+    return lambda p: reach_factor(p, n0)
 
 
 half_factor = reach_half(WIDTHS[0])  # 10-20-20-1: the target layer with the fewest inputs has 10
@@ -313,7 +305,7 @@ def exact_suite(seeds, eps: float = 0.05, progress=None) -> pd.DataFrame:
     for widths in EXACT_TARGETS:
         for p in (1.0, 0.5, 0.2):
             for layout in ("fixed", "adaptive"):
-                kb = required_width(widths, eps, 0.01, p, assignment=layout)[1] // (widths[0] + 1)
+                kb = units_per_input(widths, eps, 0.01, p, assignment=layout)
                 for k in (4, 8, kb):
                     for seed in seeds:
                         with warnings.catch_warnings():
@@ -542,8 +534,8 @@ def judge(out_dir: Path) -> list:
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     store = default_store()
-    sfx = "-quick" if quick else ""
-    run_named(["tickets" + sfx, "tickets-adaptive" + sfx], store=store)
+    fixed, adaptive = sweep_name("tickets", quick), sweep_name("tickets-adaptive", quick)
+    run_named([fixed, adaptive], store=store)
     if not quick:  # the LeNet-300-100 ticket (a finding) and the 200-input target only in the full run (cost)
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS["ticket-lenet-check"]), store=store, executor="serial")
         run_sweep(sweep_from_spec(BUILTIN_SWEEPS["tickets-wide"]), store=store, executor="local", workers=2)
@@ -554,7 +546,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         run_named(["tickets-l1", "tickets-l1-wide"], store=store)
         l1_width_table(store).to_csv(out_dir / L1W_CSV, index=False)
         render("ticket_l1_width", out_dir / L1W_CSV)
-    df = pd.concat([load_sweep("tickets" + sfx, store), load_sweep("tickets-adaptive" + sfx, store)], ignore_index=True)
+    df = pd.concat([load_sweep(fixed, store), load_sweep(adaptive, store)], ignore_index=True)
     legacy = TicketConfig.legacy["assignment"]  # records stored before the field existed
     df["layout"] = df["assignment"].fillna(legacy) if "assignment" in df else legacy
     # eps comes from each stored config (TicketConfig.eps), never re-typed here

@@ -305,3 +305,29 @@ def test_help_and_listing_print_formulas_as_plain_text(capsys):
     with pytest.raises(SystemExit):
         main(["bounds", "er-width", "--help"])
     assert "\\" not in capsys.readouterr().out
+
+
+def test_presence_laws_and_units_per_input_by_hand():
+    """The one module of the item-presence laws (bounds.widths), against hand values: fixed p^2/2, adaptive
+    (1-(1-p)^n) p/2; the factors 1/log(1/(1-p^2/2)) and 1/((1-(1-p)^n) log(1/(1-p/2))); the bound's k is
+    s_1 // (n_0 + 1) of required_width."""
+    import math
+
+    from lottery_theory.bounds import item_presence, path_factor, reach_factor, required_width, units_per_input
+
+    assert item_presence(0.5, "fixed", 10) == 0.125
+    assert item_presence(0.5, "adaptive", 10) == pytest.approx((1 - 0.5 ** 10) * 0.25, rel=1e-15)
+    assert float(path_factor(1.0)) == pytest.approx(1 / math.log(2), rel=1e-14)
+    assert float(path_factor(0.2)) == pytest.approx(1 / math.log(1 / 0.98), rel=1e-14)  # 49.498...
+    assert float(reach_factor(0.2, 4)) == pytest.approx(16.075917, rel=1e-6)  # 1 / (0.5904 * log(1/0.9))
+    assert float(reach_factor(1.0, 4)) == pytest.approx(1 / math.log(2), rel=1e-14)
+    s1 = required_width([10, 20, 20, 1], 0.01, 0.01, 0.5, assignment="fixed")[1]
+    assert units_per_input([10, 20, 20, 1], 0.01, 0.01, 0.5, assignment="fixed") == s1 // 11
+
+
+def test_sweep_name_is_the_one_place_quick_grids_are_named():
+    from lottery_theory.experiments.sweep import sweep_name
+
+    assert sweep_name("tickets", True) == "tickets-quick" and sweep_name("tickets", False) == "tickets"
+    with pytest.raises(ValueError, match="no built-in sweep 'tickets-l1-quick'.*available"):
+        sweep_name("tickets-l1", True)

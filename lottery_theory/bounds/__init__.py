@@ -23,7 +23,8 @@ from .lower_bound import lower_bound_expr, lower_bound_success_expr, lower_bound
 from .record import BOUNDS, THEOREMS, Arg, Bound, bound
 from .representation import (representation_copies, representation_copies_expr, representation_failure_union,
                              representation_plan, representation_success_exact)
-from .widths import achievable_eps, available_theorems, l1_plan, min_density, required_width, width_theorem
+from .widths import (achievable_eps, available_theorems, item_presence, l1_plan, min_density, path_factor,
+                     reach_factor, required_width, units_per_input, width_theorem)
 
 
 def _import_all(pkg_name: str, path) -> None:
@@ -45,4 +46,5 @@ __all__ = ["BOUNDS", "THEOREMS", "Arg", "Bound", "bound", "width_theorem", "Cert
            "er_subset_sum_n_sufficient_expr", "l1_plan", "lower_bound_expr", "lower_bound_success_expr",
            "lower_bound_success_prob", "lower_bound_width", "min_density", "pensia_items_per_weight",
            "per_weight_eps", "representation_copies", "representation_copies_expr", "representation_failure_union",
-           "representation_plan", "representation_success_exact", "required_width", "subset_sum_block_size"]
+           "representation_plan", "representation_success_exact", "required_width", "subset_sum_block_size",
+           "item_presence", "path_factor", "reach_factor", "units_per_input"]

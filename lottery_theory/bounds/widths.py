@@ -223,6 +223,36 @@ def required_width(target_widths, eps, delta, density=1.0, *, theorem: str = "er
 
 
 
+def units_per_input(target_widths, eps, delta, density=1.0, *, assignment: str = "adaptive",
+                    C: float | None = None) -> int:
+    """``k`` of the 2L bound: units per input of the first block layer, ``s_1 // (n_0 + 1)`` of
+    :func:`required_width` (er-slt-2L; the ``+ 1`` is the bias unit's block). The one place the sweeps, the
+    checks and the ``ticket`` command turn the bound into a width multiplier."""
+    ws = widths(target_widths)
+    return required_width(ws, eps, delta, density, assignment=assignment, C=C)[1] // (ws[0] + 1)
+
+
+def item_presence(p: float, assignment: str, n_in: int) -> float:
+    """Probability that a block unit is a present item of one subset sum, sign included (docs/theory.md): fixed
+    layout p^2/2 (both edges of the path), adaptive (1 - (1-p)^n_in) p/2 (the unit reaches some input, then one
+    edge with its sign)."""
+    if assignment == "fixed":
+        return p * p / 2
+    return (1 - (1 - p) ** n_in) * p / 2
+
+
+def path_factor(p):
+    """The fixed layout's ER factor: 1 / log(1/(1 - p^2/2)) (a two-edge path with its sign)."""
+    return 1 / -np.log1p(-np.asarray(p, float) ** 2 / 2)
+
+
+def reach_factor(p, n_in: int):
+    """The adaptive block's ER factor with ``n_in`` inputs: 1 / ((1 - (1-p)^n_in) log(1/(1 - p/2))) (one edge
+    with its sign, on the units that reach an input at all; docs/theory.md)."""
+    p = np.asarray(p, float)
+    return 1 / ((1 - (1 - p) ** n_in) * -np.log1p(-p / 2))
+
+
 def available_theorems() -> list[str]:
     return sorted(THEOREMS)
 

@@ -126,6 +126,17 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
     return counts
 
 
+def sweep_name(base: str, quick: bool) -> str:
+    """The registered built-in sweep for ``base`` on the quick or the full grid: ``base + "-quick"`` or ``base``
+    (a check names its sweeps through this, never by gluing suffixes). A ValueError names the built-in sweeps when
+    that grid is not registered."""
+    name = f"{base}-quick" if quick else base
+    if name not in BUILTIN_SWEEPS:
+        raise ValueError(f"no built-in sweep {name!r} ({'quick' if quick else 'full'} grid of {base!r}); "
+                         f"available: {', '.join(sorted(BUILTIN_SWEEPS))}")
+    return name
+
+
 def run_named(names: Sequence[str], *, store: ResultStore | None = None, executor: str = "local",
               workers: int = 2) -> ResultStore:
     """Run built-in sweeps by name (resuming) in one pool (one worker start-up, no idle worker between sweeps);

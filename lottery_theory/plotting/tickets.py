@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..bounds import er_factor, path_factor, reach_factor
 from .core import panels, register_figure, styles
 
 
@@ -50,9 +51,9 @@ def _ticket_width_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
             "x = each seed)")
     below = [q for q in gm.index if q < 1]
     p_ref = max(below) if below else gm.index.max()  # the per-layer factor vanishes at p = 1
-    for f, ls, lab, top in ((lambda q: 1 / -np.log1p(-q * q / 2), "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)",
+    for f, ls, lab, top in ((path_factor, "--", "~ 1/log(1/(1-p^2/2)) (2-edge path, ~2/p^2)",
                              gm.index.max()),
-                            (lambda q: 1 / -np.log1p(-q), ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)", p_ref)):
+                            (er_factor, ":", "~ 1/log(1/(1-p)) (per-layer, ~1/p)", p_ref)):
         p = np.geomspace(gm.index.min(), top, 50)
         ax.plot(p, gm[p_ref] * f(p) / f(p_ref), ls=ls, color="0.3", label=lab)
     ax.set_xscale("log")
@@ -99,8 +100,7 @@ def _construction_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
                 label=f"{lay} layout: k_min (geometric mean of {g['seed'].nunique()} seeds)")
         ps = np.geomspace(gm.index.min(), gm.index.max(), 50)
         n0 = int(df["n0"].dropna().iloc[0]) if "n0" in df and df["n0"].notna().any() else 10
-        f = (lambda q: 1 / -np.log1p(-q * q / 2)) if lay == "fixed" else \
-            (lambda q: 1 / ((1 - (1 - q) ** n0) * -np.log1p(-q / 2)))
+        f = path_factor if lay == "fixed" else (lambda q, n0=n0: reach_factor(q, n0))
         ref = 0.5 if 0.5 in gm.index else gm.index.max()
         ax.plot(ps, gm[ref] * f(ps) / f(ref), ls="--" if lay == "fixed" else ":", color="0.5",
                 label="~ 1/log(1/(1-p^2/2)) (two edges)" if lay == "fixed" else
@@ -140,10 +140,10 @@ def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
             "(uncensored)")
     ps = np.geomspace(km["density"].min(), km["density"].max(), 60)
     ref = 0.5 if 0.5 in gm.index else gm.index.max()
-    rho = lambda q: 1 / -np.log1p(-np.asarray(q, float))  # noqa: E731
+    rho = er_factor
     for f, ls, lab in [(rho, "--", "~ rho(p) = 1/log(1/(1-p)) (the paper's factor)"),
                        (lambda q: rho(q) ** 1.5, ":", "~ rho(p)^1.5 (nearest rival)"),
-                       (lambda q: 1 / -np.log1p(-np.asarray(q) ** 2 / 2), "-.", "~ 1/log(1/(1-p^2/2)) (two edges)")]:
+                       (path_factor, "-.", "~ 1/log(1/(1-p^2/2)) (two edges)")]:
         ax.plot(ps, gm[ref] * f(ps) / f(ref), ls=ls, color="0.45", label=lab)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -171,10 +171,10 @@ def _ticket_l1_width(df: pd.DataFrame, fig: plt.Figure) -> None:
     rho(p) anchored at p = 0.5."""
     eps = float(df["eps"].iloc[0])
     pairs = panels(df, fig, "n_in", lambda n: f"{int(n)} inputs ({int(n)}-8-1 target)")
-    rho = lambda q: 1 / -np.log1p(-np.asarray(q, float))  # noqa: E731
+    rho = er_factor
     for ax, sub in pairs:
         n = int(sub["n_in"].iloc[0])
-        half = lambda q, n=n: 1 / ((1 - (1 - np.asarray(q, float)) ** n) * -np.log1p(-np.asarray(q, float) / 2))  # noqa: E731
+        half = lambda q, n=n: reach_factor(q, n)  # noqa: E731
         km = _kmin_points(sub, eps)
         found, cens = km.dropna(subset=["k_min"]), km[km["k_min"].isna()]
         ax.plot(found["density"], found["k_min"], "x", color="0.55", ms=5, label="k_min of one seed")

@@ -148,12 +148,12 @@ class _Search:
 
 def bound_k(target, eps: float, density, assignment: str = "adaptive", delta: float = 0.01) -> int:
     """Units per input of the first block layer at the 2L bound's width (``required_width``)."""
-    from ..bounds.widths import required_width
+    from ..bounds.widths import units_per_input
     from .construct import _target_layers
 
     lins = [m for m in _target_layers(target) if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
     ws = [lins[0].weight[0].numel()] + [m.weight.shape[0] for m in lins]
-    return required_width(ws, eps, delta, density, assignment=assignment)[1] // (ws[0] + 1)
+    return units_per_input(ws, eps, delta, density, assignment=assignment)
 
 
 def _target_params(target) -> int:

@@ -92,12 +92,6 @@ TICKET_BOUND_MIN_P = {True: 0.1, False: 0.0}  # quick: the bound's k (75,221 uni
 #                                              layout) is built for p >= 0.1 only
 
 
-def item_presence(p: float, assignment: str, n_in: int = 10) -> float:
-    """Probability that a block unit is a present item of one subset sum (sign included): fixed p^2/2,
-    adaptive (1 - (1-p)^n_in) p/2 (the unit must reach some input; docs/theory.md)."""
-    return p * p / 2 if assignment == "fixed" else (1 - (1 - p) ** n_in) * p / 2
-
-
 def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = None, ps=TICKET_PS,
                 items: tuple | None = None, bound: bool = True, fixed: dict | None = None,
                 seeds: list | None = None) -> dict:
@@ -106,7 +100,7 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
     eps = 0.01 (default C) when ``bound``. The published sweeps pin the settings their results were computed with
     (max_items 20, objective min_error; the legacy values keep their hashes) unless ``fixed`` gives the settings
     (a new sweep: e.g. construct()'s defaults); ``widths`` None = the config's default target (10-20-20-1)."""
-    from ...bounds import required_width
+    from ...bounds import item_presence, units_per_input
 
     ws = list(widths or TicketConfig.target_widths)  # the config's own defaults, not re-typed
     lo, hi = items or TICKET_ITEMS[quick]
@@ -115,7 +109,7 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
         q = item_presence(p, assignment, ws[0])
         ks = sorted({round(2 ** (i / 2)) for i in range(2, 40) if lo <= 2 ** (i / 2) * q <= hi})
         if bound and p >= TICKET_BOUND_MIN_P[quick]:
-            ks.append(required_width(ws, TicketConfig.eps, 0.01, p, assignment=assignment)[1] // (ws[0] + 1))
+            ks.append(units_per_input(ws, TicketConfig.eps, 0.01, p, assignment=assignment))
         configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
                     for s in (TICKET_SEEDS[quick] if seeds is None else seeds)]
     settings = {"max_items": 20, "objective": "min_error"} if fixed is None else fixed
