@@ -30,7 +30,8 @@ OPTIONS: dict[str, Option] = {
     "assignment": Option("adaptive", "block layout: adaptive (one ER factor per layer), fixed (unit u serves input "
                          "u // k) or matched (a bipartite matching with the proven width, docs/theory.md AD-2)",
                          ("adaptive", "fixed", "matched"), str),
-    "objective": Option(None, "subset-sum objective: fewest (smallest subset within the budget) or min_error", ("fewest", "min_error"), str),
+    "objective": Option(None, "subset-sum objective: fewest (smallest subset within the budget) or min_error",
+                        ("fewest", "min_error"), str),
     "budget": Option("assumed", "per-weight budget: assumed (presumes ||W||_inf + ||b||_inf <= 1 per layer) or "
                      "norms (from the realised target's norms and interval bounds)", ("assumed", "norms"), str),
     "retries": Option(1, "at a fixed width, draw up to R sources and keep the one with the smallest certified "
@@ -45,9 +46,3 @@ CLI_DEFAULTS: dict[str, object] = {"budget": "norms"}
 # command builds the default 2L layout).
 CLI_OPTIONS = ("assignment", "objective", "budget", "max_items", "retries", "delta")
 
-
-def default(name: str) -> object:
-    """The default of option ``name`` (KeyError names the known options)."""
-    if name not in OPTIONS:
-        raise KeyError(f"unknown construct option {name!r}; known: {sorted(OPTIONS)}")
-    return OPTIONS[name].default

@@ -26,7 +26,8 @@ class ExperimentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        """A stored record's ``None`` in a legacy field means the legacy value."""
+        """A stored record's ``None`` in a legacy field means the legacy value (a subclass with its own
+        ``__post_init__`` calls this first)."""
         for name, value in self.legacy.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
