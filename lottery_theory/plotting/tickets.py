@@ -118,13 +118,10 @@ def _construction_scaling(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.legend(fontsize=6)
 
 
-@register_figure("ticket_wide")
-def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
-    """k_min (smallest width whose certified upper bound is <= eps) vs p for the 200-input target, adaptive layout:
-    each seed (x; a triangle at the grid's ceiling when no width of the grid certified), the geometric mean over
-    the uncensored seeds, and the laws rho(p), rho(p)^1.5 and the two-edge path factor anchored at p = 0.5."""
-    ax = fig.subplots()
-    eps = float(df["eps"].iloc[0])
+def _draw_kmin(ax: plt.Axes, df: pd.DataFrame, eps: float, ceiling_label: str, mean_label: str):
+    """k_min per (density, seed) of a ticket table (smallest width with upper <= eps; NaN when none of the grid
+    certified), drawn as x per seed, a triangle at the grid's ceiling for censored seeds, and the geometric mean
+    over the uncensored ones (``mean_label`` with ``{n}`` = seeds). Returns (k_min table, geometric means)."""
     rows = []
     for (p, s), g in df.groupby(["density", "seed"]):
         ok = g[g["upper"] <= eps]["width_multiplier"]
@@ -133,11 +130,21 @@ def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
     found, cens = km.dropna(subset=["k_min"]), km[km["k_min"].isna()]
     ax.plot(found["density"], found["k_min"], "x", color="0.55", ms=5, label="k_min of one seed")
     if len(cens):
-        ax.plot(cens["density"], cens["ceiling"], "^", color="0.55", mfc="none", ms=6,
-                label="no width of the grid certified (k_min above this ceiling)")
+        ax.plot(cens["density"], cens["ceiling"], "^", color="0.55", mfc="none", ms=6, label=ceiling_label)
     gm = found.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
-    ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"geometric mean of {km['seed'].nunique()} seeds "
-            "(uncensored)")
+    ax.plot(gm.index, gm.values, "o-", color="0.0", label=mean_label.format(n=km["seed"].nunique()))
+    return km, gm
+
+
+@register_figure("ticket_wide")
+def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
+    """k_min (smallest width whose certified upper bound is <= eps) vs p for the 200-input target, adaptive layout:
+    each seed (x; a triangle at the grid's ceiling when no width of the grid certified), the geometric mean over
+    the uncensored seeds, and the laws rho(p), rho(p)^1.5 and the two-edge path factor anchored at p = 0.5."""
+    ax = fig.subplots()
+    eps = float(df["eps"].iloc[0])
+    km, gm = _draw_kmin(ax, df, eps, "no width of the grid certified (k_min above this ceiling)",
+                        "geometric mean of {n} seeds (uncensored)")
     ps = np.geomspace(km["density"].min(), km["density"].max(), 60)
     ref = 0.5 if 0.5 in gm.index else gm.index.max()
     rho = er_factor
@@ -154,13 +161,6 @@ def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.legend(fontsize=6)
 
 
-def _kmin_points(df: pd.DataFrame, eps: float) -> pd.DataFrame:
-    """Per (density, seed): k_min (NaN when no width of the grid certified) and the grid's ceiling."""
-    rows = []
-    for (p, s), g in df.groupby(["density", "seed"]):
-        ok = g[g["upper"] <= eps]["width_multiplier"]
-        rows.append((p, s, float(ok.min()) if len(ok) else np.nan, float(g["width_multiplier"].max())))
-    return pd.DataFrame(rows, columns=["density", "seed", "k_min", "ceiling"])
 
 
 @register_figure("ticket_l1_width")
@@ -175,14 +175,7 @@ def _ticket_l1_width(df: pd.DataFrame, fig: plt.Figure) -> None:
     for ax, sub in pairs:
         n = int(sub["n_in"].iloc[0])
         half = lambda q, n=n: reach_factor(q, n)  # noqa: E731
-        km = _kmin_points(sub, eps)
-        found, cens = km.dropna(subset=["k_min"]), km[km["k_min"].isna()]
-        ax.plot(found["density"], found["k_min"], "x", color="0.55", ms=5, label="k_min of one seed")
-        if len(cens):
-            ax.plot(cens["density"], cens["ceiling"], "^", color="0.55", mfc="none", ms=6,
-                    label="none of the grid certified (k_min above)")
-        gm = found.groupby("density")["k_min"].apply(lambda v: float(np.exp(np.log(v).mean())))
-        ax.plot(gm.index, gm.values, "o-", color="0.0", label=f"geometric mean, {km['seed'].nunique()} seeds")
+        km, gm = _draw_kmin(ax, sub, eps, "none of the grid certified (k_min above)", "geometric mean, {n} seeds")
         ps = np.geomspace(km["density"].min(), km["density"].max(), 60)
         top, below_one = gm.index.max(), [q for q in gm.index if q < 1]
         mid = 0.5 if 0.5 in gm.index else max(below_one, default=None)  # rho(1) is infinite: anchor below 1
