@@ -32,7 +32,7 @@ import pandas as pd
 
 from lottery_theory.bounds import er_factor, lower_bound_width, path_factor, reach_factor, units_per_input
 from lottery_theory.experiments import default_store, run_sweep
-from lottery_theory.experiments.builtin.ticket import L1_PS, L1_TARGETS, WIDE_PS, WIDE_TARGET, TicketConfig
+from lottery_theory.experiments.builtin.ticket import L1_EPS, L1_PS, L1_TARGETS, WIDE_PS, WIDE_TARGET, TicketConfig
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.evidence import Law, Scaling
@@ -222,13 +222,14 @@ def l1_tickets(seeds=(0, 1, 2), ps=(1.0, 0.5)) -> pd.DataFrame:
 
 
 L1W_CSV = "ticket_l1_width.csv"  # full run only
+L1_SWEEPS = ("tickets-l1", "tickets-l1-wide")  # the 4-8-1 and 16-8-1 targets (experiments/builtin/ticket.py)
 
 
 def l1_width_table(store) -> pd.DataFrame:
     """The L+1 k_min sweeps (``tickets-l1``: 4-8-1 targets; ``tickets-l1-wide``: 16-8-1) as one table, a row
     per ticket: n_in, density, width_multiplier, seed, eps, lower, upper, certified_error, parameter counts."""
     parts = []
-    for name in ("tickets-l1", "tickets-l1-wide"):
+    for name in L1_SWEEPS:
         df = load_sweep(name, store)
         w = df.pivot_table(index=["density", "width_multiplier", "seed", "eps"], columns="metric",
                            values="value").reset_index()
@@ -363,7 +364,8 @@ REGIME_WIDE = "regime: n_in p >= 4 at every p of the grid (200 inputs, p down to
 L1_REGIME = {"small": "regime: 4 inputs, n_in p = 0.8 at p = 0.2 (a block unit must reach an input: the "
                       "(1-(1-p)^4) term)", "wide": "regime: 16 inputs, n_in p >= 3.2 on the grid (reach ~ 1)"}
 L1_WHAT = ("L+1 tickets (one adaptive block layer, then copy layers; Burkholz 2022 layout) of {t} targets, eps = "
-           "0.05, p in {{1, 0.5, 0.3, 0.2}}, construct()'s defaults: k_min (units per input = copies per neuron)")
+           f"{L1_EPS:g}, p in {{{{{', '.join(f'{p:g}' for p in L1_PS)}}}}}, construct()'s defaults: k_min (units per "
+           "input = copies per neuron)")
 
 
 def _l1_rows(regime: str) -> list:
@@ -543,7 +545,7 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
                                                            columns="metric", values="value").reset_index()
         w.assign(layout="adaptive").to_csv(out_dir / WIDE_CSV, index=False)
         render("ticket_wide", out_dir / WIDE_CSV)
-        run_named(["tickets-l1", "tickets-l1-wide"], store=store)
+        run_named(list(L1_SWEEPS), store=store)
         l1_width_table(store).to_csv(out_dir / L1W_CSV, index=False)
         render("ticket_l1_width", out_dir / L1W_CSV)
     df = pd.concat([load_sweep(fixed, store), load_sweep(adaptive, store)], ignore_index=True)
