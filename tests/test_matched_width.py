@@ -98,3 +98,13 @@ def test_construct_matched_is_certified_at_its_width():
     assert br.lower <= br.upper <= 0.05
     with pytest.raises(ValueError, match="'matched'"):
         construct(target, density=0.5, eps=0.05, assignment="greedy")
+
+
+def test_greedy_shortcut_and_max_flow_both_reach_the_max_quota_by_hand():
+    """Unit 0 reaches inputs {0, 1}, unit 1 only input 0: quota 1 each is possible (0 -> 1, 1 -> 0) and is the
+    most (2 units, 2 inputs). The greedy pass attains it when unit 1 goes first and falls short (both units on
+    input 0) when unit 0 picks input 0 first; then max-flow must repair it. Every generator must give (1, 1)."""
+    mask = np.array([[True, True], [True, False]])
+    for seed in range(40):
+        got = assign_units_matched(mask, 2, torch.Generator().manual_seed(seed))
+        assert got.tolist() == [1, 0], (seed, got)

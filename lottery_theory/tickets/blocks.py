@@ -183,11 +183,20 @@ def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Genera
     """Matched layout: the largest quota q that a bipartite matching can give every input (:func:`matched_quota`,
     bisection on q), then the remaining units to the least-loaded input they reach, in a random order. Every
     input gets >= q units, q the max-min share, so the proven width (AD-2) guarantees q >= n_ss whenever Hall's
-    condition holds. Uses layer A's mask (and ``generator``) only, so it is independent of layer B."""
+    condition holds. Uses layer A's mask (and ``generator``) only, so it is independent of layer B.
+
+    Shortcut: no quota exceeds ``hi = min(min_j reach_j, units reaching any input // n_in)``; when the greedy
+    least-loaded assignment (the adaptive layout's, same draws) already gives every input ``hi`` units, it attains
+    the largest quota and is returned without max-flow (wide, dense blocks: LeNet's 784 inputs)."""
     mask = np.asarray(mask[:n_units], dtype=bool)
     n_in = mask.shape[1]
     reach = mask.sum(0)
     lo, hi, best = 0, int(min(reach.min(), mask.any(1).sum() // max(n_in, 1))), np.full(n_units, -1, np.int64)
+    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
+    order = torch.randperm(n_units, generator=generator).numpy()
+    greedy = _least_loaded(mask, best.copy(), np.zeros(n_in), order, prio)
+    if np.bincount(greedy[greedy >= 0], minlength=n_in).min() >= hi:
+        return greedy
     while lo < hi:  # largest feasible quota in [lo, hi]
         q = (lo + hi + 1) // 2
         got = matched_quota(mask, q)
@@ -196,8 +205,7 @@ def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Genera
         else:
             lo, best = q, got
     load = np.bincount(best[best >= 0], minlength=n_in).astype(float)
-    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
-    return _least_loaded(mask, best, load, torch.randperm(n_units, generator=generator).numpy(), prio)
+    return _least_loaded(mask, best, load, order, prio)
 
 
 def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
