@@ -38,6 +38,18 @@ OPTIONS: dict[str, Option] = {
                       "upper bound (stops at the first <= eps)", type=int),
 }
 
+# The built-in layouts' (2L, L+1) own objective: what construct()'s ``objective=None`` means for them, and the
+# ticket experiments' default.
+LAYOUT_OBJECTIVE = "fewest"
+
+
+def check_choice(name: str, value: object) -> None:
+    """A ValueError naming option ``name`` unless ``value`` is one of its choices."""
+    allowed = OPTIONS[name].choices
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
 # The ``ticket`` command reads checkpoints whose norms nobody has checked, so its budget comes from the realised
 # norms; this is the one place the command departs from the table (its --help says so).
 CLI_DEFAULTS: dict[str, object] = {"budget": "norms"}

@@ -23,7 +23,7 @@ from torch import nn
 from .._validation import Registry, check_density, check_number, check_open_unit, check_positive_int
 from .blocks import SolverSpec
 from .distribute import check_executor
-from .._construct_options import OPTIONS
+from .._construct_options import OPTIONS, check_choice
 
 CONSTRUCTIONS = Registry("construction", "construction")
 
@@ -196,9 +196,8 @@ class ConstructConfig:
         if self.width is not None and self.width_multiplier is not None:
             raise ValueError("give width or width_multiplier, not both")
         for name in ("assignment", "objective", "budget"):
-            value, allowed = getattr(self, name), OPTIONS[name].choices
-            if value not in allowed and not (name == "objective" and value is None):
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+            if not (name == "objective" and self.objective is None):  # None: the layout's own
+                check_choice(name, getattr(self, name))
         check_executor(self.executor, self.workers)
         if self.C is not None:
             put("C", check_number(self.C, "C", lo=0.0, lo_open=True))

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .._construct_options import LAYOUT_OBJECTIVE
 from .._validation import check_alloc, check_positive_int
 from ..bounds import DEFAULT_C
 from ..bounds.widths import er_slt_2l, l1_plan
@@ -329,7 +330,7 @@ def _build_L1(target: TargetChain, plan: LPlusOnePlan, ctx: BuildContext) -> Bui
 class TwoL(Construction):
     """2L (Pensia et al. 2020; Malach et al. 2020): a block layer and a mixing layer per target layer."""
     name = "2L"
-    default_objective = "fewest"  # spend the per-weight budget on fewer kept weights (docs/theory.md)
+    default_objective = LAYOUT_OBJECTIVE  # spend the per-weight budget on fewer kept weights (docs/theory.md)
 
     def plan(self, target: TargetChain, config) -> Plan:
         L, specs, widths = len(target.specs), target.specs, target.widths
@@ -359,7 +360,7 @@ class LPlusOne(Construction):
     # fewest: the copy layers amplify the errors they read by the copies' summed |weights| (not |w|), so the
     # budgets are rescaled by the realised gains, layer by layer from the last (docs/theory.md, "L+1 budget"); with
     # that, fewest certifies where the unscaled budget lost the certificate (10-20-20-1, p = 1: 0.0012 vs 0.059)
-    default_objective = "fewest"
+    default_objective = LAYOUT_OBJECTIVE
 
     def plan(self, target: TargetChain, config) -> LPlusOnePlan:
         L = len(target.specs)

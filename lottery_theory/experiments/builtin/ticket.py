@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..._construct_options import OPTIONS
+from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, check_choice
 from ..config import ExperimentConfig, register_experiment
 from ..sweep import BUILTIN_SWEEPS
 
@@ -42,7 +42,7 @@ class TicketConfig(ExperimentConfig):
     attack_restarts: int = 8
     attack_steps: int = 60
     assignment: str = OPTIONS["assignment"].default
-    objective: str = "fewest"  # the built-in layouts' own objective (construct's None)
+    objective: str = LAYOUT_OBJECTIVE
 
     def __post_init__(self) -> None:
         """Enumerations and ranges checked when the config is built (a sweep file is refused before it runs)."""
@@ -51,10 +51,8 @@ class TicketConfig(ExperimentConfig):
         super().__post_init__()
         if self.construction not in CONSTRUCTIONS:
             raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
-        if self.assignment not in OPTIONS["assignment"].choices:
-            raise ValueError(f"assignment must be one of {OPTIONS['assignment'].choices}, got {self.assignment!r}")
-        if self.objective not in OPTIONS["objective"].choices:
-            raise ValueError(f"objective must be one of {OPTIONS['objective'].choices}, got {self.objective!r}")
+        check_choice("assignment", self.assignment)
+        check_choice("objective", self.objective)
         if not 1 <= self.max_items <= 44:
             raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
 
@@ -141,7 +139,7 @@ L1_PS = [1.0, 0.5, 0.3, 0.2]
 L1_SEEDS = list(range(8))
 L1_EPS = 0.05
 _L1_SETTINGS = {"construction": "L+1", "eps": L1_EPS, "max_items": OPTIONS["max_items"].default,
-                "objective": "fewest"}
+                "objective": LAYOUT_OBJECTIVE}
 BUILTIN_SWEEPS["tickets-l1"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["small"], ps=L1_PS, items=(8, 48),
                                            bound=False, fixed=_L1_SETTINGS, seeds=L1_SEEDS)
 BUILTIN_SWEEPS["tickets-l1-wide"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["wide"], ps=L1_PS,

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import torch
 
-from ..._construct_options import OPTIONS
+from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS
 from ..config import ExperimentConfig, register_experiment
 from ..sweep import BUILTIN_SWEEPS
 
@@ -25,7 +25,7 @@ class LenetTicketConfig(ExperimentConfig):
     epochs: int = 15
     dataset: str = "mnist5k"
     assignment: str = OPTIONS["assignment"].default
-    objective: str = "fewest"  # the built-in layouts' own objective (construct's None)
+    objective: str = LAYOUT_OBJECTIVE
     eps: float = 0.01
 
 
