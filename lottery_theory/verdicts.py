@@ -15,11 +15,14 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .evidence import paired_power, powered  # noqa: F401 - re-exported for the checks
+
+if TYPE_CHECKING:
+    import numpy as np
 
 VERDICTS = ("holds", "violated", "inconclusive", "error", "finding")
 
@@ -64,9 +67,9 @@ class Row:
     id: str
     claim: str
     bound: str
-    decide: Callable
-    claim_table: Callable
-    alt_table: Callable
+    decide: Callable[[object], tuple]
+    claim_table: Callable[[np.random.Generator], object]
+    alt_table: Callable[[np.random.Generator], object]
     alternative: str
     rival: str = ""
     source: str = ""

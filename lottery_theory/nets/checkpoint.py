@@ -208,6 +208,20 @@ def _fill(model: nn.Module, state_dict: dict, what: str) -> nn.Module:
     return model
 
 
+def _try_safe_load(path: Path, what: str):
+    """``(object, None)`` from :func:`safe_torch_load` (``weights_only``), or ``(None, exception)`` when torch
+    refuses the file; a missing file is a FileNotFoundError naming ``what``, and the archive checks' ValueErrors
+    pass through unchanged."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        return safe_torch_load(path), None
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the caller words the refusal
+        return None, exc
+
+
 def target_from_state_dict(state_dict, spec: list) -> nn.Sequential:
     """A target from a ``state_dict`` (a mapping, or a path to a ``torch.save``-d one, read with
     ``weights_only=True``) and an architecture ``spec`` (:func:`target_spec`'s format, e.g.
@@ -215,14 +229,9 @@ def target_from_state_dict(state_dict, spec: list) -> nn.Sequential:
     check_spec(spec)
     if isinstance(state_dict, (str, Path)):
         path = Path(state_dict)
-        if not path.is_file():
-            raise FileNotFoundError(f"no state_dict file at {path}")
-        try:
-            state_dict = safe_torch_load(path)
-        except ValueError:
-            raise
-        except Exception as e:  # noqa: BLE001 - corrupt or unsafe file: one clear error
-            raise ValueError(f"{path} is not a readable state_dict ({type(e).__name__}: {e})") from None
+        state_dict, exc = _try_safe_load(path, "state_dict file")
+        if exc is not None:  # corrupt or unsafe file: one clear error
+            raise ValueError(f"{path} is not a readable state_dict ({type(exc).__name__}: {exc})") from None
     if not isinstance(state_dict, dict):
         raise TypeError(f"state_dict must be a mapping of tensors or a path, got {type(state_dict).__name__}")
     return _fill(build_target(spec, device="meta"), state_dict, "state_dict")
@@ -263,13 +272,8 @@ def load_target(path: str | Path, *, trust: bool = False) -> nn.Sequential:
     if not isinstance(trust, bool):
         raise TypeError(f"trust must be True or False, got {trust!r} (a truthy string would unpickle the file)")
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        obj = safe_torch_load(path)
-    except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a pickled module, or not a torch file at all
+    obj, exc = _try_safe_load(path, "checkpoint")
+    if exc is not None:  # a pickled module, or not a torch file at all
         if not trust:
             raise ValueError(f"{path} is not a safe lottery-theory checkpoint ({type(exc).__name__}); if it is a "
                              "whole pickled nn.Sequential you made yourself, pass trust=True (--trust)") from None
