@@ -1,8 +1,8 @@
 """Success of one 2L block at fractions of the proven width (docs/theory.md, eq. (AD-2)).
 
 For a one-layer target W (n_out x n_in, U[-1/2, 1/2] weights and biases) in an ER source with densities
-(p_A, p_B), build the ticket with ``construct(assignment="matched")`` at 1.0x, 0.7x, 0.5x, 0.35x and 0.25x of
-``required_width(assignment="matched")`` and count the draws whose every subset sum meets its per-weight budget
+(p_A, p_B), build the ticket with ``construct(assignment="adaptive")`` at 1.0x, 0.7x, 0.5x, 0.35x and 0.25x of
+``required_width(assignment="adaptive")`` and count the draws whose every subset sum meets its per-weight budget
 (``Ticket.failures == 0``), i.e. the event the width is proven for, over ``--trials`` independent sources; the
 greedy adaptive layout at its heuristic width (AD-1) is shown beside. 95% Wilson intervals.
 
@@ -61,14 +61,14 @@ def main() -> None:
     for n_in, n_out, pa, pb in SETTINGS:
         t0 = time.perf_counter()
         ws = [n_in, n_out]
-        km = required_width(ws, EPS, DELTA, [pa, pb], assignment="matched")[1] // (n_in + 1)
-        ka = required_width(ws, EPS, DELTA, [pa, pb], assignment="adaptive")[1] // (n_in + 1)
+        km = required_width(ws, EPS, DELTA, [pa, pb], assignment="adaptive")[1] // (n_in + 1)
+        ka = required_width(ws, EPS, DELTA, [pa, pb], assignment="greedy")[1] // (n_in + 1)
         cells = []
         for f in FRACTIONS:
-            s = success(n_in, n_out, pa, pb, max(1, round(f * km)), "matched", args.trials)
+            s = success(n_in, n_out, pa, pb, max(1, round(f * km)), "adaptive", args.trials)
             lo, hi = wilson(s, args.trials)
             cells.append(f"{s / args.trials:.3f} [{lo:.2f}, {hi:.2f}]")
-        s = success(n_in, n_out, pa, pb, ka, "adaptive", args.trials)
+        s = success(n_in, n_out, pa, pb, ka, "greedy", args.trials)
         lo, hi = wilson(s, args.trials)
         print(f"| {n_in}, {n_out}, {pa:g}, {pb:g} | {km} | " + " | ".join(cells) +
               f" | {ka} | {s / args.trials:.3f} [{lo:.2f}, {hi:.2f}] |  ({time.perf_counter() - t0:.0f} s)",

@@ -27,9 +27,11 @@ OPTIONS: dict[str, Option] = {
     "solver": Option("mitm", "subset-sum solver", type=str),
     "max_items": Option(24, "items kept per subset sum (exact solver, <= 44; each 2 more double the solve time)",
                         type=int),
-    "assignment": Option("adaptive", "block layout: adaptive (one ER factor per layer), fixed (unit u serves input "
-                         "u // k) or matched (a bipartite matching with the proven width, docs/theory.md AD-2)",
-                         ("adaptive", "fixed", "matched"), str),
+    "assignment": Option("adaptive", "block layout: adaptive (a unit serves one of its surviving inputs, tied by a "
+                         "bipartite matching: one ER factor per layer, proven width, docs/theory.md AD-2), greedy "
+                         "(the same layout tied least-loaded first; its width AD-1 is a heuristic), fixed (unit u "
+                         "serves input u // k); matched is adaptive's former name",
+                         ("adaptive", "greedy", "fixed", "matched"), str),
     "objective": Option(None, "subset-sum objective: fewest (smallest subset within the budget) or min_error",
                         ("fewest", "min_error"), str),
     "budget": Option("assumed", "per-weight budget: assumed (presumes ||W||_inf + ||b||_inf <= 1 per layer) or "
@@ -43,11 +45,17 @@ OPTIONS: dict[str, Option] = {
 LAYOUT_OBJECTIVE = "fewest"
 
 
-def check_choice(name: str, value: object) -> None:
-    """A ValueError naming option ``name`` unless ``value`` is one of its choices."""
+# Former names still accepted: option -> {old name: current name}.
+ALIASES: dict[str, dict[str, str]] = {"assignment": {"matched": "adaptive"}}
+
+
+def check_choice(name: str, value: object) -> str:
+    """``value`` under its current name (:data:`ALIASES`); a ValueError naming option ``name`` unless ``value`` is
+    one of its choices."""
     allowed = OPTIONS[name].choices
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return ALIASES.get(name, {}).get(value, value)
 
 
 # The ``ticket`` command reads checkpoints whose norms nobody has checked, so its budget comes from the realised

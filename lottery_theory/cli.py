@@ -242,7 +242,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     target, info, input_shape, box = _ticket_target(args)
-    from ._construct_options import CLI_OPTIONS
+    from ._construct_options import CLI_OPTIONS, check_choice
 
     opts = {name: getattr(args, name) for name in CLI_OPTIONS if name != "retries"}
     if args.dry_run:
@@ -255,7 +255,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
            "wall_s": time.perf_counter() - t0, "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
            "kept_params": tk.kept_params, "source_params": tk.source_params, "target_params": tk.target_params,
            "k_per_block": tk.block_sizes, "failures": tk.failures, "n_instances": tk.n_instances,
-           "assignment": args.assignment, "objective": _resolved_objective(opts["objective"]),
+           "assignment": check_choice("assignment", args.assignment), "objective": _resolved_objective(opts["objective"]),
            "max_items": opts["max_items"],
            "budget": args.budget,
            **({"draws": tk.draws} if tk.draws else {}),

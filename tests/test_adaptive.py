@@ -24,15 +24,15 @@ def test_assign_units_uses_surviving_edges_and_balances():
     assert (assign_units(mask, 600, torch.Generator().manual_seed(1)) == a).all()  # deterministic
 
 
-def test_required_width_adaptive_by_hand():
+def test_required_width_greedy_by_hand():
     # eps' = 0.1 / (2 (5 + 4)) = 0.005556, delta' = 0.1 / 41 = 0.002439 (the min); C = 2.
-    # adaptive, p = 0.5: items present w.p. p_b/2 = 0.25, rho(0.25) = 3.4761 -> n_ss = ceil(2 * 6.0162 * 3.4761)
+    # greedy (AD-1), p = 0.5: items present w.p. p_b/2 = 0.25, rho(0.25) = 3.4761 -> n_ss = ceil(2 * 6.0162 * 3.4761)
     # = ceil(41.83) = 42; layer 1 reach 1 - 0.5^4 = 0.9375 -> k = ceil(43 / 0.9375) = 46; layer 2 reach 0.875 -> 50.
-    assert B.required_width([4, 3, 2], 0.1, 0.1, 0.5, C=2.0, assignment="adaptive") == [4, 5 * 46, 3, 4 * 50, 2]
+    assert B.required_width([4, 3, 2], 0.1, 0.1, 0.5, C=2.0, assignment="greedy") == [4, 5 * 46, 3, 4 * 50, 2]
     # fixed: p_a p_b / 2 = 0.125, rho = 7.4888 -> ceil(2 * 6.0162 * 7.4888) = ceil(90.11) = 91 per input.
     assert B.required_width([4, 3, 2], 0.1, 0.1, 0.5, C=2.0, assignment="fixed") == [4, 5 * 91, 3, 4 * 91, 2]
     # dense: both layouts coincide (k = 18, see test_bounds)
-    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, C=2.0, assignment="adaptive") == [4, 90, 3, 72, 2]
+    assert B.required_width([4, 3, 2], 0.1, 0.1, 1.0, C=2.0, assignment="greedy") == [4, 90, 3, 72, 2]
     with pytest.raises(ValueError, match="assignment"):
         B.required_width([4, 3, 2], 0.1, 0.1, 0.5, assignment="diagonal")
 

@@ -276,9 +276,9 @@ def test_every_calculator_has_a_sympy_form_that_agrees():
     for rec in B.BOUNDS.values():
         if rec.expr is not None:
             assert isinstance(rec.expr()[0], sp.Expr), rec.name
-    # er-slt-2L, adaptive, [4, 3, 2], eps = delta = 0.1, p = 0.5, C = 2: first block layer
+    # er-slt-2L, greedy (AD-1, the sympy form), [4, 3, 2], eps = delta = 0.1, p = 0.5, C = 2: first block layer
     L, eps_w, dw = slt_budget([4, 3, 2], 0.1, 0.1, True)
-    k = _block_k(eps_w, dw, 0.5, 0.5, 4, 2.0, "adaptive")
+    k = _block_k(eps_w, dw, 0.5, 0.5, 4, 2.0, "greedy")
     e, (C, m, pa, pb, n) = B.BOUNDS["er-width"].expr()
     val = float(e.subs({C: 2, m: min(eps_w, dw), pa: 0.5, pb: 0.5, n: 4}))
     reach = 1 - 0.5 ** 4

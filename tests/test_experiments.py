@@ -71,6 +71,45 @@ def test_legacy_values_hash_as_absent_and_stored_none_reads_as_legacy():
     assert (old.assignment, old.objective) == ("fixed", "min_error") and old.hash() == "7d15b3045a24"
 
 
+def test_renamed_values_keep_their_stored_name_in_hash_and_store(tmp_path):
+    """A value renamed after results were stored hashes and is written under its stored name, and reads back under
+    its current one: on 2026-12-02 the greedy layout (stored as "adaptive") took the name "greedy" and the matched
+    layout (stored as "matched") the name "adaptive"."""
+    import dataclasses
+    import hashlib
+    import json
+    from typing import ClassVar
+
+    from lottery_theory.experiments import ResultStore
+
+    @dataclasses.dataclass(frozen=True)
+    class Renamed(SelftestConfig):
+        experiment: ClassVar[str] = "selftest"
+        stored_names: ClassVar[dict] = {"mode": {"new": "old"}}
+        mode: str = "new"
+
+    by_hand = hashlib.sha256(b'{"experiment":"selftest","mode":"old","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()
+    assert config_hash(Renamed()) == by_hand[:12]
+    # the ticket experiment, by hand: the greedy layout hashes as the "adaptive" it was stored under ...
+    greedy = TicketConfig(max_items=20, assignment="greedy", objective="min_error")
+    text = ('{"assignment":"adaptive","attack_restarts":8,"attack_steps":60,"construction":"2L","density":0.5,'
+            '"eps":0.01,"experiment":"ticket","max_items":20,"n_eval":2000,"seed":0,"target_widths":[10,20,20,1],'
+            '"width_multiplier":16}')
+    assert greedy.hash() == hashlib.sha256(text.encode()).hexdigest()[:12]
+    # ... the matched layout, now "adaptive" (and "matched", its former name), as "matched"
+    for name in ("adaptive", "matched"):
+        cfg = TicketConfig(max_items=20, assignment=name, objective="min_error")
+        assert cfg.assignment == "adaptive"
+        assert cfg.hash() == hashlib.sha256(text.replace('"adaptive"', '"matched"').encode()).hexdigest()[:12]
+    store = ResultStore(tmp_path)
+    for cfg in (greedy, TicketConfig(max_items=20, objective="min_error")):
+        folder = store.write(cfg, [{"metric": "m", "value": 1.0}])
+        stored = json.loads((folder / "config.json").read_text())["config"]["assignment"]
+        assert stored == {"greedy": "adaptive", "adaptive": "matched"}[cfg.assignment]
+        assert store.done(cfg)
+    assert sorted(store.load("ticket")["assignment"]) == ["adaptive", "greedy"]  # current names on the way out
+
+
 def test_ticket_defaults_are_one_set_api_experiment_and_command():
     """construct()'s ConstructConfig, the ticket experiment's TicketConfig and the ``ticket`` command take their
     defaults from one table (lottery_theory._construct_options); the command's one departure, --budget norms, is

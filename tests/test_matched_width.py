@@ -77,9 +77,10 @@ def test_simulated_failure_is_within_the_bound_and_narrower_widths_fail():
 def test_matched_width_is_at_least_the_heuristic_mean_and_covers_the_union_bound():
     ws = [10, 20, 20, 1]
     for p in (0.5, 0.2, 0.1):
-        km = required_width(ws, 0.01, 0.01, p, assignment="matched")[1] // 11
-        ka = required_width(ws, 0.01, 0.01, p, assignment="adaptive")[1] // 11
+        km = required_width(ws, 0.01, 0.01, p, assignment="adaptive")[1] // 11
+        ka = required_width(ws, 0.01, 0.01, p, assignment="greedy")[1] // 11
         assert km >= ka - 1  # the proof adds a concentration margin to the mean (AD-1 adds one unit)
+        assert required_width(ws, 0.01, 0.01, p, assignment="matched") == required_width(ws, 0.01, 0.01, p)
     assert required_width(ws, 0.01, 0.01, 1.0, assignment="matched") == required_width(ws, 0.01, 0.01, 1.0,
                                                                                          assignment="fixed")
 
@@ -96,15 +97,35 @@ def test_construct_matched_is_certified_at_its_width():
     assert tk.failures == 0
     br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(2), restarts=2, steps=20)
     assert br.lower <= br.upper <= 0.05
-    with pytest.raises(ValueError, match="'matched'"):
-        construct(target, density=0.5, eps=0.05, assignment="greedy")
+    with pytest.raises(ValueError, match="'greedy'"):
+        construct(target, density=0.5, eps=0.05, assignment="diagonal")
+    # "matched" is adaptive's former name: the same ticket, bit for bit
+    a = construct(target, density=0.5, eps=0.05, assignment="adaptive", generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a.network[0].weight, tk.network[0].weight) and torch.equal(a.network[2].mask, tk.network[2].mask)
 
 
 def test_greedy_shortcut_and_max_flow_both_reach_the_max_quota_by_hand():
     """Unit 0 reaches inputs {0, 1}, unit 1 only input 0: quota 1 each is possible (0 -> 1, 1 -> 0) and is the
     most (2 units, 2 inputs). The greedy pass attains it when unit 1 goes first and falls short (both units on
-    input 0) when unit 0 picks input 0 first; then max-flow must repair it. Every generator must give (1, 1)."""
+    input 0) when unit 0 picks input 0 first; then one move repairs it. Every generator must give (1, 0)."""
     mask = np.array([[True, True], [True, False]])
     for seed in range(40):
         got = assign_units_matched(mask, 2, torch.Generator().manual_seed(seed))
         assert got.tolist() == [1, 0], (seed, got)
+
+
+def test_single_moves_fill_short_inputs_or_hand_over_to_max_flow_by_hand():
+    """_fill_deficits by hand. (a) Units 0 -> {0, 1}, 1 -> {0}; greedy put both on input 0 (load 2, 0): unit 0
+    moves to input 1. (b) Units 0 -> {0}, 1 -> {0, 1}, 2 -> {1, 2}, assigned 0, 0, 1 (loads 2, 1, 0): input 2 is
+    reached only by unit 2, whose input has exactly the quota 1, so no single move helps (None); the only
+    assignment with quota 1 is 0 -> 0, 1 -> 1, 2 -> 2 (a two-step path), which every generator must reach (max-flow
+    decides for 6 of the 40)."""
+    from lottery_theory.tickets.blocks import _fill_deficits
+
+    m2 = np.array([[True, True], [True, False]])
+    assert _fill_deficits(m2, np.array([0, 0]), 1, np.array([0, 1])).tolist() == [1, 0]
+    m3 = np.array([[True, False, False], [True, True, False], [False, True, True]])
+    assert _fill_deficits(m3, np.array([0, 0, 1]), 1, np.array([0, 1, 2])) is None
+    assert _fill_deficits(m3, np.array([0, 1, 2]), 1, np.array([0, 1, 2])).tolist() == [0, 1, 2]  # nothing short
+    for seed in range(40):
+        assert assign_units_matched(m3, 3, torch.Generator().manual_seed(seed)).tolist() == [0, 1, 2], seed

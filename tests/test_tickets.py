@@ -265,7 +265,7 @@ def test_construct_config_and_keywords_are_one_set_of_options():
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.eps = 0.1
     with pytest.raises(ValueError, match="assignment"):
-        ConstructConfig(density=0.5, eps=0.05, assignment="greedy")
+        ConstructConfig(density=0.5, eps=0.05, assignment="diagonal")
     assert ConstructConfig(density=[0.5, 0.2], eps=0.1).density == (0.5, 0.2)
 
 

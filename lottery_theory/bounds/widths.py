@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._construct_options import OPTIONS, check_choice
 from .._validation import check_options, check_positive_int
 from ._common import DEFAULT_C, constant, er_factor, interleave, layer_densities, unit, widths
 from ._common import density as _check_density
@@ -63,18 +64,17 @@ def with_assignment_events(dw: float, delta, events: int) -> float:
 
 
 def _block_k(eps_w, dw, pa: float, pb: float, n_in: int, C, assignment: str) -> int:
-    r"""Units per input of a block layer (docs/theory.md, eq. (AD-1)). Fixed layout: items present w.p.
+    r"""Units per input of a block layer (docs/theory.md). Fixed layout: items present w.p.
     :math:`p_a p_b/2`, so :math:`k = n_{ss}(\varepsilon', \delta', p_a p_b/2)`. Adaptive layout: a unit serves one
-    of its surviving inputs, so an item is present w.p. :math:`p_b/2`; a unit has no surviving edge w.p.
-    :math:`(1-p_a)^{n_{in}}` and, when :math:`p_a < 1`, balancing can leave an input one unit short of the
-    mean: :math:`k = \lceil (n_{ss}(\varepsilon', \delta', p_b/2) + [p_a < 1]) / (1 - (1-p_a)^{n_{in}}) \rceil`
-    (at :math:`p_a = 1` both layouts coincide)."""
+    of its surviving inputs, so an item is present w.p. :math:`p_b/2`; the matching's proven width
+    :func:`matched_k` (eq. (AD-2)). Greedy (heuristic, eq. (AD-1)): a unit has no surviving edge w.p.
+    :math:`(1-p_a)^{n_{in}}`, and one unit of slack below the mean:
+    :math:`k = \lceil (n_{ss}(\varepsilon', \delta', p_b/2) + [p_a < 1]) / (1 - (1-p_a)^{n_{in}}) \rceil`
+    (at :math:`p_a = 1` the layouts coincide)."""
     if assignment == "fixed":
         return subset_sum_block_size(eps_w, dw, pa * pb / 2, C)
-    if assignment == "matched":
+    if assignment == "adaptive":
         return matched_k(subset_sum_block_size(eps_w, dw, pb / 2, C), n_in, pa, dw)
-    if assignment != "adaptive":
-        raise ValueError(f"assignment must be 'adaptive', 'fixed' or 'matched', got {assignment!r}")
     reach = 1 - (1 - pa) ** n_in
     if reach <= 0:
         raise ValueError(f"block layer density {pa} leaves no surviving edge for {n_in} inputs")
@@ -134,14 +134,15 @@ def er_slt_l1_expr():
 
 
 # What the records of our two constructions share: constant, option, assumptions, citation.
-_OURS = dict(C=DEFAULT_C, options=(Arg("assignment", "str", "block layout of the construction", "adaptive",
-                                       ("adaptive", "fixed", "matched")),),
+_OURS = dict(C=DEFAULT_C, options=(Arg("assignment", "str", "block layout of the construction (adaptive: proven "
+                                       "width AD-2; greedy: heuristic AD-1; matched: adaptive's former name)",
+                                       "adaptive", OPTIONS["assignment"].choices),),
              assumptions="inputs in [-1,1]; ||W_l||_inf + ||b_l||_inf <= 1; U[-1,1] source weights")
 
 
 def _ours(layout: str) -> str:
     return (f"our {layout} construction in ER sources (the claim: Gadhikar et al. 2023; the widths: ours); "
-            "docs/theory.md, eq. (AD-1)")
+            "docs/theory.md, eqs. (AD-1), (AD-2)")
 
 
 @width_theorem("er-slt-2L", cli="er-width", expr=er_slt_2l_expr, citation=_ours("2L"), **_OURS,
@@ -154,8 +155,9 @@ def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
     :func:`_block_k` (fixed layout: a path j -> u -> i exists iff both edges survive and a_u has the sign
     of the part it serves, probability :math:`p_a p_b / 2`; adaptive: :math:`p_b/2`).
     """
+    assignment = check_choice("assignment", assignment)
     L, eps_w, dw = slt_budget(ws, eps, delta, bias)
-    if assignment == "matched":  # one assignment event per block joins the union bound
+    if assignment == "adaptive":  # one assignment event per block joins the union bound
         dw = with_assignment_events(dw, delta, L)
     if np.ndim(density) == 0 or len(density) == 2 * L:
         ps = layer_densities(density, 2 * L)
@@ -175,8 +177,9 @@ def l1_plan(ws, eps, delta, density, C, bias, assignment: str = "adaptive") -> d
     :math:`p_{l+2}`): :math:`\rho_l = n_{ss}(\varepsilon', \delta', p_{l+2})`,
     :math:`k^b_l = n_{ss}(\varepsilon', \delta', p_{l+2}/2)`.
     """
+    assignment = check_choice("assignment", assignment)
     L, eps_w, dw = slt_budget(ws, eps, delta, bias)
-    if assignment == "matched":  # the first block's assignment joins the union bound
+    if assignment == "adaptive":  # the first block's assignment joins the union bound
         dw = with_assignment_events(dw, delta, 1)
     ps = layer_densities(density, L + 1)
     k = _block_k(eps_w, dw, ps[0], ps[1], ws[0], C, assignment)
@@ -234,9 +237,9 @@ def units_per_input(target_widths, eps, delta, density=1.0, *, assignment: str =
 
 def item_presence(p: float, assignment: str, n_in: int) -> float:
     """Probability that a block unit is a present item of one subset sum, sign included (docs/theory.md): fixed
-    layout p^2/2 (both edges of the path), adaptive (1 - (1-p)^n_in) p/2 (the unit reaches some input, then one
-    edge with its sign)."""
-    if assignment == "fixed":
+    layout p^2/2 (both edges of the path), adaptive and greedy (1 - (1-p)^n_in) p/2 (the unit reaches some input,
+    then one edge with its sign)."""
+    if check_choice("assignment", assignment) == "fixed":
         return p * p / 2
     return (1 - (1 - p) ** n_in) * p / 2
 

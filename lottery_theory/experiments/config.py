@@ -6,6 +6,11 @@ were stored names, in the class's ``legacy`` mapping, the value that reproduces 
 a config at that value hashes as if the field were absent (old results keep their folders), and a stored record's
 ``None`` reads as that value. So a field's default can be the library's current default (e.g. the ``ticket``
 experiment takes :mod:`lottery_theory._construct_options`'s), while old sweeps pin the legacy value by name.
+
+A value renamed after results were stored keeps its stored name: the class's ``stored_names`` maps
+``field -> {current name: stored name}``; hashes and ``config.json`` use the stored names
+(:meth:`ExperimentConfig.stored_dict`) and :func:`config_from_stored` reads them back, so a renamed layout keeps
+its results and a new meaning given to an old name gets new folders.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ class ExperimentConfig:
     """Base class: subclasses are frozen dataclasses with defaults and set ``experiment``."""
     experiment: ClassVar[str] = ""
     legacy: ClassVar[dict[str, Any]] = {}  # field -> its value before the field existed (module docstring)
+    stored_names: ClassVar[dict[str, dict[str, Any]]] = {}  # field -> {current name: stored name} (docstring)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -34,6 +40,10 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def stored_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` with renamed values under their stored names (what is hashed and written)."""
+        return {k: _stored(type(self), k, v) for k, v in self.to_dict().items()}
 
     def hash(self) -> str:
         return config_hash(self)
@@ -47,13 +57,18 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _stored(cls: type[ExperimentConfig], field: str, value: Any) -> Any:
+    names = cls.stored_names.get(field, {})
+    return names.get(value, value) if isinstance(value, str) else value
+
+
 def config_hash(cfg: ExperimentConfig) -> str:
     """12 hex digits of SHA-256 over the experiment name and the fields that are neither None nor at their legacy
-    value (sorted keys; module docstring)."""
-    legacy = type(cfg).legacy
-    payload = {"experiment": type(cfg).experiment}
-    payload.update({k: v for k, v in cfg.to_dict().items()
-                    if v is not None and not (k in legacy and v == _jsonable(legacy[k]))})
+    value, renamed values under their stored names (sorted keys; module docstring)."""
+    cls = type(cfg)
+    payload = {"experiment": cls.experiment}
+    payload.update({k: v for k, v in cfg.stored_dict().items()
+                    if v is not None and not (k in cls.legacy and v == _stored(cls, k, _jsonable(cls.legacy[k])))})
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -76,6 +91,15 @@ def available_experiments() -> list[str]:
 
 def get_experiment(name: str) -> tuple[type[ExperimentConfig], RunFn]:
     return lookup(_EXPERIMENTS, name, "experiment", "experiment")
+
+
+def config_from_stored(name: str, fields: dict[str, Any]) -> ExperimentConfig:
+    """A config of experiment ``name`` from a stored ``config.json``'s fields (stored names read back as current
+    ones; module docstring)."""
+    cls, _ = get_experiment(name)
+    back = {f: {s: cur for cur, s in m.items()} for f, m in cls.stored_names.items()}
+    return config_from_dict(name, {k: back.get(k, {}).get(v, v) if isinstance(v, str) else v
+                                   for k, v in fields.items()})
 
 
 def config_from_dict(name: str, fields: dict[str, Any]) -> ExperimentConfig:

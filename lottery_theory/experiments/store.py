@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
-from .config import ExperimentConfig, config_from_dict, config_hash
+from .config import ExperimentConfig, config_from_stored, config_hash
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -70,7 +70,7 @@ class ResultStore:
         try:
             m = json.loads(manifest.read_text())
             cfg_bytes = cfg_path.read_bytes()
-            cfg = config_from_dict(experiment or folder.parent.name, json.loads(cfg_bytes)["config"])
+            cfg = config_from_stored(experiment or folder.parent.name, json.loads(cfg_bytes)["config"])
         except FileNotFoundError as e:
             return f"damaged: {Path(e.filename).name} is missing", None, None
         except (ValueError, KeyError, TypeError) as e:
@@ -128,7 +128,7 @@ class ResultStore:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "manifest.json").unlink(missing_ok=True)  # from here until the end the result is not done
         _atomic_write(folder / "config.json", json.dumps({"experiment": type(cfg).experiment, "hash": config_hash(cfg),
-                                                          "config": cfg.to_dict()}, indent=2, sort_keys=True))
+                                                          "config": cfg.stored_dict()}, indent=2, sort_keys=True))
         _atomic_write(folder / "rows.csv", pd.DataFrame(rows).to_csv(index=False))
         _atomic_write(folder / "manifest.json", json.dumps({
             "hash": config_hash(cfg), "rows": len(rows), "rows_sha256": _sha256(folder / "rows.csv"),

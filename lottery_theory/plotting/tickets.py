@@ -156,7 +156,7 @@ def _ticket_wide(df: pd.DataFrame, fig: plt.Figure) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("density p of the ER source (fraction kept; sparsity = 1 - p)")
     ax.set_ylabel("k_min: units per target input, certified eps-ticket")
-    ax.set_title(f"adaptive 2L tickets for 200-20-1 targets (n_in p >= 4 at every p), eps = {eps:g}; reference "
+    ax.set_title(f"adaptive 2L tickets (greedy ties) for 200-20-1 targets (n_in p >= 4 at every p), eps = {eps:g}; reference "
                  "lines anchored at p = 0.5", fontsize=8)
     ax.legend(fontsize=6)
 
@@ -195,5 +195,5 @@ def _ticket_l1_width(df: pd.DataFrame, fig: plt.Figure) -> None:
     pairs[0][0].set_ylabel("k_min: units per input = copies per neuron")
     fig.supxlabel("density p of the ER source (fraction kept; sparsity = 1 - p)", fontsize=9)
     pairs[0][0].legend(fontsize=6, loc="lower left")
-    fig.suptitle(f"L+1 tickets (adaptive first block, fewest subsets under the gain-rescaled budget), eps = {eps:g}; "
+    fig.suptitle(f"L+1 tickets (adaptive first block, greedy ties; fewest subsets under the gain-rescaled budget), eps = {eps:g}; "
                  "the block law and its rival anchored at p = 1, rho(p) at p = 0.5 (or the largest p < 1)", fontsize=8)

@@ -112,7 +112,7 @@ def solve_rows(values, present, targets, solver: SolverSpec, ctx) -> tuple[np.nd
 
 # ----------------------------------------------------------------------------- block (2L / first L+1 layer)
 def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | None) -> np.ndarray:
-    """Adaptive layout: give each of the first ``n_units`` block units one input among its surviving edges
+    """Greedy layout (``assignment="greedy"``): give each of the first ``n_units`` block units one input among its surviving edges
     (``mask`` [units, n_in]), balanced: units in a random order each go to the least-loaded input they reach
     (ties by a fixed random priority). Returns unit -> input (-1: no surviving edge). Deterministic given
     ``generator``; uses layer A's mask only, so it is independent of layer B."""
@@ -185,18 +185,21 @@ def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Genera
     input gets >= q units, q the max-min share, so the proven width (AD-2) guarantees q >= n_ss whenever Hall's
     condition holds. Uses layer A's mask (and ``generator``) only, so it is independent of layer B.
 
-    Shortcut: no quota exceeds ``hi = min(min_j reach_j, units reaching any input // n_in)``; when the greedy
-    least-loaded assignment (the adaptive layout's, same draws) already gives every input ``hi`` units, it attains
-    the largest quota and is returned without max-flow (wide, dense blocks: LeNet's 784 inputs)."""
+    Shortcut: no quota exceeds ``hi = min(min_j reach_j, units reaching any input // n_in)``. The greedy
+    least-loaded assignment is drawn first (:func:`assign_units`, the same draws); when it gives every input ``hi``
+    units it is returned as it is, and when a few inputs fall short, single moves of a unit from an input above
+    ``hi`` to one below it that the unit reaches (:func:`_fill_deficits`) usually reach ``hi``; either attains
+    the largest quota without max-flow (wide, dense blocks: LeNet's 784 inputs)."""
     mask = np.asarray(mask[:n_units], dtype=bool)
     n_in = mask.shape[1]
     reach = mask.sum(0)
     lo, hi, best = 0, int(min(reach.min(), mask.any(1).sum() // max(n_in, 1))), np.full(n_units, -1, np.int64)
-    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
     order = torch.randperm(n_units, generator=generator).numpy()
+    prio = torch.rand(n_in, generator=generator, dtype=torch.float64).numpy() * 0.5
     greedy = _least_loaded(mask, best.copy(), np.zeros(n_in), order, prio)
-    if np.bincount(greedy[greedy >= 0], minlength=n_in).min() >= hi:
-        return greedy
+    filled = _fill_deficits(mask, greedy, hi, order)
+    if filled is not None:
+        return filled
     while lo < hi:  # largest feasible quota in [lo, hi]
         q = (lo + hi + 1) // 2
         got = matched_quota(mask, q)
@@ -206,6 +209,30 @@ def assign_units_matched(mask: np.ndarray, n_units: int, generator: torch.Genera
             lo, best = q, got
     load = np.bincount(best[best >= 0], minlength=n_in).astype(float)
     return _least_loaded(mask, best, load, order, prio)
+
+
+def _fill_deficits(mask: np.ndarray, asg: np.ndarray, quota: int, order: np.ndarray) -> np.ndarray | None:
+    """``asg`` with every input given >= ``quota`` units by single moves: a unit serving an input with more than
+    ``quota`` units moves to a short input it reaches (the latest-placed such unit in ``order``); None when a short
+    input has no such unit (max-flow then decides). ``asg`` itself when no input is short."""
+    n_in = mask.shape[1]
+    load = np.bincount(asg[asg >= 0], minlength=n_in)
+    short = np.flatnonzero(load < quota)
+    if short.size == 0:
+        return asg
+    asg = asg.copy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    for j in short:
+        while load[j] < quota:
+            cand = np.flatnonzero(mask[:, j] & (asg >= 0))
+            cand = cand[load[asg[cand]] > quota]
+            if cand.size == 0:
+                return None
+            u = cand[np.argmax(rank[cand])]
+            load[asg[u]] -= 1
+            asg[u], load[j] = j, load[j] + 1
+    return asg
 
 
 def _slots(assign: np.ndarray, n_in: int) -> np.ndarray:
@@ -375,8 +402,8 @@ def draw_layers(layers: list[nn.Module], dens: list[float], g: torch.Generator |
 
 def assign_block(A: nn.Module, n_in: int, k: int, assignment: str, g: torch.Generator | None) -> np.ndarray | None:
     """Unit -> input for the first ``n_in k`` units of block layer ``A`` by ``assignment`` ("fixed": None, the
-    layout ``u // k``; "adaptive": :func:`assign_units`; "matched": :func:`assign_units_matched`)."""
+    layout ``u // k``; "adaptive": :func:`assign_units_matched`; "greedy": :func:`assign_units`)."""
     if assignment == "fixed":
         return None
-    fn = assign_units_matched if assignment == "matched" else assign_units
+    fn = assign_units if assignment == "greedy" else assign_units_matched
     return fn(A.mask.reshape(A.mask.shape[0], -1).numpy(), n_in * k, g)

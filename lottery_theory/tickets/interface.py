@@ -126,13 +126,15 @@ class ConstructConfig:
       small a width is allowed: failures are reported. ``C``: the subset-sum constant (default
       :data:`~lottery_theory.bounds.DEFAULT_C`).
     * ``assignment``: how block-layer units are tied to inputs (2L, and the first layer of L+1).
-      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, balanced
-      (:func:`~lottery_theory.tickets.blocks.assign_units`), so an item is present when its edge into layer B
-      survives (probability :math:`p_B/2` with the sign): one ER factor per layer. ``"fixed"``: unit ``u`` serves
-      input ``u // k`` and needs that one edge (probability :math:`p_A p_B/2`). ``"matched"``: as adaptive, tied
-      by a bipartite matching that gives every input the largest quota any assignment can
-      (:func:`~lottery_theory.tickets.blocks.assign_units_matched`); with it the width of
-      ``required_width(assignment="matched")`` is proven (docs/theory.md, eq. (AD-2)).
+      ``"adaptive"`` (default): each unit serves one input among its surviving edges of layer A, so an item is
+      present when its edge into layer B survives (probability :math:`p_B/2` with the sign): one ER factor per
+      layer. Units are tied by a bipartite matching that gives every input the largest quota any assignment can
+      (:func:`~lottery_theory.tickets.blocks.assign_units_matched`), so the width of
+      ``required_width(assignment="adaptive")`` is proven (docs/theory.md, eq. (AD-2)). ``"greedy"``: the same
+      layout tied least-loaded first (:func:`~lottery_theory.tickets.blocks.assign_units`; its width, eq. (AD-1),
+      is a heuristic; the published adaptive-layout results used it). ``"fixed"``: unit ``u`` serves input
+      ``u // k`` and needs that one edge (probability :math:`p_A p_B/2`). ``"matched"`` is ``"adaptive"``'s
+      former name.
     * ``objective``: ``"fewest"`` (the default of both layouts) picks, per weight, the smallest subset within the
       layer's budget; ``"min_error"`` the most accurate subset. L+1 copy layers amplify the errors they read by the
       copies' summed |weights|, so L+1 solves them last to first and rescales the earlier layers' budgets by the
@@ -197,7 +199,7 @@ class ConstructConfig:
             raise ValueError("give width or width_multiplier, not both")
         for name in ("assignment", "objective", "budget"):
             if not (name == "objective" and self.objective is None):  # None: the layout's own
-                check_choice(name, getattr(self, name))
+                put(name, check_choice(name, getattr(self, name)))
         check_executor(self.executor, self.workers)
         if self.C is not None:
             put("C", check_number(self.C, "C", lo=0.0, lo_open=True))

@@ -56,7 +56,7 @@ def _timed_chunks(draw: LayerDraw, ctx: BuildContext):
 
 def _block_units(dA: LayerDraw, n_in: int, k: int, ctx: BuildContext):
     """Layer A of a block, drawn in chunks: unit -> input (None: fixed layout), :class:`Units` and the
-    number of existing edges. Adaptive: pass 1 reads the masks of the ``n_in k`` input units (all that the
+    number of existing edges. Adaptive and greedy: pass 1 reads the masks of the ``n_in k`` input units (all that the
     assignment needs), pass 2 redraws their chunks for the weights of the assigned edges."""
     n_assign = n_in * k
     a = np.zeros(dA.rows)
@@ -78,7 +78,7 @@ def _block_units(dA: LayerDraw, n_in: int, k: int, ctx: BuildContext):
             edges += int(m.sum())
             if r0 < n_assign:
                 mask[r0:min(r1, n_assign)] = m[:min(r1, n_assign) - r0].numpy()
-        asg = (assign_units_matched if ctx.assignment == "matched" else assign_units)(mask, n_assign, ctx.generator)
+        asg = (assign_units if ctx.assignment == "greedy" else assign_units_matched)(mask, n_assign, ctx.generator)
         del mask
         for i in range(dA.chunks_for(n_assign)):
             r0, r1, w, m = dA.chunk(i)

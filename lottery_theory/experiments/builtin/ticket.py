@@ -32,6 +32,8 @@ class TicketConfig(ExperimentConfig):
     # Fields added after the first results were stored, at the behaviour they had before (hash rule,
     # experiments/config.py): the original layout, solver objective and item count.
     legacy: ClassVar[dict] = {"assignment": "fixed", "objective": "min_error"}
+    # The greedy layout was stored as "adaptive" before the matched layout took that name (2026-12-02).
+    stored_names: ClassVar[dict] = {"assignment": {"greedy": "adaptive", "adaptive": "matched"}}
     target_widths: tuple = (10, 20, 20, 1)
     density: float = 0.5
     width_multiplier: int = 16
@@ -51,7 +53,7 @@ class TicketConfig(ExperimentConfig):
         super().__post_init__()
         if self.construction not in CONSTRUCTIONS:
             raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
-        check_choice("assignment", self.assignment)
+        object.__setattr__(self, "assignment", check_choice("assignment", self.assignment))
         check_choice("objective", self.objective)
         if not 1 <= self.max_items <= 44:
             raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
@@ -124,9 +126,9 @@ WIDE_PS = [0.5, 0.2, 0.1, 0.05, 0.02]
 
 BUILTIN_SWEEPS["tickets-quick"] = ticket_grid(quick=True)
 BUILTIN_SWEEPS["tickets"] = ticket_grid(quick=False)
-BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="adaptive")
-BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="adaptive")
-BUILTIN_SWEEPS["tickets-wide"] = ticket_grid(quick=False, assignment="adaptive", widths=WIDE_TARGET, ps=WIDE_PS,
+BUILTIN_SWEEPS["tickets-adaptive-quick"] = ticket_grid(quick=True, assignment="greedy")
+BUILTIN_SWEEPS["tickets-adaptive"] = ticket_grid(quick=False, assignment="greedy")
+BUILTIN_SWEEPS["tickets-wide"] = ticket_grid(quick=False, assignment="greedy", widths=WIDE_TARGET, ps=WIDE_PS,
                                              items=(12, 64), bound=False)
 
 # L+1 tickets (Burkholz 2022 layout: one block layer, then copy layers) over p, at construct()'s defaults (fewest
@@ -140,7 +142,7 @@ L1_SEEDS = list(range(8))
 L1_EPS = 0.05
 _L1_SETTINGS = {"construction": "L+1", "eps": L1_EPS, "max_items": OPTIONS["max_items"].default,
                 "objective": LAYOUT_OBJECTIVE}
-BUILTIN_SWEEPS["tickets-l1"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["small"], ps=L1_PS, items=(8, 48),
+BUILTIN_SWEEPS["tickets-l1"] = ticket_grid(False, "greedy", widths=L1_TARGETS["small"], ps=L1_PS, items=(8, 48),
                                            bound=False, fixed=_L1_SETTINGS, seeds=L1_SEEDS)
-BUILTIN_SWEEPS["tickets-l1-wide"] = ticket_grid(False, "adaptive", widths=L1_TARGETS["wide"], ps=L1_PS,
+BUILTIN_SWEEPS["tickets-l1-wide"] = ticket_grid(False, "greedy", widths=L1_TARGETS["wide"], ps=L1_PS,
                                                 items=(8, 48), bound=False, fixed=_L1_SETTINGS, seeds=L1_SEEDS)
