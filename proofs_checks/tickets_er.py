@@ -295,8 +295,8 @@ def _small_target(widths, seed):
 
 
 def exact_suite(seeds, eps: float = 0.05, progress=None) -> pd.DataFrame:
-    """Small 2L tickets (targets EXACT_TARGETS, U[-0.6, 0.6] weights, p in {1, 0.5, 0.2}, fixed and adaptive (greedy ties),
-    widths 4, 8 and the bound's): attack lower bound, exact sup error (MILP, tickets/exact.py), the certified
+    """Small 2L tickets (targets EXACT_TARGETS, U[-0.6, 0.6] weights, p in {1, 0.5, 0.2}, fixed and adaptive
+    (greedy ties), widths 4, 8 and the bound's): attack lower bound, exact sup error (MILP, tickets/exact.py), the certified
     upper bound ``Ticket.sup_error`` reports (the smaller of the interval and differential certificates, and which
     one), each certificate alone, and the composition certificate."""
     import warnings
@@ -456,7 +456,7 @@ ROWS = [
                                       interval=[0.04, 0.05], eps=0.01)),
         "one L+1 ticket certified above eps", source=f"{L1_CSV} (columns density, seed, eps, lower, upper, interval)"),
     Row("exact-inside-bracket", "on a suite of small 2L tickets (3-4-1, 4-6-2, 2-3-3-1; p in {1, 0.5, 0.2}; fixed "
-        "and adaptive; widths 4, 8 and the bound's) the exact sup error (MILP, proven optimal) lies inside every "
+        "and adaptive with greedy ties; widths 4, 8 and the bound's) the exact sup error (MILP, proven optimal) lies inside every "
         "bracket [attack lower, certified upper]", "every ticket (lower <= the MILP's bound; the MILP's optimum <= upper up to its 1e-6 solver margin)",
         decide_exact_inside,
         lambda rng: pd.DataFrame(dict(lower=[0.1, 0.2], exact=[0.1, 0.21], exact_bound=[0.1, 0.21],
