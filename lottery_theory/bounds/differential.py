@@ -40,6 +40,7 @@ import numpy as np
 from .certificate import Certificate, RealisedLayer, box_tensors
 
 U = 2.0 ** -53
+SPLIT_BATCH = 64  # boxes split per batched pass (their children are bounded together)
 
 
 def rounding_gamma(n: int) -> float:
@@ -145,11 +146,15 @@ class _Net:
         self.err.append((errC, errD, errb))
         return rows
 
-    # ------------------------------------------------------------------ one box
+    # ------------------------------------------------------------------ boxes
     def bounds(self, lo, hi):
-        """Per-output upper bound of |ticket - target| on the box (float64 tensor [n_out])."""
+        """Per-output upper bound of |ticket - target| on a box: ``lo``, ``hi`` of shape [n0] (returns [n_out]) or
+        a batch of boxes [nb, n0] evaluated together (returns [nb, n_out]; every tensor below carries the batch
+        as its first dimension, so one pass costs about as many Python operations as one box)."""
         import torch
 
+        one = lo.dim() == 1
+        lo, hi = (lo[None], hi[None]) if one else (lo, hi)
         for a in self.lead:
             lo, hi = a(lo), a(hi)
         self.lo, self.hi = lo, hi
@@ -158,7 +163,8 @@ class _Net:
         self.relax = []  # per hidden layer: (h relaxation, delta relaxation, |h_hat| range, max |h|)
         self.free, self.alpha = [], None
         L = len(self.W)
-        xmax = torch.maximum(lo.abs(), hi.abs()).reshape(-1)
+        nb = lo.shape[0]
+        xmax = torch.maximum(lo.abs(), hi.abs())
         self.e = [self._round_err(0, xmax, xmax)]
         for k in range(L):
             act = self.acts[k]
@@ -168,7 +174,8 @@ class _Net:
             r = self.rows[k]
             hat = _abs_range(act, hl, hu)
             hmax = _abs_range(act, zl, zu)[1]
-            self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[r], zu[r], dl, du, hl, hu), hat, hmax))
+            self.relax.append((_h_relax(act, zl, zu), _d_relax(act, zl[..., r], zu[..., r], dl, du, hl, hu), hat,
+                               hmax))
             free = None  # neurons whose lower ReLU slope may be any value in [ns, 1] (alpha-optimised)
             if isinstance(act, (nn.ReLU, nn.LeakyReLU)):
                 free = (zl < 0) & (zu > 0)
@@ -178,20 +185,21 @@ class _Net:
                 self.e.append(self._round_err(k + 1, hat[1], hmax))
         n_out = len(self.rows[-1])
         eye = torch.eye(n_out, dtype=torch.float64)
-        Ld = torch.cat([eye, -eye])
-        Lz = torch.zeros(2 * n_out, self.W[-1].shape[0], dtype=torch.float64)
+        Ld = torch.cat([eye, -eye]).expand(nb, -1, -1)
+        Lz = torch.zeros(nb, 2 * n_out, self.W[-1].shape[0], dtype=torch.float64)
         def final():
             if self.acts[-1] is not None:  # the output is act(z): relax the error there first
                 Lz2, Ld2, c0, _, _, m0 = self._through_act(L - 1, Lz, Ld)
             else:
                 Lz2, Ld2 = Lz, Ld
-                c0 = m0 = torch.zeros(2 * n_out, dtype=torch.float64)
+                c0 = m0 = torch.zeros(nb, 2 * n_out, dtype=torch.float64)
             return self._back(L - 1, Lz2, Ld2, c0, m0)
 
         up = final()
         if self.alpha_steps and any(f is not None for f in self.free):
             up = torch.minimum(up, self._optimise(final, 2 * n_out))
-        return torch.maximum(up[:n_out], up[n_out:])
+        out = torch.maximum(up[..., :n_out], up[..., n_out:])
+        return out[0] if one else out
 
     alpha_steps = 0
 
@@ -209,7 +217,7 @@ class _Net:
                 self.alpha.append(None)
                 continue
             al = self.relax[k][0][2]
-            a = al.expand(rows, -1).clone().requires_grad_(True)
+            a = al[:, None, :].expand(-1, rows, -1).clone().requires_grad_(True)
             params.append((a, float(getattr(self.acts[k], "negative_slope", 0.0))))
             self.alpha.append((a, free))
         opt = torch.optim.Adam([a for a, _ in params], lr=0.1)
@@ -234,7 +242,7 @@ class _Net:
     def _round_err(self, k, hat_max, h_max):
         """Per copy of layer ``k``: bound on what rounding can move its error (the radii times the inputs' size)."""
         errC, errD, errb = self.err[k]
-        return errC @ hat_max + errD @ h_max + errb
+        return hat_max @ errC.T + h_max @ errD.T + errb
 
     def _layer_bounds(self, k):
         """Bounds of the target's z_k, the copies' errors delta_k and the ticket's own pre-activations
@@ -242,6 +250,7 @@ class _Net:
         import torch
 
         n, R = self.W[k].shape[0], len(self.rows[k])
+        nb = self.lo.shape[0]
         B = 2 * (n + 2 * R)
         Lz = torch.zeros(B, n, dtype=torch.float64)
         Ld = torch.zeros(B, R, dtype=torch.float64)
@@ -252,13 +261,13 @@ class _Net:
         o = 2 * n + 2 * R
         Lz[o + j, self.rows[k]], Ld[o + j, j] = 1.0, 1.0
         Lz[o + R + j, self.rows[k]], Ld[o + R + j, j] = -1.0, -1.0
-        z0 = torch.zeros(B, dtype=torch.float64)
-        up = self._back(k, Lz, Ld, z0, z0.clone())
-        zl, zu = -up[n:2 * n], up[:n]
-        dl, du = -up[2 * n + R:2 * n + 2 * R], up[2 * n:2 * n + R]
+        z0 = torch.zeros(nb, B, dtype=torch.float64)
+        up = self._back(k, Lz.expand(nb, -1, -1), Ld.expand(nb, -1, -1), z0, z0.clone())
+        zl, zu = -up[:, n:2 * n], up[:, :n]
+        dl, du = -up[:, 2 * n + R:2 * n + 2 * R], up[:, 2 * n:2 * n + R]
         r = self.rows[k]
-        hl = torch.maximum(-up[o + R:], zl[r] + dl)
-        hu = torch.minimum(up[o:o + R], zu[r] + du)
+        hl = torch.maximum(-up[:, o + R:], zl[:, r] + dl)
+        hu = torch.minimum(up[:, o:o + R], zu[:, r] + du)
         return zl, zu, dl, du, hl, hu
 
     def _through_act(self, k, Lh, Ldh, Ah=None, Adh=None):
@@ -269,18 +278,20 @@ class _Net:
 
         Ah = Lh.abs() if Ah is None else Ah
         Adh = Ldh.abs() if Adh is None else Adh
-        (au, cu, al, cl), (bu, qu, eu, bl, ql, el), _, _ = self.relax[k]
+        # per-box relaxations [nb, n] -> [nb, 1, n], against the batch of rows [nb, B, n]
+        au, cu, al, cl = (t[:, None] for t in self.relax[k][0])
+        bu, qu, eu, bl, ql, el = (t[:, None] for t in self.relax[k][1])
         if self.alpha is not None and self.alpha[k] is not None:  # the final pass, alpha-optimised
             a, free = self.alpha[k]
-            al = torch.where(free, a, al)
+            al = torch.where(free[:, None], a, al)
         pos, posd = Lh >= 0, Ldh >= 0
         Lq = torch.where(posd, Ldh * qu, Ldh * ql)  # DC-5: a bound of delta h in z
-        Lz = torch.where(pos, Lh * au, Lh * al).index_add(1, self.rows[k], Lq)
+        Lz = torch.where(pos, Lh * au, Lh * al).index_add(2, self.rows[k], Lq)
         Ld = torch.where(posd, Ldh * bu, Ldh * bl)
-        c = torch.where(pos, Lh * cu, Lh * cl).sum(1) + torch.where(posd, Ldh * eu, Ldh * el).sum(1)
-        Az = (Ah * torch.maximum(au.abs(), al.abs())).index_add(1, self.rows[k], Lq.abs())
+        c = torch.where(pos, Lh * cu, Lh * cl).sum(-1) + torch.where(posd, Ldh * eu, Ldh * el).sum(-1)
+        Az = (Ah * torch.maximum(au.abs(), al.abs())).index_add(2, self.rows[k], Lq.abs())
         Ad = Adh * torch.maximum(bu.abs(), bl.abs())
-        m = (Ah * torch.maximum(cu.abs(), cl.abs())).sum(1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(1)
+        m = (Ah * torch.maximum(cu.abs(), cl.abs())).sum(-1) + (Adh * torch.maximum(eu.abs(), el.abs())).sum(-1)
         return Lz, Ld, c, Az, Ad, m
 
     def _back(self, k, Lz, Ld, const, mag):
@@ -290,17 +301,18 @@ class _Net:
 
         Az, Ad = Lz.abs(), Ld.abs()  # absolute pass: magnitudes of every partial sum
         while True:
-            const = const + Lz @ self.b[k] + Ld @ self.Db[k] + Ld.abs() @ self.e[k]
-            mag = mag + Az @ self.b[k].abs() + Ad @ self.Db[k].abs() + Ad @ self.e[k]
+            e = self.e[k][:, None]  # [nb, 1, R]: each box's rounding radii
+            const = const + Lz @ self.b[k] + Ld @ self.Db[k] + (Ld.abs() * e).sum(-1)
+            mag = mag + Az @ self.b[k].abs() + Ad @ self.Db[k].abs() + (Ad * e).sum(-1)
             if self.D[k] is not None and k > 0:
                 g = Ld @ self.D[k]
-                amin, amax = self.relax[k - 1][2]
-                const = const + (g.clamp(min=0) * amax + g.clamp(max=0) * amin).sum(1)
-                mag = mag + (Ad @ self.D[k].abs() * amax).sum(1)
+                amin, amax = (t[:, None] for t in self.relax[k - 1][2])
+                const = const + (g.clamp(min=0) * amax + g.clamp(max=0) * amin).sum(-1)
+                mag = mag + (Ad @ self.D[k].abs() * amax).sum(-1)
             if k == 0:
                 a = Lz @ self.W[0] + Ld @ self.Dl[0]
                 Aa = Az @ self.W[0].abs() + Ad @ self.Dl[0].abs()
-                lo, hi = self.lo.reshape(-1), self.hi.reshape(-1)
+                lo, hi = self.lo[:, None], self.hi[:, None]
                 if self.D[0] is not None:
                     d = Ld @ self.D[0]
                     Ab = Ad @ self.D[0].abs()
@@ -309,8 +321,8 @@ class _Net:
                     Ab = d
                 v = torch.maximum(a * lo + d * lo.abs(), a * hi + d * hi.abs())
                 v = torch.where((lo < 0) & (hi > 0), v.clamp(min=0), v)
-                const = const + v.sum(1)
-                mag = mag + ((Aa + Ab) * torch.maximum(lo.abs(), hi.abs())).sum(1)
+                const = const + v.sum(-1)
+                mag = mag + ((Aa + Ab) * torch.maximum(lo.abs(), hi.abs())).sum(-1)
                 return const + 2 * rounding_gamma(self.N) * mag
             Lh = Lz @ self.W[k] + Ld @ self.Dl[k]
             Ldh = Ld @ self.Cb[k]
@@ -459,19 +471,31 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
         heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
         tick = 1
         while len(heap) < max_boxes:
-            worst = -heap[0][0]
-            if stop_at is not None and worst <= stop_at:
+            if stop_at is not None and -heap[0][0] <= stop_at:
                 break
-            _, _, blo, bhi, parent = heapq.heappop(heap)
-            j = int(torch.argmax(bhi - blo))
-            if not bhi[j] > blo[j]:
-                heapq.heappush(heap, (-worst, tick, blo, bhi, parent))
+            # split the largest-bound boxes together: as many as fit, at most SPLIT_BATCH (and only boxes above
+            # stop_at), each along its widest coordinate; their children are bounded in one batched pass
+            take = []
+            while heap and len(take) < min(SPLIT_BATCH, max_boxes - len(heap) - len(take)) and \
+                    (stop_at is None or -heap[0][0] > stop_at):
+                take.append(heapq.heappop(heap))
+            split = [t for t in take if bool(torch.any(t[3] > t[2]))]
+            for t in take:
+                if not bool(torch.any(t[3] > t[2])):  # a point box cannot be split
+                    heapq.heappush(heap, t)
+            if not split:
                 break
-            mid = (blo[j] + bhi[j]) / 2
-            for a, b in ((blo, torch.where(torch.arange(len(bhi)) == j, mid, bhi)),
-                         (torch.where(torch.arange(len(blo)) == j, mid, blo), bhi)):
-                o = torch.minimum(net.bounds(a, b), parent)  # the parent's bound holds on the child too
-                heapq.heappush(heap, (-float(o.max()), tick, a, b, o))
+            los, his, parents = [], [], []
+            for _, _, blo, bhi, parent in split:
+                j = int(torch.argmax(bhi - blo))
+                mid = (blo[j] + bhi[j]) / 2
+                at = torch.arange(len(bhi)) == j
+                los += [blo, torch.where(at, mid, blo)]
+                his += [torch.where(at, mid, bhi), bhi]
+                parents += [parent, parent]
+            o = torch.minimum(net.bounds(torch.stack(los), torch.stack(his)), torch.stack(parents))  # the parent's
+            for i in range(len(los)):                                                            # bound holds too
+                heapq.heappush(heap, (-float(o[i].max()), tick, los[i], his[i], o[i]))
                 tick += 1
         per_out = torch.stack([h[4] for h in heap]).max(0).values
     per_out = per_out.clamp(min=0)

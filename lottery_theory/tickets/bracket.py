@@ -47,17 +47,19 @@ class SupError:
 CERTIFY_METHODS = ("best", "cheapest", "interval", "differential")
 
 
+SPLIT_BOXES = 256  # input boxes of the differential certificate for small tickets (bounded in batches of 64)
 SPLIT_MAX_INPUTS = 16  # input splitting only pays for inputs of a few dimensions
 SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets get one box (L+1 of 10-20-20-1: 1,900)
 
 
 def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
-            realised=None, interval: float | None = None) -> dict:
+            realised=None, interval: float | None = None, split_boxes: int | None = None) -> dict:
     """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
-    is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default 32 for inputs of
-    at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most ``SPLIT_MAX_COPIES`` copies per layer, else 1)
+    is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default ``split_boxes``, itself
+    by default ``SPLIT_BOXES``, for inputs of at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most
+    ``SPLIT_MAX_COPIES`` copies per layer, else 1)
     until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
     the same on any machine. Returns ``{"upper", "method",
     "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
@@ -76,7 +78,7 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     if need:
         if max_boxes is None:
             small = math.prod(shape) <= SPLIT_MAX_INPUTS and max(len(r.rows) for r in realised) <= SPLIT_MAX_COPIES
-            max_boxes = 32 if small else 1
+            max_boxes = (SPLIT_BOXES if split_boxes is None else split_boxes) if small else 1
         try:
             out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
                                                            stop_at=stop_at).upper
@@ -250,12 +252,15 @@ def attack(ticket_fn: nn.Module, target: nn.Module, box: tuple, input_shape, *, 
 
 
 def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = None, restarts: int = 16,
-              steps: int = 100, samples: int = 2000, certificate: str = "best") -> SupError:
+              steps: int = 100, samples: int = 2000, certificate: str = "best",
+              split_boxes: int | None = None) -> SupError:
     """Bracket of the ticket's sup error over ``box = (lo, hi)`` (module docstring); ``certificate`` as
-    ``method`` of :func:`certify` (the differential stops splitting once within 5% of the attack's bound)."""
+    ``method`` of :func:`certify` (the differential stops splitting once within 5% of the attack's bound);
+    ``split_boxes``: its box budget for small tickets (default ``SPLIT_BOXES``)."""
     if not (isinstance(box, (tuple, list)) and len(box) == 2):
         raise TypeError(f"box must be a pair (lo, hi), got {box!r}")
-    for name, v in (("restarts", restarts), ("steps", steps), ("samples", samples)):
+    for name, v in (("restarts", restarts), ("steps", steps), ("samples", samples)) + \
+            ((("split_boxes", split_boxes),) if split_boxes is not None else ()):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     lo, hi = box
@@ -274,7 +279,8 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
     i = int(gap.argmax())
     lower = float(gap[i])
     comp = ticket.certified_error if ticket.box_symmetric(lo, hi) else None
-    cert = certify(ticket, lo, hi, method=certificate, stop_at=1.05 * lower, realised=realised)
+    cert = certify(ticket, lo, hi, method=certificate, stop_at=1.05 * lower, realised=realised,
+                   split_boxes=split_boxes)
     return SupError(lower=lower, upper=cert["upper"], argmax=cands[i].float(), random_max=random_max,
                     composition=comp, method=cert["method"], interval=cert["interval"],
                     differential=cert["differential"])

@@ -9,6 +9,7 @@ import torch
 
 from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, check_choice
 from ..config import ExperimentConfig, register_experiment
+from ...tickets.bracket import SPLIT_BOXES
 from ..sweep import BUILTIN_SWEEPS
 
 
@@ -31,7 +32,7 @@ class TicketConfig(ExperimentConfig):
     experiment: ClassVar[str] = "ticket"
     # Fields added after the first results were stored, at the behaviour they had before (hash rule,
     # experiments/config.py): the original layout, solver objective and item count.
-    legacy: ClassVar[dict] = {"assignment": "fixed", "objective": "min_error"}
+    legacy: ClassVar[dict] = {"assignment": "fixed", "objective": "min_error", "cert_boxes": 32}
     # The greedy layout was stored as "adaptive" before the matched layout took that name (2026-12-02).
     stored_names: ClassVar[dict] = {"assignment": {"greedy": "adaptive", "adaptive": "matched"}}
     target_widths: tuple = (10, 20, 20, 1)
@@ -45,6 +46,7 @@ class TicketConfig(ExperimentConfig):
     attack_steps: int = 60
     assignment: str = OPTIONS["assignment"].default
     objective: str = LAYOUT_OBJECTIVE
+    cert_boxes: int = SPLIT_BOXES  # the differential certificate's input boxes (tickets of <= 16 inputs)
 
     def __post_init__(self) -> None:
         """Enumerations and ranges checked when the config is built (a sweep file is refused before it runs)."""
@@ -55,6 +57,8 @@ class TicketConfig(ExperimentConfig):
             raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
         object.__setattr__(self, "assignment", check_choice("assignment", self.assignment))
         check_choice("objective", self.objective)
+        if isinstance(self.cert_boxes, bool) or not isinstance(self.cert_boxes, int) or self.cert_boxes < 1:
+            raise ValueError(f"cert_boxes must be a positive integer, got {self.cert_boxes!r}")
         if not 1 <= self.max_items <= 44:
             raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
 
@@ -64,6 +68,7 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
     import warnings
 
     from ...tickets import construct
+    from ...tickets.bracket import sup_error
     from ...tickets.construct import BudgetMissed
 
     target = spectral_target(cfg.target_widths, cfg.seed)
@@ -74,8 +79,8 @@ def run_ticket(cfg: TicketConfig) -> list[dict]:
                        assignment=cfg.assignment, objective=cfg.objective,
                        generator=torch.Generator().manual_seed(10_000 + cfg.seed))
     g = torch.Generator().manual_seed(20_000 + cfg.seed)
-    br = tk.sup_error((-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
-                      samples=cfg.n_eval)
+    br = sup_error(tk, (-1.0, 1.0), generator=g, restarts=cfg.attack_restarts, steps=cfg.attack_steps,
+                   samples=cfg.n_eval, split_boxes=cfg.cert_boxes)
     vals = {"lower": br.lower, "upper": br.upper, "random_max": br.random_max, "certified_error": tk.certified_error,
             "interval": br.interval, "differential": np.nan if br.differential is None else br.differential,
             "failures": tk.failures, "n_instances": tk.n_instances, "source_params": tk.source_params,
@@ -99,7 +104,8 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
     k x item_presence(p), lie in ``items`` (default TICKET_ITEMS; k_min has ~20-30); plus the bound's k for
     eps = 0.01 (default C) when ``bound``. The published sweeps pin the settings their results were computed with
     (max_items 20, objective min_error; the legacy values keep their hashes) unless ``fixed`` gives the settings
-    (a new sweep: e.g. construct()'s defaults); ``widths`` None = the config's default target (10-20-20-1)."""
+    (a new sweep: e.g. construct()'s defaults); ``widths`` None = the config's default target (10-20-20-1). The
+    full grids also pin ``cert_boxes`` 32 (their certificates' box budget); the quick grids certify with 256."""
     from ...bounds import item_presence, units_per_input
 
     ws = list(widths or TicketConfig.target_widths)  # the config's own defaults, not re-typed
@@ -113,6 +119,8 @@ def ticket_grid(quick: bool, assignment: str = "fixed", widths: tuple | None = N
         configs += [{"density": p, "width_multiplier": k, "seed": s} for k in sorted(set(ks))
                     for s in (TICKET_SEEDS[quick] if seeds is None else seeds)]
     settings = {"max_items": 20, "objective": "min_error"} if fixed is None else fixed
+    if not quick:  # the published full grids were certified with 32 boxes (the legacy value keeps their hashes)
+        settings = {"cert_boxes": 32, **settings}
     return {"experiment": "ticket", "fixed": {"target_widths": ws, "assignment": assignment, **settings},
             "configs": configs}
 
