@@ -37,6 +37,7 @@ from lottery_theory.experiments import default_store, run_sweep
 from lottery_theory.experiments.builtin.ticket import L1_EPS, L1_PS, L1_TARGETS, WIDE_PS, WIDE_TARGET, TicketConfig
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec, sweep_name
 from lottery_theory.plotting import render
+from lottery_theory.tickets.bracket import SPLIT_BOXES
 from lottery_theory.evidence import Law, Scaling
 from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
 
@@ -466,7 +467,7 @@ ROWS = [
         "an upper bound below the exact sup (an unsound certificate)",
         source=f"{EXACT_CSV} (columns lower, exact, exact_bound, optimal, upper)"),
     Row("certificate-tightness", f"the certified upper bound of Ticket.sup_error (the smaller of the interval and "
-        f"the differential certificate, input splitting up to 32 boxes) is within {TIGHT:g}x of the exact sup "
+        f"the differential certificate, input splitting up to {SPLIT_BOXES} boxes) is within {TIGHT:g}x of the exact sup "
         f"error at the median and {TIGHT_MAX:g}x at the max over the small-ticket suite (issue 24's goal)",
         f"median upper / exact <= {TIGHT:g} and max <= {TIGHT_MAX:g}", decide_tight,
         lambda rng: pd.DataFrame(dict(exact=[0.1, 0.2, 0.3], upper=[0.12, 0.25, 0.33], composition=0.5, seed=0)),

@@ -21,8 +21,8 @@ bounded by the chords of :math:`\max(\kappa^+\delta, \kappa^-\delta)` and :math:
 plus a constant, whose maximum over the box is exact per coordinate (at ``lo``, ``hi`` or 0). Unlike the
 interval certificate, the input is shared by all paths, so errors of opposite sign cancel.
 
-Input splitting (``max_boxes > 1``) bisects the box where the bound is largest; each sub-box recomputes all
-intermediate bounds, so the certificate converges to the exact sup as the boxes shrink (useful for inputs of a
+Input splitting (``max_boxes > 1``) bisects the boxes where the bound is largest (up to ``SPLIT_BATCH`` per round,
+their children bounded together in one batched pass); each sub-box recomputes all intermediate bounds, so the certificate converges to the exact sup as the boxes shrink (useful for inputs of a
 few dimensions).
 
 Floating point: everything runs in float64; a second pass with the absolute value of every coefficient,
@@ -41,6 +41,7 @@ from .certificate import Certificate, RealisedLayer, box_tensors
 
 U = 2.0 ** -53
 SPLIT_BATCH = 64  # boxes split per batched pass (their children are bounded together)
+BATCH_BYTES = 64 << 20  # memory a batched pass may hold: tickets with many copies get smaller batches (down to 1)
 
 
 def rounding_gamma(n: int) -> float:
@@ -145,6 +146,13 @@ class _Net:
             errb = errb + torch.as_tensor(np.asarray(r.err_bias, float), dtype=dt).reshape(-1)
         self.err.append((errC, errD, errb))
         return rows
+
+    def box_bytes(self) -> int:
+        """About the bytes one box holds at the peak of a pass (the widest back-substitution batch, a few live
+        tensors of it), to size batches within ``BATCH_BYTES``."""
+        rows = max(2 * (w.shape[0] + 2 * len(r)) for w, r in zip(self.W, self.rows))
+        cols = max([w.shape[1] for w in self.W] + [len(r) for r in self.rows])
+        return 8 * 8 * rows * cols
 
     # ------------------------------------------------------------------ boxes
     def bounds(self, lo, hi):
@@ -444,7 +452,8 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
                              max_boxes: int = 1, stop_at: float | None = None, alpha_steps: int = 0) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` by differential back-substitution (module docstring),
     for targets that are chains of Linear layers and ReLU/LeakyReLU/Tanh/Sigmoid activations (2L and L+1
-    tickets). ``max_boxes > 1`` bisects the input box (largest bound first, widest coordinate) until the bound
+    tickets). ``max_boxes > 1`` bisects the input box (largest bounds first, up to ``SPLIT_BATCH`` boxes per batched
+    round, each along its widest coordinate) until the bound
     is below ``stop_at`` or ``max_boxes`` boxes are open (work bounded by counts, not time, so the bound is the same on
     any machine).
     Raises :class:`DifferentialUnsupported` (a ValueError) for conv/pooling targets."""
@@ -470,13 +479,14 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
         out = net.bounds(lo_t, hi_t)
         heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
         tick = 1
+        cap = max(1, BATCH_BYTES // net.box_bytes())  # boxes per pass
         while len(heap) < max_boxes:
             if stop_at is not None and -heap[0][0] <= stop_at:
                 break
             # split the largest-bound boxes together: as many as fit, at most SPLIT_BATCH (and only boxes above
             # stop_at), each along its widest coordinate; their children are bounded in one batched pass
             take = []
-            while heap and len(take) < min(SPLIT_BATCH, max_boxes - len(heap) - len(take)) and \
+            while heap and len(take) < min(SPLIT_BATCH, max(1, cap // 2), max_boxes - len(heap) - len(take)) and \
                     (stop_at is None or -heap[0][0] > stop_at):
                 take.append(heapq.heappop(heap))
             split = [t for t in take if bool(torch.any(t[3] > t[2]))]
@@ -493,8 +503,10 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
                 los += [blo, torch.where(at, mid, blo)]
                 his += [torch.where(at, mid, bhi), bhi]
                 parents += [parent, parent]
-            o = torch.minimum(net.bounds(torch.stack(los), torch.stack(his)), torch.stack(parents))  # the parent's
-            for i in range(len(los)):                                                            # bound holds too
+            L, H = torch.stack(los), torch.stack(his)
+            o = torch.cat([net.bounds(L[i:i + cap], H[i:i + cap]) for i in range(0, len(L), cap)])
+            o = torch.minimum(o, torch.stack(parents))  # the parent's bound holds on the child too
+            for i in range(len(los)):
                 heapq.heappush(heap, (-float(o[i].max()), tick, los[i], his[i], o[i]))
                 tick += 1
         per_out = torch.stack([h[4] for h in heap]).max(0).values

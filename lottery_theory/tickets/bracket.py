@@ -47,7 +47,9 @@ class SupError:
 CERTIFY_METHODS = ("best", "cheapest", "interval", "differential")
 
 
-SPLIT_BOXES = 256  # input boxes of the differential certificate for small tickets (bounded in batches of 64)
+SPLIT_BOXES = 256  # input boxes of the differential certificate for small tickets (bounded in batches of 64) ...
+SPLIT_BATCHED_COPIES = 100  # ... whose layers have at most this many copies (a pass over many boxes is cheap);
+SPLIT_BOXES_LARGE = 32  # larger ones (up to SPLIT_MAX_COPIES) are bounded one box at a time: 32 boxes
 SPLIT_MAX_INPUTS = 16  # input splitting only pays for inputs of a few dimensions
 SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets get one box (L+1 of 10-20-20-1: 1,900)
 
@@ -58,8 +60,9 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
     is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default ``split_boxes``, itself
-    by default ``SPLIT_BOXES``, for inputs of at most ``SPLIT_MAX_INPUTS`` dimensions and tickets of at most
-    ``SPLIT_MAX_COPIES`` copies per layer, else 1)
+    by default ``SPLIT_BOXES`` for tickets of at most ``SPLIT_BATCHED_COPIES`` copies per layer and
+    ``SPLIT_BOXES_LARGE`` for up to ``SPLIT_MAX_COPIES``, for inputs of at most ``SPLIT_MAX_INPUTS`` dimensions;
+    else 1)
     until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
     the same on any machine. Returns ``{"upper", "method",
     "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
@@ -78,7 +81,9 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     if need:
         if max_boxes is None:
             small = math.prod(shape) <= SPLIT_MAX_INPUTS and max(len(r.rows) for r in realised) <= SPLIT_MAX_COPIES
-            max_boxes = (SPLIT_BOXES if split_boxes is None else split_boxes) if small else 1
+            cheap = max(len(r.rows) for r in realised) <= SPLIT_BATCHED_COPIES
+            default = SPLIT_BOXES if cheap else SPLIT_BOXES_LARGE
+            max_boxes = (default if split_boxes is None else split_boxes) if small else 1
         try:
             out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
                                                            stop_at=stop_at).upper
