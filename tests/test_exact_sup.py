@@ -64,11 +64,30 @@ def test_refusals():
         exact_sup_error(tk, max_binaries=1)
     with pytest.raises(ValueError, match="method"):
         tk.sup_error(method="milp")
-    l1 = construct(nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)), density=1.0, eps=0.2,
-                   construction="L+1", width_multiplier=4, generator=torch.Generator().manual_seed(0))
-    with pytest.raises(ValueError, match="L\\+1"):
-        exact_sup_error(l1)
     assert np.isfinite(exact_sup_error(tk).value)
+
+
+def test_l1_exact_equals_a_dense_grid_on_one_input():
+    """L+1 (copy layers read through their realised coefficients, one variable per copy): on a 1-input target the
+    sup over the box is the max over a 200,001-point grid up to the Lipschitz constant times half the step
+    (|ticket - target| has slope <= 2 here: weights 0.6, copies summing to them); the MILP's optimum must equal it
+    to that accuracy and lie inside the bracket."""
+    import copy
+
+    g = torch.Generator().manual_seed(0)
+    t = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1))
+    with torch.no_grad():
+        for m in t[::2]:
+            m.weight.copy_((torch.rand(m.weight.shape, generator=g) * 2 - 1) * 0.6)
+            m.bias.copy_((torch.rand(m.bias.shape, generator=g) * 2 - 1) * 0.2)
+    tk = construct(t, density=1.0, eps=0.05, construction="L+1", generator=torch.Generator().manual_seed(100))
+    ex = exact_sup_error(tk)
+    x = torch.linspace(-1, 1, 200_001, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        grid = float((copy.deepcopy(tk.network).double()(x) - copy.deepcopy(tk.target).double()(x)).abs().max())
+    assert ex.optimal and grid <= ex.bound and ex.value <= grid + 2 * 1e-5 + 1e-9
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(1))
+    assert br.lower <= ex.bound and ex.value <= br.upper * (1 + 1e-6)
 
 
 def test_auto_uses_the_exact_mode_only_when_the_certificates_miss_eps():

@@ -31,8 +31,11 @@ def test_hash_regression():
     # upper) and the config its eps and attack settings; folders without the bracket must be recomputed.
     # On 2026-12-02 TicketConfig's defaults became construct()'s (max_items 24, adaptive, fewest); the published
     # settings, given by name, keep that hash (assignment and objective at their legacy values hash as absent).
-    assert config_hash(TicketConfig(max_items=20, assignment="fixed", objective="min_error")) == "7d15b3045a24"
+    # On 2026-12-02 (night) the config gained cert_boxes (256; legacy 32, the published full grids pin it).
+    assert config_hash(TicketConfig(max_items=20, assignment="fixed", objective="min_error",
+                                    cert_boxes=32)) == "7d15b3045a24"
     assert config_hash(TicketConfig()) != "7d15b3045a24"
+    assert config_hash(TicketConfig(max_items=20, assignment="fixed", objective="min_error")) != "7d15b3045a24"
     assert config_hash(SelftestConfig(seed=1)) != config_hash(SelftestConfig())
 
 
@@ -66,9 +69,13 @@ def test_legacy_values_hash_as_absent_and_stored_none_reads_as_legacy():
     assert Extended(mode=None).mode == "old" and config_hash(Extended(mode=None)) == "d1c204861020"
     by_hand = hashlib.sha256(b'{"experiment":"selftest","mode":"new","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()
     assert config_hash(Extended()) == by_hand[:12]
-    # the ticket experiment's stored records (assignment/objective None) read as the published layout
-    old = config_from_dict("ticket", {"assignment": None, "objective": None, "max_items": 20})
-    assert (old.assignment, old.objective) == ("fixed", "min_error") and old.hash() == "7d15b3045a24"
+    # the ticket experiment's stored records (assignment/objective None, no cert_boxes: written before it existed)
+    # read as the published layout and certificate
+    from lottery_theory.experiments.config import config_from_stored
+
+    old = config_from_stored("ticket", {"assignment": None, "objective": None, "max_items": 20})
+    assert (old.assignment, old.objective, old.cert_boxes) == ("fixed", "min_error", 32)
+    assert old.hash() == "7d15b3045a24"
 
 
 def test_renamed_values_keep_their_stored_name_in_hash_and_store(tmp_path):
@@ -91,18 +98,18 @@ def test_renamed_values_keep_their_stored_name_in_hash_and_store(tmp_path):
     by_hand = hashlib.sha256(b'{"experiment":"selftest","mode":"old","seed":0,"sleep_s":0.0,"x":1.0}').hexdigest()
     assert config_hash(Renamed()) == by_hand[:12]
     # the ticket experiment, by hand: the greedy layout hashes as the "adaptive" it was stored under ...
-    greedy = TicketConfig(max_items=20, assignment="greedy", objective="min_error")
+    greedy = TicketConfig(max_items=20, assignment="greedy", objective="min_error", cert_boxes=32)
     text = ('{"assignment":"adaptive","attack_restarts":8,"attack_steps":60,"construction":"2L","density":0.5,'
             '"eps":0.01,"experiment":"ticket","max_items":20,"n_eval":2000,"seed":0,"target_widths":[10,20,20,1],'
             '"width_multiplier":16}')
     assert greedy.hash() == hashlib.sha256(text.encode()).hexdigest()[:12]
     # ... the matched layout, now "adaptive" (and "matched", its former name), as "matched"
     for name in ("adaptive", "matched"):
-        cfg = TicketConfig(max_items=20, assignment=name, objective="min_error")
+        cfg = TicketConfig(max_items=20, assignment=name, objective="min_error", cert_boxes=32)
         assert cfg.assignment == "adaptive"
         assert cfg.hash() == hashlib.sha256(text.replace('"adaptive"', '"matched"').encode()).hexdigest()[:12]
     store = ResultStore(tmp_path)
-    for cfg in (greedy, TicketConfig(max_items=20, objective="min_error")):
+    for cfg in (greedy, TicketConfig(max_items=20, objective="min_error", cert_boxes=32)):
         folder = store.write(cfg, [{"metric": "m", "value": 1.0}])
         stored = json.loads((folder / "config.json").read_text())["config"]["assignment"]
         assert stored == {"greedy": "adaptive", "adaptive": "matched"}[cfg.assignment]

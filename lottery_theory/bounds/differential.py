@@ -448,6 +448,47 @@ def _abs_range(act, zl, zu):
     return amin, amax
 
 
+def _split(net: _Net, lo_t, hi_t, max_boxes: int, stop_at: float | None) -> list:
+    """Best-first input splitting (:func:`differential_certificate`): the open boxes as a heap of
+    ``(-bound, tick, lo, hi, per-output bound)``."""
+    import torch
+
+    out = net.bounds(lo_t, hi_t)
+    heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
+    tick = 1
+    cap = max(1, BATCH_BYTES // net.box_bytes())  # boxes per pass
+    while len(heap) < max_boxes:
+        if stop_at is not None and -heap[0][0] <= stop_at:
+            break
+        # split the largest-bound boxes together: as many as fit, at most SPLIT_BATCH (and only boxes above
+        # stop_at), each along its widest coordinate; their children are bounded in batched passes
+        take = []
+        while heap and len(take) < min(SPLIT_BATCH, max(1, cap // 2), max_boxes - len(heap) - len(take)) and \
+                (stop_at is None or -heap[0][0] > stop_at):
+            take.append(heapq.heappop(heap))
+        split = [t for t in take if bool(torch.any(t[3] > t[2]))]
+        for t in take:
+            if not bool(torch.any(t[3] > t[2])):  # a point box cannot be split
+                heapq.heappush(heap, t)
+        if not split:
+            break
+        los, his, parents = [], [], []
+        for _, _, blo, bhi, parent in split:
+            j = int(torch.argmax(bhi - blo))
+            mid = (blo[j] + bhi[j]) / 2
+            at = torch.arange(len(bhi)) == j
+            los += [blo, torch.where(at, mid, blo)]
+            his += [torch.where(at, mid, bhi), bhi]
+            parents += [parent, parent]
+        L, H = torch.stack(los), torch.stack(his)
+        o = torch.cat([net.bounds(L[i:i + cap], H[i:i + cap]) for i in range(0, len(L), cap)])
+        o = torch.minimum(o, torch.stack(parents))  # the parent's bound holds on the child too
+        for i in range(len(los)):
+            heapq.heappush(heap, (-float(o[i].max()), tick, los[i], his[i], o[i]))
+            tick += 1
+    return heap
+
+
 def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, input_shape=None, *,
                              max_boxes: int = 1, stop_at: float | None = None, alpha_steps: int = 0) -> Certificate:
     """Certified :math:`\\sup_{x\\in[lo,hi]}|f_P(x) - f_T(x)|` by differential back-substitution (module docstring),
@@ -476,39 +517,7 @@ def differential_certificate(target, realised: Sequence[RealisedLayer], lo, hi, 
     net.alpha_steps = int(alpha_steps)
     lo_t, hi_t = lo_t.reshape(-1), hi_t.reshape(-1)
     with torch.no_grad():
-        out = net.bounds(lo_t, hi_t)
-        heap = [(-float(out.max()), 0, lo_t, hi_t, out)]
-        tick = 1
-        cap = max(1, BATCH_BYTES // net.box_bytes())  # boxes per pass
-        while len(heap) < max_boxes:
-            if stop_at is not None and -heap[0][0] <= stop_at:
-                break
-            # split the largest-bound boxes together: as many as fit, at most SPLIT_BATCH (and only boxes above
-            # stop_at), each along its widest coordinate; their children are bounded in one batched pass
-            take = []
-            while heap and len(take) < min(SPLIT_BATCH, max(1, cap // 2), max_boxes - len(heap) - len(take)) and \
-                    (stop_at is None or -heap[0][0] > stop_at):
-                take.append(heapq.heappop(heap))
-            split = [t for t in take if bool(torch.any(t[3] > t[2]))]
-            for t in take:
-                if not bool(torch.any(t[3] > t[2])):  # a point box cannot be split
-                    heapq.heappush(heap, t)
-            if not split:
-                break
-            los, his, parents = [], [], []
-            for _, _, blo, bhi, parent in split:
-                j = int(torch.argmax(bhi - blo))
-                mid = (blo[j] + bhi[j]) / 2
-                at = torch.arange(len(bhi)) == j
-                los += [blo, torch.where(at, mid, blo)]
-                his += [torch.where(at, mid, bhi), bhi]
-                parents += [parent, parent]
-            L, H = torch.stack(los), torch.stack(his)
-            o = torch.cat([net.bounds(L[i:i + cap], H[i:i + cap]) for i in range(0, len(L), cap)])
-            o = torch.minimum(o, torch.stack(parents))  # the parent's bound holds on the child too
-            for i in range(len(los)):
-                heapq.heappush(heap, (-float(o[i].max()), tick, los[i], his[i], o[i]))
-                tick += 1
+        heap = _split(net, lo_t, hi_t, max_boxes, stop_at)
         per_out = torch.stack([h[4] for h in heap]).max(0).values
     per_out = per_out.clamp(min=0)
     return Certificate(upper=float(per_out.max()), per_layer=[], output=per_out.numpy())

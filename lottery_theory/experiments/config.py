@@ -95,11 +95,12 @@ def get_experiment(name: str) -> tuple[type[ExperimentConfig], RunFn]:
 
 def config_from_stored(name: str, fields: dict[str, Any]) -> ExperimentConfig:
     """A config of experiment ``name`` from a stored ``config.json``'s fields (stored names read back as current
-    ones; module docstring)."""
+    ones, and a legacy field the record lacks at its legacy value; module docstring)."""
     cls, _ = get_experiment(name)
     back = {f: {s: cur for cur, s in m.items()} for f, m in cls.stored_names.items()}
-    return config_from_dict(name, {k: back.get(k, {}).get(v, v) if isinstance(v, str) else v
-                                   for k, v in fields.items()})
+    given = {k: back.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in fields.items()}
+    # a field the record lacks was added after it was written: the record has the field's legacy behaviour
+    return config_from_dict(name, {**{k: v for k, v in cls.legacy.items() if k not in given}, **given})
 
 
 def config_from_dict(name: str, fields: dict[str, Any]) -> ExperimentConfig:

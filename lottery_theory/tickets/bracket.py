@@ -55,14 +55,14 @@ SPLIT_MAX_COPIES = 1000  # ... and a box pass costs ~ copies^2: larger tickets g
 
 
 def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = None, max_boxes: int | None = None,
-            realised=None, interval: float | None = None, split_boxes: int | None = None) -> dict:
+            realised=None, interval: float | None = None) -> dict:
     """Certified upper bound on the ticket's sup error over ``[lo, hi]``. ``method``: ``"interval"``,
     ``"differential"`` (refuses conv/pooling targets), ``"best"`` (both where the differential applies; the
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
-    is above ``stop_at``). The differential splits the input box (up to ``max_boxes``; default ``split_boxes``, itself
-    by default ``SPLIT_BOXES`` for tickets of at most ``SPLIT_BATCHED_COPIES`` copies per layer and
-    ``SPLIT_BOXES_LARGE`` for up to ``SPLIT_MAX_COPIES``, for inputs of at most ``SPLIT_MAX_INPUTS`` dimensions;
-    else 1)
+    is above ``stop_at``). The differential splits the input box of a small ticket (inputs of at most
+    ``SPLIT_MAX_INPUTS`` dimensions, at most ``SPLIT_MAX_COPIES`` copies per layer) into up to ``max_boxes`` boxes
+    (default ``SPLIT_BOXES`` for at most ``SPLIT_BATCHED_COPIES`` copies per layer, else ``SPLIT_BOXES_LARGE``);
+    other tickets get one box
     until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
     the same on any machine. Returns ``{"upper", "method",
     "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
@@ -79,11 +79,11 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
                            else float(interval))
     need = method in ("best", "differential") or (method == "cheapest" and (stop_at is None or out["interval"] > stop_at))
     if need:
+        copies = max(len(r.rows) for r in realised)
         if max_boxes is None:
-            small = math.prod(shape) <= SPLIT_MAX_INPUTS and max(len(r.rows) for r in realised) <= SPLIT_MAX_COPIES
-            cheap = max(len(r.rows) for r in realised) <= SPLIT_BATCHED_COPIES
-            default = SPLIT_BOXES if cheap else SPLIT_BOXES_LARGE
-            max_boxes = (default if split_boxes is None else split_boxes) if small else 1
+            max_boxes = SPLIT_BOXES if copies <= SPLIT_BATCHED_COPIES else SPLIT_BOXES_LARGE
+        if math.prod(shape) > SPLIT_MAX_INPUTS or copies > SPLIT_MAX_COPIES:
+            max_boxes = 1
         try:
             out["differential"] = differential_certificate(ticket.target, realised, lo, hi, shape, max_boxes=max_boxes,
                                                            stop_at=stop_at).upper
@@ -285,7 +285,7 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
     lower = float(gap[i])
     comp = ticket.certified_error if ticket.box_symmetric(lo, hi) else None
     cert = certify(ticket, lo, hi, method=certificate, stop_at=1.05 * lower, realised=realised,
-                   split_boxes=split_boxes)
+                   max_boxes=split_boxes)
     return SupError(lower=lower, upper=cert["upper"], argmax=cands[i].float(), random_max=random_max,
                     composition=comp, method=cert["method"], interval=cert["interval"],
                     differential=cert["differential"])

@@ -1,7 +1,8 @@
 r"""The exact sup error of a small ticket: a mixed-integer linear program (docs/theory.md, "Exact sup error").
 
-For a ticket whose realised layers have one row per target neuron (the 2L layouts) and a ReLU target of Linear
-layers, ``sup_{x in box} |ticket(x) - target(x)|`` is the optimum of MILPs over the shared input ``x``: each ReLU
+For a ticket of a ReLU target of Linear layers, ``sup_{x in box} |ticket(x) - target(x)|`` is the optimum of MILPs
+over the shared input ``x`` (2L layouts: one realised row per target neuron; L+1: one variable per copy, each copy
+layer linear in the previous layer's copies through its realised coefficients): each ReLU
 ``y = relu(z)`` with pre-activation bounds ``l < 0 < u`` (interval propagation of each network on its own) is
 encoded exactly with one binary ``a``: ``y >= z, y >= 0, y <= z - l (1 - a), y <= u a`` (big-M); stable units need
 no binary. The ticket's layer is its realised form :math:`s^+ \mathrm{relu}(h) - s^- \mathrm{relu}(-h) + \hat b`
@@ -82,9 +83,13 @@ class _Model:
 
 def _check(ticket) -> list:
     realised = ticket.realise()
-    if any(not np.array_equal(r.rows, np.arange(len(r.rows))) for r in realised):
-        raise ValueError("exact mode needs one realised row per target neuron (the 2L constructions); L+1 tickets "
-                         "read copies of each neuron")
+    for k, r in enumerate(realised):
+        copied = getattr(r, "coef", None) is not None
+        if k > 0 and not copied and not np.array_equal(realised[k - 1].rows, np.arange(len(realised[k - 1].rows))):
+            raise ValueError("exact mode: a layer reads copies of the previous layer's neurons without its copy "
+                             "coefficients")
+        if k == len(realised) - 1 and not np.array_equal(r.rows, np.arange(len(r.rows))):
+            raise ValueError("exact mode: the ticket's output layer is not one unit per target output")
     for m in ticket.target.children():
         if not isinstance(m, (nn.Linear, nn.ReLU, nn.Flatten, nn.Identity)):
             raise ValueError(f"exact mode handles Linear/ReLU targets only, got a {type(m).__name__} layer")
@@ -140,7 +145,10 @@ def _encode(ticket, realised: list, lo_b: float, hi_b: float) -> tuple[_Model, l
             W = m.weight.detach().double().numpy()
             b = m.bias.detach().double().numpy() if m.bias is not None else np.zeros(W.shape[0])
             sp, sn = np.asarray(r.s_pos, float), np.asarray(r.s_neg, float)
-            if nonneg:  # the ticket's inputs are >= 0: only s+ acts (as the certificate reads it)
+            if getattr(r, "coef", None) is not None:  # an L+1 copy layer: linear in the previous layer's copies
+                C = np.asarray(r.coef, float)
+                P, Plo, Phi = md.linear(C, np.asarray(r.bias, float), P, np.maximum(Plo, 0), np.maximum(Phi, 0))
+            elif nonneg:  # the ticket's inputs are >= 0: only s+ acts (as the certificate reads it)
                 P, Plo, Phi = md.linear(sp, np.asarray(r.bias, float), P, np.maximum(Plo, 0), np.maximum(Phi, 0))
             else:
                 P, Plo, Phi = _signed_block(md, sp, sn, np.asarray(r.bias, float), P, Plo, Phi)
