@@ -48,6 +48,10 @@ LAYOUT_OBJECTIVE = "fewest"
 # Former names still accepted: option -> {old name: current name}.
 ALIASES: dict[str, dict[str, str]] = {"assignment": {"matched": "adaptive"}}
 
+# The names stored results use (experiments/config.py, ``stored_names``): the greedy layout was stored as
+# "adaptive" before the matched layout took that name (2026-12-02).
+STORED_NAMES: dict[str, dict[str, str]] = {"assignment": {"greedy": "adaptive", "adaptive": "matched"}}
+
 
 def check_choice(name: str, value: object) -> str:
     """``value`` under its current name (:data:`ALIASES`); a ValueError naming option ``name`` unless ``value`` is

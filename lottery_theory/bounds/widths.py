@@ -118,8 +118,9 @@ def matched_k(n: int, m: int, pa: float, delta_a: float) -> int:
 
 
 def er_slt_2l_expr():
-    """sympy: units per input of an adaptive block layer with :math:`p_a < 1` (eq. (AD-1), before rounding up),
-    for per-instance accuracy/failure ``m = min(eps', delta')``."""
+    """sympy: units per input of a greedy block layer with :math:`p_a < 1` (eq. (AD-1), before rounding up), for
+    per-instance accuracy/failure ``m = min(eps', delta')``; the default adaptive width (AD-2) adds Hall's
+    binomial margin, computed numerically (:func:`matched_k`)."""
     import sympy as sp
     C, m, pa, pb, n = sp.symbols("C m p_a p_b n_in", positive=True)
     n_ss = C * sp.log(1 / m) * sp.Max(1, 1 / sp.log(1 / (1 - pb / 2)))
@@ -146,7 +147,8 @@ def _ours(layout: str) -> str:
 
 
 @width_theorem("er-slt-2L", cli="er-width", expr=er_slt_2l_expr, citation=_ours("2L"), **_OURS,
-               latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l = n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})")
+               latex=r"s_{2l-1} = (n_{l-1} + 1)\,k_l,\ k_l \ge n_{ss}(\varepsilon', \delta', p/2)/(1-(1-p)^{n_{l-1}})"
+                     r"\ (\text{AD-2: plus Hall's margin})")
 def er_slt_2l(ws, eps, delta, density, C, bias, assignment: str = "adaptive"):
     r"""2L (Pensia/Malach layout, as built by :func:`lottery_theory.tickets.construct`).
 

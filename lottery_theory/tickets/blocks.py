@@ -112,8 +112,8 @@ def solve_rows(values, present, targets, solver: SolverSpec, ctx) -> tuple[np.nd
 
 # ----------------------------------------------------------------------------- block (2L / first L+1 layer)
 def assign_units(mask: np.ndarray, n_units: int, generator: torch.Generator | None) -> np.ndarray:
-    """Greedy layout (``assignment="greedy"``): give each of the first ``n_units`` block units one input among its surviving edges
-    (``mask`` [units, n_in]), balanced: units in a random order each go to the least-loaded input they reach
+    """Greedy layout (``assignment="greedy"``): give each of the first ``n_units`` block units one input among its
+    surviving edges (``mask`` [units, n_in]), balanced: units in a random order each go to the least-loaded input they reach
     (ties by a fixed random priority). Returns unit -> input (-1: no surviving edge). Deterministic given
     ``generator``; uses layer A's mask only, so it is independent of layer B."""
     n_in = mask.shape[1]

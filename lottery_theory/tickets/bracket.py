@@ -61,9 +61,8 @@ def certify(ticket, lo, hi, *, method: str = "best", stop_at: float | None = Non
     smaller wins) or ``"cheapest"`` (the interval certificate, and the differential only if the interval's bound
     is above ``stop_at``). The differential splits the input box of a small ticket (inputs of at most
     ``SPLIT_MAX_INPUTS`` dimensions, at most ``SPLIT_MAX_COPIES`` copies per layer) into up to ``max_boxes`` boxes
-    (default ``SPLIT_BOXES`` for at most ``SPLIT_BATCHED_COPIES`` copies per layer, else ``SPLIT_BOXES_LARGE``);
-    other tickets get one box
-    until its bound is at most ``stop_at``. The work is bounded by box counts, not wall time, so the result is
+    (default ``SPLIT_BOXES`` for at most ``SPLIT_BATCHED_COPIES`` copies per layer, else ``SPLIT_BOXES_LARGE``)
+    until its bound is at most ``stop_at``; other tickets get one box. The work is bounded by box counts, not wall time, so the result is
     the same on any machine. Returns ``{"upper", "method",
     "interval", "differential"}``. ``interval``: the interval certificate of this ticket and box when the caller
     has it already (it is then not recomputed)."""
@@ -261,7 +260,7 @@ def sup_error(ticket, box=(-1.0, 1.0), *, generator: torch.Generator | None = No
               split_boxes: int | None = None) -> SupError:
     """Bracket of the ticket's sup error over ``box = (lo, hi)`` (module docstring); ``certificate`` as
     ``method`` of :func:`certify` (the differential stops splitting once within 5% of the attack's bound);
-    ``split_boxes``: its box budget for small tickets (default ``SPLIT_BOXES``)."""
+    ``split_boxes``: its box budget for small tickets (default: :func:`certify`'s)."""
     if not (isinstance(box, (tuple, list)) and len(box) == 2):
         raise TypeError(f"box must be a pair (lo, hi), got {box!r}")
     for name, v in (("restarts", restarts), ("steps", steps), ("samples", samples)) + \

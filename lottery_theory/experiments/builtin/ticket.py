@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, check_choice
+from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, STORED_NAMES, check_choice
 from ..config import ExperimentConfig, register_experiment
 from ...tickets.bracket import SPLIT_BOXES
 from ..sweep import BUILTIN_SWEEPS
@@ -33,8 +33,7 @@ class TicketConfig(ExperimentConfig):
     # Fields added after the first results were stored, at the behaviour they had before (hash rule,
     # experiments/config.py): the original layout, solver objective and item count.
     legacy: ClassVar[dict] = {"assignment": "fixed", "objective": "min_error", "cert_boxes": 32}
-    # The greedy layout was stored as "adaptive" before the matched layout took that name (2026-12-02).
-    stored_names: ClassVar[dict] = {"assignment": {"greedy": "adaptive", "adaptive": "matched"}}
+    stored_names: ClassVar[dict] = STORED_NAMES
     target_widths: tuple = (10, 20, 20, 1)
     density: float = 0.5
     width_multiplier: int = 16

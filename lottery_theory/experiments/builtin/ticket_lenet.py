@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import torch
 
-from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, check_choice
+from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, STORED_NAMES, check_choice
 from ..config import ExperimentConfig, register_experiment
 from ..sweep import BUILTIN_SWEEPS
 
@@ -27,7 +27,7 @@ class LenetTicketConfig(ExperimentConfig):
     assignment: str = OPTIONS["assignment"].default
     objective: str = LAYOUT_OBJECTIVE
     eps: float = 0.01
-    stored_names: ClassVar[dict] = {"assignment": {"greedy": "adaptive", "adaptive": "matched"}}  # as TicketConfig
+    stored_names: ClassVar[dict] = STORED_NAMES
 
     def __post_init__(self) -> None:
         super().__post_init__()
