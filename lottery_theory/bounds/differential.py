@@ -22,8 +22,8 @@ plus a constant, whose maximum over the box is exact per coordinate (at ``lo``, 
 interval certificate, the input is shared by all paths, so errors of opposite sign cancel.
 
 Input splitting (``max_boxes > 1``) bisects the boxes where the bound is largest (up to ``SPLIT_BATCH`` per round,
-their children bounded together in one batched pass); each sub-box recomputes all intermediate bounds, so the certificate converges to the exact sup as the boxes shrink (useful for inputs of a
-few dimensions).
+their children bounded together in one batched pass); each sub-box recomputes all intermediate bounds, so the
+certificate converges to the exact sup as the boxes shrink (useful for inputs of a few dimensions).
 
 Floating point: everything runs in float64; a second pass with the absolute value of every coefficient,
 slope, intercept and input bound gives ``M``, which bounds every partial sum, and each bound is padded outward
@@ -462,14 +462,13 @@ def _split(net: _Net, lo_t, hi_t, max_boxes: int, stop_at: float | None) -> list
             break
         # split the largest-bound boxes together: as many as fit, at most SPLIT_BATCH (and only boxes above
         # stop_at), each along its widest coordinate; their children are bounded in batched passes
-        take = []
-        while heap and len(take) < min(SPLIT_BATCH, max(1, cap // 2), max_boxes - len(heap) - len(take)) and \
-                (stop_at is None or -heap[0][0] > stop_at):
-            take.append(heapq.heappop(heap))
-        split = [t for t in take if bool(torch.any(t[3] > t[2]))]
-        for t in take:
-            if not bool(torch.any(t[3] > t[2])):  # a point box cannot be split
-                heapq.heappush(heap, t)
+        room = min(SPLIT_BATCH, max(1, cap // 2), max_boxes - len(heap))  # each split opens one more box
+        split, points = [], []
+        while heap and len(split) + len(points) < room and (stop_at is None or -heap[0][0] > stop_at):
+            t = heapq.heappop(heap)
+            (split if bool(torch.any(t[3] > t[2])) else points).append(t)  # a point box cannot be split
+        for t in points:
+            heapq.heappush(heap, t)
         if not split:
             break
         los, his, parents = [], [], []

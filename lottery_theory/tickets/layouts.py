@@ -56,8 +56,8 @@ def _timed_chunks(draw: LayerDraw, ctx: BuildContext):
 
 def _block_units(dA: LayerDraw, n_in: int, k: int, ctx: BuildContext):
     """Layer A of a block, drawn in chunks: unit -> input (None: fixed layout), :class:`Units` and the
-    number of existing edges. Adaptive and greedy: pass 1 reads the masks of the ``n_in k`` input units (all that the
-    assignment needs), pass 2 redraws their chunks for the weights of the assigned edges."""
+    number of existing edges. Adaptive and greedy: pass 1 reads the masks of the ``n_in k`` input units (all
+    that the assignment needs), pass 2 redraws their chunks for the weights of the assigned edges."""
     n_assign = n_in * k
     a = np.zeros(dA.rows)
     pres = np.zeros(dA.rows, dtype=bool)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..._construct_options import LAYOUT_OBJECTIVE, OPTIONS, STORED_NAMES, check_choice
+from ..._validation import check_positive_int
 from ..config import ExperimentConfig, register_experiment
 from ...tickets.bracket import SPLIT_BOXES
 from ..sweep import BUILTIN_SWEEPS
@@ -56,8 +57,7 @@ class TicketConfig(ExperimentConfig):
             raise ValueError(f"construction must be one of {sorted(CONSTRUCTIONS)}, got {self.construction!r}")
         object.__setattr__(self, "assignment", check_choice("assignment", self.assignment))
         check_choice("objective", self.objective)
-        if isinstance(self.cert_boxes, bool) or not isinstance(self.cert_boxes, int) or self.cert_boxes < 1:
-            raise ValueError(f"cert_boxes must be a positive integer, got {self.cert_boxes!r}")
+        check_positive_int(self.cert_boxes, "cert_boxes")
         if not 1 <= self.max_items <= 44:
             raise ValueError(f"max_items must lie in [1, 44] (the exact solver's limit), got {self.max_items!r}")
 
