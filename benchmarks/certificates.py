@@ -1,8 +1,9 @@
 """How tight is the bracket? The exact sup error (MILP, lottery_theory/tickets/exact.py) against the attack's lower
 bound and each certificate's upper bound, on the small-ticket suite of ``proofs_checks/tickets_er.py``
 (``exact_suite``: targets 3-4-1, 4-6-2 and 2-3-3-1, p in {1, 0.5, 0.2}, fixed and adaptive layouts, widths 4, 8
-and the bound's width, eps = 0.05; 54 2L tickets per seed), then L+1 tickets of the same targets (the MILP
-with one variable per copy where it stays small; every bracket against the attack's lower bound).
+and the bound's width, eps = 0.05; 54 2L tickets per seed), then the L+1 suite (``exact_suite_l1``: the same targets
+plus 1-4-1 and 1-3-3-1, whose one input makes the exact value computable at any width from the networks' kinks;
+90 L+1 tickets per seed; the MILP with one variable per copy elsewhere, where it stays small), then the whole suite.
 
     python benchmarks/certificates.py [--seeds 1]
 
@@ -13,50 +14,10 @@ certificate, in the same run.
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
-import torch
 
-from proofs_checks.tickets_er import EXACT_TARGETS, _small_target, exact_suite
-
-
-def _lplus1(seeds) -> list[dict]:
-    from lottery_theory.bounds.certificate import interval_certificate
-    from lottery_theory.bounds.differential import differential_certificate
-    from lottery_theory.tickets import construct
-    from lottery_theory.tickets.construct import BudgetMissed
-    from lottery_theory.tickets.exact import exact_sup_error
-
-    rows = []
-    for widths in EXACT_TARGETS:
-        if len(widths) < 3:
-            continue
-        for p in (1.0, 0.5, 0.2):
-            for seed in seeds:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", BudgetMissed)
-                    tk = construct(_small_target(widths, seed), density=p, eps=0.05, construction="L+1",
-                                   generator=torch.Generator().manual_seed(100 + seed))
-                t0 = time.perf_counter()
-                iv = interval_certificate(tk.target, tk.realise(), -1.0, 1.0).upper
-                t1 = time.perf_counter()
-                d1 = differential_certificate(tk.target, tk.realise(), -1.0, 1.0).upper
-                t2 = time.perf_counter()
-                br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(seed))
-                try:  # the MILP with one variable per copy: small L+1 tickets only
-                    ex = exact_sup_error(tk, max_binaries=L1_MAX_BINARIES, time_limit=30.0)
-                    exact = ex.value if ex.optimal else float("nan")
-                except ValueError:
-                    exact = float("nan")
-                rows.append(dict(target="-".join(map(str, widths)), density=p, seed=seed, lower=br.lower, interval=iv,
-                                 differential_1box=d1, upper=br.upper, exact=exact, t_interval=t1 - t0,
-                                 t_diff=t2 - t1))
-    return rows
-
-
-L1_MAX_BINARIES = 400  # L+1 MILPs: one binary per unstable copy; larger ones take minutes
+from proofs_checks.tickets_er import L1_MAX_BINARIES, exact_suite, exact_suite_l1
 
 
 def main() -> None:
@@ -89,26 +50,49 @@ def main() -> None:
     print(f"exact / lower: median {np.median(t.exact / t.lower):.3f}, max {np.max(t.exact / t.lower):.3f}")
     print(f"bracket upper / lower: median {np.median(t.upper / t.lower):.2f} (interval alone "
           f"{np.median(t.interval / t.lower):.2f})")
-    rows = _lplus1(range(args.seeds))
-    print(f"\nL+1 tickets ({len(rows)}; exact where the MILP has <= {L1_MAX_BINARIES} binaries and is proven "
-          "optimal within 30 s per MILP, else -)")
-    print("| target | p | lower | exact | interval | differential (1 box) | sup_error upper | t interval s | t diff s |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        ex = f"{r['exact']:.2e}" if np.isfinite(r["exact"]) else "-"
-        print(f"| {r['target']} | {r['density']:g} | {r['lower']:.2e} | {ex} | {r['interval']:.2e} | "
-              f"{r['differential_1box']:.2e} | {r['upper']:.2e} | {r['t_interval']:.3f} | {r['t_diff']:.3f} |")
-    solved = [r for r in rows if np.isfinite(r["exact"])]
-    if solved:
-        ue = np.array([r["upper"] / r["exact"] for r in solved])
-        inside = all(r["lower"] <= r["exact"] * (1 + 1e-6) and r["exact"] <= r["upper"] * (1 + 1e-6) for r in solved)
-        print(f"L+1 with an exact value ({len(solved)}): upper / exact median {np.median(ue):.2f}, max {ue.max():.2f}; "
-              f"every exact inside its bracket: {inside}")
-    li = np.array([r["interval"] / r["lower"] for r in rows])
-    ld = np.array([r["upper"] / r["lower"] for r in rows])
-    print(f"L+1 upper / lower: interval median {np.median(li):.1f} (max {li.max():.1f}); reported median "
-          f"{np.median(ld):.1f} (max {ld.max():.1f}); every lower <= upper: "
-          f"{all(r['lower'] <= r['upper'] for r in rows)}")
+    l1 = exact_suite_l1(range(args.seeds), progress=lambda r: None)
+    _report_l1(l1)
+    _report_all(t, l1)
+
+
+
+def _report_l1(l1) -> None:
+    print(f"\nL+1 tickets ({len(l1)}; exact: one input from the kinks, else the MILP where it has <= {L1_MAX_BINARIES} "
+          "binaries and is proven optimal within 30 s per MILP, else -)")
+    print("| target | p | layout | k | copies | lower | exact (how) | interval | differential (1 box) | sup_error upper "
+          "| t bracket s | t exact s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in l1.itertuples():
+        ex = f"{r.exact:.3e} ({r.exact_method})" if np.isfinite(r.exact) else "-"
+        k = "bound" if r.at_bound else r.k
+        print(f"| {r.target} | {r.density:g} | {r.layout} | {k} | {r.copies} | {r.lower:.3e} | {ex} | "
+              f"{r.interval:.3e} | {r.differential_1box:.3e} | {r.upper:.3e} | {r.t_bracket:.1f} | {r.t_exact:.1f} |")
+    s = l1[np.isfinite(l1.exact)]
+    print(f"L+1 with an exact value: {len(s)} of {len(l1)} ({int(s.at_bound.sum())} of {int(l1.at_bound.sum())} at "
+          f"the bound's width); without one, upper / lower: median {np.median(_ratio(l1[~np.isfinite(l1.exact)])):.2f}")
+
+
+def _ratio(t, den="lower"):
+    return (t["upper"] / t[den]).to_numpy() if len(t) else np.array([np.nan])
+
+
+def _report_all(t2, l1) -> None:
+    """The issue's test on the whole suite: reported upper / exact, and every exact inside every bracket."""
+    import pandas as pd
+
+    both = pd.concat([t2.assign(construction="2L"), l1.assign(construction="L+1")], ignore_index=True)
+    s = both[np.isfinite(both.exact)]
+    inside = bool(np.all((s.lower <= s.exact_bound) & (s.exact <= s.upper * (1 + 1e-6))
+                         & (s.exact <= s.interval * (1 + 1e-6)) & (s.exact <= s.differential_1box * (1 + 1e-6))))
+    print("\n| suite | tickets with exact | upper / exact median | max | at the bound's width: median | max | "
+          "exact / lower median | max |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, g in (("2L", s[s.construction == "2L"]), ("L+1", s[s.construction == "L+1"]), ("all", s)):
+        r, ra, el = _ratio(g, "exact"), _ratio(g[g.at_bound], "exact"), (g.exact / g.lower).to_numpy()
+        print(f"| {name} | {len(g)} | {np.median(r):.2f} | {np.max(r):.2f} | {np.median(ra):.2f} | {np.max(ra):.2f} | "
+              f"{np.median(el):.3f} | {np.max(el):.3f} |")
+    print(f"every exact value inside every bracket (reported upper, interval, differential 1 box; lower <= exact): "
+          f"{inside}")
 
 
 if __name__ == "__main__":

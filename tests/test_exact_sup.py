@@ -31,8 +31,8 @@ def _ticket(widths, density, k, assignment, seed):
 
 
 def test_one_input_target_matches_a_dense_grid():
-    """With one input the sup over [-1, 1] is found by a 200,001-point grid plus the networks' kinks: the MILP's
-    optimum must equal it (to 1e-6) and its argmax must attain it."""
+    """With one input the sup over [-1, 1] is found by a 200,001-point grid plus the networks' kinks: the exact
+    mode (on one input: every kink of both networks) must equal it (to 1e-6) and its argmax must attain it."""
     tk = _ticket([1, 5, 1], 0.5, 8, "adaptive", 3)
     ex = exact_sup_error(tk)
     x = torch.linspace(-1, 1, 200_001, dtype=torch.float64)[:, None]
@@ -70,8 +70,9 @@ def test_refusals():
 def test_l1_exact_equals_a_dense_grid_on_one_input():
     """L+1 (copy layers read through their realised coefficients, one variable per copy): on a 1-input target the
     sup over the box is the max over a 200,001-point grid up to the Lipschitz constant times half the step
-    (|ticket - target| has slope <= 2 here: weights 0.6, copies summing to them); the MILP's optimum must equal it
-    to that accuracy and lie inside the bracket."""
+    (|ticket - target| has slope <= 2 here: weights 0.6, copies summing to them); the exact value (the kinks on one
+    input; the MILP path is checked against it in test_one_input_kinks_equal_the_milp) must equal it to that
+    accuracy and lie inside the bracket."""
     import copy
 
     g = torch.Generator().manual_seed(0)
@@ -149,3 +150,80 @@ def test_exact_on_a_box_with_nonnegative_coordinates_is_not_pinned_to_zero():
     ex = exact_sup_error(tk, (0.0, 1.0))
     assert ex.optimal and best <= ex.bound and best > 0.77  # 0.7783 at (0, 0, 1)
     assert ex.recheck == pytest.approx(ex.value, rel=1e-6, abs=1e-9)
+
+
+def test_kink_points_by_hand():
+    """relu(relu(x) - 0.5) on [-1, 1] kinks at x = 0 (the inner ReLU) and x = 0.5 (the outer); 2 relu(0.25 - x)
+    kinks at 0.25 only. A LeakyReLU kinks where a ReLU would."""
+    from lottery_theory.tickets.exact import kink_points
+
+    net = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 1), nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.fill_(1.0), net[0].bias.fill_(0.0), net[2].weight.fill_(1.0), net[2].bias.fill_(-0.5)
+    ends = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    assert kink_points(net.double(), ends).tolist() == [-1.0, 0.0, 0.5, 1.0]
+    one = nn.Sequential(nn.Linear(1, 1), nn.LeakyReLU(0.1), nn.Linear(1, 1))
+    with torch.no_grad():
+        one[0].weight.fill_(-1.0), one[0].bias.fill_(0.25)
+    assert kink_points(one.double(), ends).tolist() == [-1.0, 0.25, 1.0]
+    with pytest.raises(ValueError, match="Tanh"):
+        kink_points(nn.Sequential(nn.Linear(1, 2), nn.Tanh()), ends)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from([[1, 3, 1], [1, 4, 2], [1, 3, 3, 1]]), st.sampled_from([1.0, 0.5, 0.2]),
+       st.sampled_from([2, 4]), st.sampled_from(["2L", "L+1"]), st.integers(0, 1000))
+def test_one_input_kinks_equal_the_milp(widths, density, k, construction, seed):
+    """Two independent exact methods on 1-input tickets: every kink of both networks (no MILP) and the MILP on the
+    realised layers agree to the MILP's tolerance; a 100,001-point grid never beats them."""
+    import lottery_theory.tickets.exact as exact
+
+    g = torch.Generator().manual_seed(seed)
+    mods = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        lin = nn.Linear(a, b)
+        with torch.no_grad():
+            lin.weight.copy_((torch.rand(b, a, generator=g) * 2 - 1) * 0.6)
+            lin.bias.copy_((torch.rand(b, generator=g) * 2 - 1) * 0.2)
+        mods += [lin] + ([nn.ReLU()] if i < len(widths) - 2 else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BudgetMissed)
+        tk = construct(nn.Sequential(*mods), density=density, eps=0.05, width_multiplier=k,
+                       construction=construction, generator=torch.Generator().manual_seed(seed + 1))
+    kinks = exact_sup_error(tk, (-1.0, 0.5))
+    assert kinks.method == "kinks" and kinks.optimal and kinks.value <= kinks.bound <= kinks.value * (1 + 1e-6) + 1e-12
+    md, P, T = exact._encode(tk, exact._check(tk), -1.0, 0.5)
+    best, bound, optimal, _ = exact._solve(md, P, T, 1, 60.0)
+    assert optimal and best == pytest.approx(kinks.value, rel=1e-6, abs=1e-9)
+    x = torch.linspace(-1, 0.5, 100_001, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        grid = float((tk.network.double()(x) - tk.target.double()(x)).abs().max())
+    assert grid <= kinks.bound
+
+
+def test_one_input_exact_needs_no_size_limit():
+    """An L+1 ticket at the bound's width (hundreds of copies, far above max_binaries) is solved exactly on one
+    input; the bracket holds it."""
+    t = nn.Sequential(nn.Linear(1, 6), nn.ReLU(), nn.Linear(6, 1))
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for m in t[::2]:
+            m.weight.copy_((torch.rand(m.weight.shape, generator=g) * 2 - 1) * 0.6)
+    tk = construct(t, density=0.5, eps=0.05, construction="L+1", generator=torch.Generator().manual_seed(6))
+    assert tk.network[2].out_features > 600  # copies: the MILP would need more binaries than its default limit
+    ex = exact_sup_error(tk, max_binaries=1)
+    br = tk.sup_error((-1.0, 1.0), generator=torch.Generator().manual_seed(0))
+    assert br.lower <= ex.bound and ex.value <= br.upper * (1 + 1e-9)
+    r = tk.sup_error((-1.0, 1.0), method="exact")
+    assert r.method == "exact" and r.lower == ex.value and r.upper == ex.bound
+
+
+def test_the_l1_benchmark_suite_keeps_every_exact_value_inside_its_bracket():
+    """benchmarks/certificates.py's L+1 suite on a slice (one-input target 1-3-1 and 2-3-1, k = 4): an exact
+    value per ticket (kinks on one input, the MILP on two), inside [lower, upper] and every certificate."""
+    from proofs_checks.tickets_er import exact_suite_l1
+
+    t = exact_suite_l1([0], targets=([1, 3, 1], [2, 3, 1]), ks=(4,))
+    assert len(t) == 2 * 3 * 2 and set(t.exact_method) == {"kinks", "milp"}
+    assert np.all(t.lower <= t.exact_bound) and np.all(t.exact <= t.upper * (1 + 1e-6))
+    assert np.all(t.exact <= t.interval * (1 + 1e-6)) and np.all(t.exact <= t.differential_1box * (1 + 1e-6))

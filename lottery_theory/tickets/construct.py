@@ -141,7 +141,8 @@ class Ticket:
         * ``"bracket"`` (default): an attack and the tighter of the interval and the differential certificates
           (:func:`lottery_theory.tickets.bracket.sup_error`);
         * ``"interval"`` / ``"differential"``: an attack and that certificate alone;
-        * ``"exact"``: the MILP optimum for small 2L and L+1 tickets of ReLU targets
+        * ``"exact"``: the MILP optimum for small 2L and L+1 tickets of ReLU targets (one input: every kink of
+          both networks, at any width)
           (:func:`lottery_theory.tickets.exact.exact_sup_error`: ``lower`` = the gap at the MILP's maximiser on the
           rebuilt networks, ``upper`` = the proven bound with a 1e-6 relative solver margin); when the MILP's time
           limit strikes first, its incumbent and dual bound are intersected with the ``"bracket"`` result

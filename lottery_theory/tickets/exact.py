@@ -1,4 +1,5 @@
-r"""The exact sup error of a small ticket: a mixed-integer linear program (docs/theory.md, "Exact sup error").
+r"""The exact sup error of a small ticket (a mixed-integer linear program) or of a one-input ticket of any width
+(its kinks) (docs/theory.md, "Exact sup error").
 
 For a ticket of a ReLU target of Linear layers, ``sup_{x in box} |ticket(x) - target(x)|`` is the optimum of MILPs
 over the shared input ``x`` (2L layouts: one realised row per target neuron; L+1: one variable per copy, each copy
@@ -12,6 +13,13 @@ relative gap of 1e-9; the maximiser is re-evaluated on the rebuilt networks in f
 bound), and the proven bound is padded by ``TOL`` relative to cover HiGHS's feasibility tolerances (1e-7) on the
 big-M rows. Above ``max_binaries``
 the call refuses (the MILP grows exponentially hard); a time limit reports the HiGHS dual bound as ``upper``.
+
+**One input** (``n0 = 1``): no MILP and no size limit. Both rebuilt networks are piecewise linear in ``x``;
+:func:`kink_points` walks each one layer by layer and adds, between consecutive points, the zero crossing of
+every pre-activation that changes sign there (linear interpolation: exact, since everything before it is
+affine between the points). Then ``ticket - target`` is affine between consecutive points of the union, and its
+sup is the largest gap at a point (``method="kinks"``). ``bound`` pads it by ``2 s eta``: ``s`` the largest slope
+of the gap between points, ``eta = KINK_ETA (hi - lo)`` a generous radius for a crossing's float64 rounding.
 """
 from __future__ import annotations
 
@@ -36,6 +44,7 @@ class ExactSup:
     argmax: torch.Tensor
     recheck: float
     binaries: int
+    method: str = "milp"  # "milp", or "kinks" (one input: every kink of both networks, no MILP)
 
 
 class _Model:
@@ -103,10 +112,12 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
     """The exact sup error of ``ticket`` over ``box`` (module docstring). When a MILP hits ``time_limit``
     (default ``TIME_LIMIT``), ``optimal`` is False and ``bound`` is its dual bound (infinite if it had none)."""
     time_limit = TIME_LIMIT if time_limit is None else time_limit
-    realised = _check(ticket)
     lo_b, hi_b = float(box[0]), float(box[1])
     if not lo_b <= hi_b:
         raise ValueError(f"box needs lo <= hi, got {box!r}")
+    if int(np.prod(ticket.input_shape)) == 1:
+        return _exact_1d(ticket, lo_b, hi_b)
+    realised = _check(ticket)
     md, P, T = _encode(ticket, realised, lo_b, hi_b)
     n_bin = int(sum(md.integer))
     if n_bin > max_binaries:
@@ -127,6 +138,61 @@ def exact_sup_error(ticket, box=(-1.0, 1.0), *, max_binaries: int = 600, time_li
     top = max(bound, best, recheck)
     return ExactSup(value=best, bound=top + TOL * max(1.0, abs(top)), optimal=bool(optimal), argmax=x[0].float(),
                     recheck=recheck, binaries=n_bin)
+
+
+KINK_ETA = 2.0 ** -30  # radius of a computed kink, relative to the box (float64 rounding is ~1e-16 of it)
+_KINKED = (nn.ReLU, nn.LeakyReLU)
+
+
+def kink_points(net: nn.Module, xs: torch.Tensor) -> torch.Tensor:
+    """Sorted points of a 1-input ``net`` (a chain of Linear layers, ReLU/LeakyReLU, Flatten/Identity), ``xs``
+    (the box's ends, float64) plus every kink: before each activation, the zero of each pre-activation between
+    two consecutive points where it changes sign, by linear interpolation (the network so far is affine there
+    because the earlier kinks are points already). Between consecutive returned points ``net`` is affine."""
+    mods = list(net.children()) if isinstance(net, nn.Sequential) else [net]
+    for m in mods:
+        if not isinstance(m, (nn.Linear,) + _KINKED + (nn.Flatten, nn.Identity)):
+            raise ValueError(f"exact mode with one input handles Linear/ReLU/LeakyReLU networks only, got a "
+                             f"{type(m).__name__} layer")
+    xs = torch.unique(xs.double())
+    with torch.no_grad():
+        for i, m in enumerate(mods):
+            if not isinstance(m, _KINKED):
+                continue
+            z = xs[:, None]
+            for prev in mods[:i]:
+                z = prev(z)
+            z = z.reshape(len(xs), -1)
+            a, b = z[:-1], z[1:]
+            cross = (a * b) < 0  # strict sign change between consecutive points
+            r, _ = torch.nonzero(cross, as_tuple=True)
+            if len(r):
+                za, zb = a[cross], b[cross]
+                t = xs[r] + (xs[r + 1] - xs[r]) * (za / (za - zb))
+                xs = torch.unique(torch.cat([xs, t.clamp(xs[0], xs[-1])]))
+    return xs
+
+
+def _exact_1d(ticket, lo_b: float, hi_b: float) -> ExactSup:
+    """Exact sup for a 1-input ticket from the kinks of both rebuilt networks (module docstring)."""
+    import copy
+
+    shape = tuple(ticket.input_shape)
+    net = copy.deepcopy(ticket.network).double().eval()
+    tgt = copy.deepcopy(ticket.target).double().eval()
+    ends = torch.tensor([lo_b, hi_b], dtype=torch.float64)
+    xs = torch.unique(torch.cat([kink_points(net, ends), kink_points(tgt, ends)]))
+    with torch.no_grad():
+        X = xs.reshape((-1,) + shape)
+        gap = (net(X) - tgt(X)).reshape(len(xs), -1)
+    a = gap.abs().max(1).values
+    i = int(a.argmax())
+    value = float(a[i])
+    dx = (xs[1:] - xs[:-1]).clamp(min=1e-300)
+    slope = float(((gap[1:] - gap[:-1]).abs().max(1).values / dx).max()) if len(xs) > 1 else 0.0
+    pad = 2 * slope * KINK_ETA * (hi_b - lo_b) + TOL * 1e-3 * max(1.0, value)
+    return ExactSup(value=value, bound=value + pad, optimal=True, argmax=X[i].float(), recheck=value, binaries=0,
+                    method="kinks")
 
 
 def _encode(ticket, realised: list, lo_b: float, hi_b: float) -> tuple[_Model, list[int], list[int]]:
