@@ -227,3 +227,25 @@ def test_the_l1_benchmark_suite_keeps_every_exact_value_inside_its_bracket():
     assert len(t) == 2 * 3 * 2 and set(t.exact_method) == {"kinks", "milp"}
     assert np.all(t.lower <= t.exact_bound) and np.all(t.exact <= t.upper * (1 + 1e-6))
     assert np.all(t.exact <= t.interval * (1 + 1e-6)) and np.all(t.exact <= t.differential_1box * (1 + 1e-6))
+
+
+def test_realise_is_computed_once_per_state_and_follows_every_write():
+    """Ticket.realise() is cached between construct() and sup_error(); any change of the network's weights (in
+    place, through .data, or a loaded state) gives the new realisation, and the cached arrays are read-only."""
+    tk = _ticket([2, 3, 1], 1.0, 4, "fixed", 0)
+    a, b = tk.realise(), tk.realise()
+    assert a[0] is b[0]
+    with pytest.raises(ValueError):
+        a[0].s_pos[0, 0] = 1.0
+    w = tk.network[-1].weight
+    before = float(np.abs(tk.realise()[-1].s_pos).sum())
+    assert before > 0
+    with torch.no_grad():
+        w.mul_(2.0)  # in place: the version counter moves
+    assert float(np.abs(tk.realise()[-1].s_pos).sum()) == pytest.approx(2 * before)
+    w.data.mul_(1.5)  # through .data: only the sums tell
+    assert float(np.abs(tk.realise()[-1].s_pos).sum()) == pytest.approx(3 * before)
+    sd = {k: v.clone() for k, v in tk.network.state_dict().items()}
+    sd[[k for k in sd if k.endswith("weight")][-1]].mul_(2.0)
+    tk.network.load_state_dict(sd)
+    assert tk.realise()[-1].s_pos is not a[-1].s_pos and w is tk.network[-1].weight

@@ -89,6 +89,7 @@ class Ticket:
     layout: dict = field(default_factory=dict)
     source_edges: int = 0
     draws: dict = field(default_factory=dict)
+    _realised: tuple | None = field(default=None, init=False, repr=False, compare=False)  # (state key, layers)
 
     @property
     def source(self) -> nn.Sequential:
@@ -124,7 +125,15 @@ class Ticket:
         (:class:`lottery_theory.bounds.RealisedLayer`, one per target Linear/Conv2d)."""
         from .layouts import CONSTRUCTIONS
 
-        return CONSTRUCTIONS.get_checked(self.construction)().realise(self.network, self.layout)
+        key = _state_key(self.network)  # construct() and sup_error() both read it: computed once per state
+        if self._realised is None or self._realised[0] != key:
+            layers = CONSTRUCTIONS.get_checked(self.construction)().realise(self.network, self.layout)
+            for r in layers:  # shared between callers: nobody may write into it
+                for v in vars(r).values():
+                    if isinstance(v, np.ndarray):
+                        v.flags.writeable = False
+            self._realised = (key, layers)
+        return list(self._realised[1])
 
     def box_symmetric(self, lo, hi) -> bool:
         """Is ``(lo, hi)`` the box the construction certified with ``certified_error`` (``[-box, box]``, or
@@ -193,6 +202,21 @@ class Ticket:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _state_key(net: nn.Module) -> tuple:
+    """What identifies the network's current weights and masks: per tensor its identity, in-place version counter,
+    storage, and float64 sum and sum of squares (a write through ``.data`` leaves the version counter alone)."""
+    def sums(t: torch.Tensor) -> tuple:
+        flat, s1, s2 = t.detach().reshape(-1), 0.0, 0.0
+        for i in range(0, flat.numel(), 1 << 22):  # in chunks: no float64 copy of a large layer
+            c = flat[i:i + (1 << 22)].double()
+            s1, s2 = s1 + float(c.sum()), s2 + float((c * c).sum())
+        return s1, s2
+
+    with torch.no_grad():
+        return tuple((name, id(t), t._version, t.data_ptr(), tuple(t.shape)) + sums(t)
+                     for name, t in net.state_dict(keep_vars=True).items())
+
+
 def _merge_milp(br, ex):
     """Intersect an attack + certificate bracket ``br`` (SupError) with a MILP result ``ex`` (ExactResult): the
     larger lower bound (with its maximiser) and the smaller upper; ``method`` names who certified the upper
