@@ -117,3 +117,28 @@ def test_pool_workers_exit_when_the_sweep_is_killed(tmp_path, selftest_sweep):
     for k in alive:  # clean up before failing
         os.kill(k, signal.SIGKILL)
     assert not alive, f"orphaned processes: {alive}"
+
+
+def test_a_shared_pool_serves_every_sweep_in_its_block_and_leaves_no_worker(tmp_path):
+    """verify runs its checks inside shared_pool(): the second sweep reuses the first one's workers (no new
+    interpreter start-up), results are the same as without it, and no worker outlives the block."""
+    import multiprocessing as mp
+
+    from lottery_theory.experiments.sweep import shared_pool
+
+    store = ResultStore(tmp_path / "a")
+    one, two = grid("selftest", {"x": 3.0}, seed=[0, 1, 2]), grid("selftest", {"x": 5.0}, seed=[0, 1])
+    with shared_pool(2):
+        assert run_sweep(one, store=store, executor="local", workers=2, progress=False)["done"] == 3
+        first = {p.pid for p in mp.active_children()}
+        assert run_sweep(two, store=store, executor="local", workers=2, progress=False)["done"] == 2
+        assert {p.pid for p in mp.active_children()} == first and len(first) >= 2
+    assert not mp.active_children()
+    ref = ResultStore(tmp_path / "b")
+    run_sweep(one + two, store=ref, executor="serial", progress=False)
+    key = ["x", "seed", "metric"]
+    assert store.load("selftest").sort_values(key)["value"].tolist() == ref.load("selftest").sort_values(key)[
+        "value"].tolist()
+    with pytest.raises(ValueError, match="workers"):
+        with shared_pool(0):
+            pass

@@ -11,8 +11,10 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,34 @@ def _die_with_parent(parent: int) -> None:
     die_with_parent(parent)
 
 
+_SHARED: list = []  # [(pool, workers)] while a shared_pool() block is open
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing as mp
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+@contextmanager
+def shared_pool(workers: int = 2) -> Iterator[None]:
+    """Inside the block, every ``run_sweep(executor="local", workers=workers)`` reuses one process pool instead of
+    starting its own (``verify`` runs all its checks in one: each fresh pool costs a few seconds per worker to
+    import torch). The pool is shut down when the block ends, so no worker outlives it; nested blocks share the
+    outer pool."""
+    check_positive_int(workers, "workers")
+    if _SHARED:
+        yield
+        return
+    _SHARED.append((_new_pool(workers), workers))
+    try:
+        yield
+    finally:
+        pool = _SHARED.pop()[0]  # the current one (a broken pool is replaced)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",
               workers: int = 2, scheduler: str = "local", progress: bool = True) -> dict[str, int]:
     """Run every config whose result is missing; returns counts of done / skipped configs. ``executor``,
@@ -94,13 +124,20 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
         for c in todo:
             finished(c, _run_one(c, root))
     elif executor == "local":
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        shared = _SHARED[0][0] if _SHARED and _SHARED[0][1] == workers else None
+        pool = shared or _new_pool(workers)
+        try:
             futs = {pool.submit(_run_one, c, root): c for c in todo}
             for f in as_completed(futs):
                 finished(futs[f], f.result())
+        except BrokenProcessPool:
+            if shared is not None:  # a worker died: this sweep fails as before; the next one gets a fresh pool
+                _SHARED[0] = (_new_pool(workers), workers)
+                shared.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            if shared is None:
+                pool.shutdown(wait=True, cancel_futures=True)
     elif executor == "dask":
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed

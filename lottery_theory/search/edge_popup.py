@@ -285,7 +285,8 @@ def _search(work: nn.Module, wrapped: dict, levels: list, loader, val_data, cfg:
                 w.kb = min(round(d * w.layer.bias.numel()), int(w.layer.bias_mask.sum()))
         params = [w.scores for w in wrapped.values()] + [w.bias_scores for w in wrapped.values()
                                                          if w.bias_scores is not None]
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                              foreach=True)  # bit-identical to the per-tensor loop on CPU (search/train.py)
         sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
         for ep in range(cfg.epochs):
             train_loss = run_epoch(work, loader, opt, dev)
