@@ -122,17 +122,14 @@ class Ticket:
 
     def realise(self) -> list:
         """What the rebuilt network realises per target layer, read from its masked weights
-        (:class:`lottery_theory.bounds.RealisedLayer`, one per target Linear/Conv2d)."""
+        (:class:`lottery_theory.bounds.RealisedLayer`, one per target Linear/Conv2d). Computed once per state of
+        the network (any write to its weights or masks recomputes it); the layers are shared between calls, so copy
+        an array before writing into it."""
         from .layouts import CONSTRUCTIONS
 
         key = _state_key(self.network)  # construct() and sup_error() both read it: computed once per state
         if self._realised is None or self._realised[0] != key:
-            layers = CONSTRUCTIONS.get_checked(self.construction)().realise(self.network, self.layout)
-            for r in layers:  # shared between callers: nobody may write into it
-                for v in vars(r).values():
-                    if isinstance(v, np.ndarray):
-                        v.flags.writeable = False
-            self._realised = (key, layers)
+            self._realised = (key, CONSTRUCTIONS.get_checked(self.construction)().realise(self.network, self.layout))
         return list(self._realised[1])
 
     def box_symmetric(self, lo, hi) -> bool:
