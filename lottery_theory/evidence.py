@@ -100,7 +100,8 @@ class Scaling:
 
     Tables have columns ``x``, ``seed``, ``y`` and optionally ``censored`` ("", "floor" or "above"). ``grid``
     (x -> sorted allowed y values) quantises the simulated tables as the measurement was (y rounded up to the
-    grid; below its first value = censored at the floor, above its last = censored above)."""
+    grid; below its first value = censored at the floor, above its last = censored above). With ``quantise``
+    False the measurement is continuous (e.g. interpolated between grid values): the grid only censors."""
     claim: Law
     rival: Law
     x: str = "x"
@@ -108,6 +109,7 @@ class Scaling:
     min_points: int = 3
     what: str = "y"
     xname: str = "p"
+    quantise: bool = True
 
     # ---------------------------------------------------------------- the estimate and the verdict (arrays)
     def _slopes(self, x: np.ndarray, seed: np.ndarray, y: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +152,11 @@ class Scaling:
             yy = np.exp(lvl + np.log(law(xs_all)) + rng.normal(0, sd, xs_all.size))
             for xi, v in zip(xs_all, yy):
                 c = True
-                if grid is not None and xi in grid:
+                if grid is not None and xi in grid and not self.quantise:
+                    g = np.asarray(grid[xi], float)
+                    c = g[0] < v <= g[-1]  # only censored: at or below the floor, or above the ceiling
+                    v = min(v, g[-1])
+                elif grid is not None and xi in grid:
                     g = np.asarray(grid[xi], float)
                     j = np.searchsorted(g, v - 1e-9 * v)
                     if j >= g.size:

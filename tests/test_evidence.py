@@ -199,3 +199,18 @@ def test_teacher_interpolated_slope_recovers_a_power_law(a, c):
     assert np.allclose(kn.k, want, rtol=1e-9) and (kn.k > 1).all()  # NaN exactly where k0 <= 1 (the floor)
     text, slopes = teacher_slope(t)
     assert np.allclose(slopes, a, rtol=1e-9) and f"slope {a:.2f}" in text
+
+
+def test_k_min_is_read_at_the_crossing_by_hand():
+    """upper = eps (k0 / k)^2 is linear in (log k, log upper): on the sqrt(2)-rounded grid 8, 11, 16, 23, 32 with
+    k0 = 13 the smallest eps-ticket is k = 16 (upper 0.66 eps) and k = 11 misses (1.40 eps); the crossing of eps is
+    k0 = 13 exactly. At the grid's floor the crossing is not bracketed: k_cross = k_min, censored "floor"."""
+    from proofs_checks.tickets_er import kmin_table
+
+    eps, grid = 0.01, [8, 11, 16, 23, 32]
+    rows = [dict(density=0.5, seed=s, width_multiplier=k, upper=eps * (k0 / k) ** 2)
+            for s, k0 in ((0, 13.0), (1, 5.0)) for k in grid]
+    t = kmin_table(pd.DataFrame(rows), eps).set_index("seed")
+    assert t.loc[0, "k_min"] == 16 and t.loc[0, "k_cross"] == pytest.approx(13.0, rel=1e-12)
+    assert t.loc[0, "censored"] == ""
+    assert t.loc[1, "k_min"] == 8 and t.loc[1, "k_cross"] == 8 and t.loc[1, "censored"] == "floor"
