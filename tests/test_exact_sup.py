@@ -14,7 +14,7 @@ from lottery_theory.tickets.construct import BudgetMissed
 from lottery_theory.tickets.exact import exact_sup_error
 
 
-def _ticket(widths, density, k, assignment, seed):
+def _ticket(widths, density, k, assignment, seed, construction="2L"):
     g = torch.Generator().manual_seed(seed)
     mods = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -27,7 +27,7 @@ def _ticket(widths, density, k, assignment, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BudgetMissed)
         return construct(t, density=density, eps=0.05, width_multiplier=k, assignment=assignment,
-                         generator=torch.Generator().manual_seed(seed + 1))
+                         construction=construction, generator=torch.Generator().manual_seed(seed + 1))
 
 
 def test_one_input_target_matches_a_dense_grid():
@@ -178,18 +178,7 @@ def test_one_input_kinks_equal_the_milp(widths, density, k, construction, seed):
     realised layers agree to the MILP's tolerance; a 100,001-point grid never beats them."""
     import lottery_theory.tickets.exact as exact
 
-    g = torch.Generator().manual_seed(seed)
-    mods = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        lin = nn.Linear(a, b)
-        with torch.no_grad():
-            lin.weight.copy_((torch.rand(b, a, generator=g) * 2 - 1) * 0.6)
-            lin.bias.copy_((torch.rand(b, generator=g) * 2 - 1) * 0.2)
-        mods += [lin] + ([nn.ReLU()] if i < len(widths) - 2 else [])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BudgetMissed)
-        tk = construct(nn.Sequential(*mods), density=density, eps=0.05, width_multiplier=k,
-                       construction=construction, generator=torch.Generator().manual_seed(seed + 1))
+    tk = _ticket(widths, density, k, "adaptive", seed, construction)
     kinks = exact_sup_error(tk, (-1.0, 0.5))
     assert kinks.method == "kinks" and kinks.optimal and kinks.value <= kinks.bound <= kinks.value * (1 + 1e-6) + 1e-12
     md, P, T = exact._encode(tk, exact._check(tk), -1.0, 0.5)
