@@ -63,9 +63,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"re-judged {len(rows)} rows from the CSVs in {folder} (nothing computed); wrote verdicts.md and "
               f"verdicts.json in {Path(args.out) if args.out else folder}")
         return 1 if any(r.verdict == "error" or (args.strict and r.verdict == "violated") for r in rows) else 0
+    from .experiments.sweep import shared_pool
+
     out = Path(args.out) if args.out else repo_root() / "figures"
-    rows = run_checks(args.only, quick=args.quick, out_dir=out, debug=args.debug,
-                      progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
+    with shared_pool():  # one pool of sweep workers for every check, started once
+        rows = run_checks(args.only, quick=args.quick, out_dir=out, debug=args.debug,
+                          progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
     write_outputs(rows, out, "quick" if args.quick else "full", args.only)
     print(format_table(rows))
     print(f"wrote {out / 'verdicts.md'} and {out / 'verdicts.json'}")

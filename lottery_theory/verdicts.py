@@ -340,23 +340,20 @@ def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_di
     checks = selected_checks(names)
     out = Path(out_dir) if out_dir else repo_root() / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    from .experiments.sweep import shared_pool
-
     rows: list[Verdict] = []
     items = list(checks.items())
-    with shared_pool():  # one pool of sweep workers for all checks, started once
-        for name, path in (progress(items) if progress else items):
-            try:
-                mod = load_check(path)
-                for v in mod.check(quick=quick, out_dir=out):
-                    rows.append(replace(v, check=v.check or name))
-            except Exception as exc:  # noqa: BLE001 - reported as a row
-                rows.append(Verdict(f"{name} ran", f"{type(exc).__name__}: {exc}", "-", "error", name, "ran"))
-                if debug:
-                    traceback.print_exc(file=sys.stderr)
-                else:
-                    print(f"check {name} failed: {type(exc).__name__}: {exc} (--debug shows the traceback)",
-                          file=sys.stderr)
+    for name, path in (progress(items) if progress else items):
+        try:
+            mod = load_check(path)
+            for v in mod.check(quick=quick, out_dir=out):
+                rows.append(replace(v, check=v.check or name))
+        except Exception as exc:  # noqa: BLE001 - reported as a row
+            rows.append(Verdict(f"{name} ran", f"{type(exc).__name__}: {exc}", "-", "error", name, "ran"))
+            if debug:
+                traceback.print_exc(file=sys.stderr)
+            else:
+                print(f"check {name} failed: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+                      file=sys.stderr)
     return rows
 
 

@@ -11,7 +11,7 @@ import itertools
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -95,6 +95,25 @@ def shared_pool(workers: int = 2) -> Iterator[None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _run_local(todo: list, root: str, workers: int, finished: Callable) -> None:
+    """The configs on the shared pool (:func:`shared_pool`) when one of ``workers`` is open, else on a pool of
+    their own, shut down after them."""
+    shared = _SHARED[0][0] if _SHARED and _SHARED[0][1] == workers else None
+    pool = shared or _new_pool(workers)
+    try:
+        futs = {pool.submit(_run_one, c, root): c for c in todo}
+        for f in as_completed(futs):
+            finished(futs[f], f.result())
+    except BrokenProcessPool:
+        if shared is not None:  # a worker died: this sweep fails as before; the next one gets a fresh pool
+            _SHARED[0] = (_new_pool(workers), workers)
+            shared.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        if shared is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None = None, executor: str = "local",
               workers: int = 2, scheduler: str = "local", progress: bool = True) -> dict[str, int]:
     """Run every config whose result is missing; returns counts of done / skipped configs. ``executor``,
@@ -124,20 +143,7 @@ def run_sweep(configs: Iterable[ExperimentConfig], *, store: ResultStore | None 
         for c in todo:
             finished(c, _run_one(c, root))
     elif executor == "local":
-        shared = _SHARED[0][0] if _SHARED and _SHARED[0][1] == workers else None
-        pool = shared or _new_pool(workers)
-        try:
-            futs = {pool.submit(_run_one, c, root): c for c in todo}
-            for f in as_completed(futs):
-                finished(futs[f], f.result())
-        except BrokenProcessPool:
-            if shared is not None:  # a worker died: this sweep fails as before; the next one gets a fresh pool
-                _SHARED[0] = (_new_pool(workers), workers)
-                shared.shutdown(wait=False, cancel_futures=True)
-            raise
-        finally:
-            if shared is None:
-                pool.shutdown(wait=True, cancel_futures=True)
+        _run_local(todo, root, workers, finished)
     elif executor == "dask":
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
