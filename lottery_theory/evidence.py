@@ -50,6 +50,17 @@ def law_slope(law: Law, on: Law, xs) -> float:
     return float((uc * (v - v.mean())).sum() / (uc ** 2).sum())
 
 
+def log_crossing(x0: float, x1: float, y0: float, y1: float, level: float) -> float:
+    """Where ``y`` crosses ``level`` between two grid points ``(x0, y0)`` and ``(x1, y1)`` (``y0 > level >= y1``),
+    linear in (log x, log y): a measurement between grid values instead of rounded to one. ``y1 = 0`` gives
+    ``x0`` (log 0 = -inf)."""
+    import math
+
+    with np.errstate(divide="ignore"):
+        l0, l1, lv = math.log(y0), float(np.log(y1)), math.log(level)
+    return float(np.exp(math.log(x0) + (l0 - lv) / (l0 - l1) * (math.log(x1) - math.log(x0))))
+
+
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval (NaNs when fewer than 2 values)."""
     from scipy import stats

@@ -20,7 +20,7 @@ import pandas as pd
 from lottery_theory.bounds import er_factor
 from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
-from lottery_theory.evidence import Law, Scaling, near_margin, paired_power, powered
+from lottery_theory.evidence import Law, Scaling, log_crossing, near_margin, paired_power, powered
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, judge_rows, margin_verdict, mean_interval, read_csv,
                                      script_main, seeds_of)
 
@@ -69,12 +69,11 @@ def interpolated_k(t: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (p, seed), g in t.groupby(["density", "seed"]):
         g = g.sort_values("width_multiplier")
-        with np.errstate(divide="ignore"):  # a zero MSE is log 0 = -inf: the crossing is then the width before
-            k, m = np.log(g["width_multiplier"].to_numpy(float)), np.log(g["relative_mse"].to_numpy(float))
-        below = np.flatnonzero(m <= math.log(LEVEL))
+        k, m = g["width_multiplier"].to_numpy(float), g["relative_mse"].to_numpy(float)
+        below = np.flatnonzero(m <= LEVEL)
         i = int(below[0]) if len(below) else 0
-        lk = np.nan if i == 0 else k[i - 1] + (m[i - 1] - math.log(LEVEL)) / (m[i - 1] - m[i]) * (k[i] - k[i - 1])
-        rows.append(dict(density=float(p), seed=seed, k=float(np.exp(lk))))
+        rows.append(dict(density=float(p), seed=seed,
+                         k=np.nan if i == 0 else log_crossing(k[i - 1], k[i], m[i - 1], m[i], LEVEL)))
     return pd.DataFrame(rows)
 
 

@@ -39,7 +39,7 @@ from lottery_theory.experiments.builtin.ticket import L1_EPS, L1_PS, L1_TARGETS,
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.tickets.bracket import SPLIT_BOXES
-from lottery_theory.evidence import Law, Scaling
+from lottery_theory.evidence import Law, Scaling, log_crossing
 from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
@@ -89,9 +89,9 @@ def kmin_table(wide: pd.DataFrame, eps: float = 0.01) -> pd.DataFrame:
             k = int(ok["width_multiplier"].min())
             r = ok[ok.width_multiplier == k].iloc[0]
             rows.append(dict(eps=eps, density=p, seed=seed, k_min=k, k_cross=k_crossing(g, k, grid, eps),
-                             censored="floor" if k == grid[0] else "", **({} if "kept_params" not in r else dict(
-                                 kept_ratio=r.kept_params / r.target_params,
-                                 source_ratio=r.source_params / r.target_params))))
+                             censored="floor" if k == grid[0] else "",
+                             kept_ratio=r.kept_params / r.target_params,
+                             source_ratio=r.source_params / r.target_params))
     return pd.DataFrame(rows)
 
 
@@ -104,9 +104,7 @@ def k_crossing(g: pd.DataFrame, k_min: float, grid: list, eps: float) -> float:
     if i == 0:
         return float(k_min)
     up = g.groupby("width_multiplier")["upper"].first()
-    u0, u1 = math.log(float(up[grid[i - 1]])), math.log(float(up[k_min]))
-    k0, k1 = math.log(grid[i - 1]), math.log(k_min)
-    return float(math.exp(k0 + (u0 - math.log(eps)) / (u0 - u1) * (k1 - k0)))
+    return log_crossing(grid[i - 1], k_min, float(up[grid[i - 1]]), float(up[k_min]), eps)
 
 
 def grid_of(wide: pd.DataFrame, layout: str | None = None) -> dict:

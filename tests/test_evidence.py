@@ -211,8 +211,8 @@ def test_k_min_is_read_at_the_crossing_by_hand():
     from proofs_checks.tickets_er import kmin_table
 
     eps, grid = 0.01, [8, 11, 16, 23, 32]
-    rows = [dict(density=0.5, seed=s, width_multiplier=k, upper=eps * (k0 / k) ** 2)
-            for s, k0 in ((0, 13.0), (1, 5.0)) for k in grid]
+    rows = [dict(density=0.5, seed=s, width_multiplier=k, upper=eps * (k0 / k) ** 2, kept_params=k,
+                 target_params=1, source_params=2 * k) for s, k0 in ((0, 13.0), (1, 5.0)) for k in grid]
     t = kmin_table(pd.DataFrame(rows), eps).set_index("seed")
     assert t.loc[0, "k_min"] == 16 and t.loc[0, "k_cross"] == pytest.approx(13.0, rel=1e-12)
     assert t.loc[0, "censored"] == ""
