@@ -9,7 +9,7 @@ ER super-mask of density 0.5; static training of the same starts is the baseline
 final epoch's test accuracy for every arm (no model selection). The quick run is a smoke run (about 1 min on 2
 cores): six arms (static ERK; RigL from ERK, balanced and SNIP; confined RigL; SET from ERK) at one density per arch, 4 (mlp) or
 6 (conv) epochs; the full run trains all 14 arms at three densities for 15 / 25 epochs. Every verdict rests on >= 3 seeds (quick) or 5
-(full): the seed-paired mean difference and its 95% t-interval must lie wholly above the margin to hold (and the
+(full; 10 for the four RigL arms the rows compare, as 5 left them short of power 0.95): the seed-paired mean difference and its 95% t-interval must lie wholly above the margin to hold (and the
 row's power against its nearest rival must reach 0.9), wholly below to be violated.
 """
 from __future__ import annotations

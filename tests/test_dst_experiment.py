@@ -33,4 +33,9 @@ def test_dst_train_runs_every_arm_kind():
         DSTTrainConfig(start="dense")
     quick = dst_grid(True)["configs"]
     assert len(quick) == 36 and {c["seed"] for c in quick} == {0, 1, 2}  # 6 arms x 2 archs x 3 seeds
-    assert len({c["seed"] for c in dst_grid(False)["configs"]}) == 5
+    full = dst_grid(False)["configs"]
+    # 14 arms x 6 (arch, density) cells x 5 seeds, plus seeds 5-9 for the rows' 4 RigL arms in every cell
+    assert len(full) == 14 * 6 * 5 + 4 * 6 * 5 and {c["seed"] for c in full} == set(range(10))
+    extra = {(c["method"], c["start"], c.get("support_density")) for c in full if c["seed"] >= 5}
+    assert extra == {("rigl", "erk", None), ("rigl", "snip", None), ("rigl", "balanced", 0.5), ("rigl", "balanced", None)}
+    assert len({c["seed"] for c in full if c["method"] == "static"}) == 5

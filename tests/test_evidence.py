@@ -190,18 +190,61 @@ def test_teacher_interpolated_slope_recovers_a_power_law(a, c):
     interpolation finds k0 exactly wherever the grid brackets it, and row teacher-width's per-seed slope on
     log rho(p) is a."""
     from lottery_theory.bounds import er_factor
-    from proofs_checks.edge_popup_er import LEVEL, WIDTH, interpolated_k, k_needed
+    from proofs_checks.edge_popup_er import WIDTH, interpolated_k, k_needed
 
+    LEVEL = 0.2
     rows = [dict(density=p, seed=s, width_multiplier=k, relative_mse=LEVEL * (c * er_factor(p) ** a / k) ** 0.5)
             for p in (0.5, 0.2, 0.1) for s in range(3) for k in (1, 2, 4, 8, 16, 32, 64, 128, 256)]
     t = pd.DataFrame(rows)
-    kn = interpolated_k(t).dropna()
+    kn = interpolated_k(t, LEVEL).dropna()
     want = np.array([c * er_factor(p) ** a for p in kn.density])
     assert np.allclose(kn.k, want, rtol=1e-9) and (kn.k > 1).all()  # NaN exactly where k0 <= 1 (the floor)
-    kt = k_needed(t)
+    kt = k_needed(t, LEVEL)
     ok = (kt.censored == "").to_numpy()
     slopes, _ = WIDTH._slopes(kt.density.to_numpy(float), kt.seed.to_numpy(), kt.k_cross.to_numpy(float), ok)
     assert len(slopes) == 3 and np.allclose(slopes, a, rtol=1e-9)
+
+
+def test_teacher_level_is_twice_each_seeds_dense_floor_by_hand():
+    """Row teacher-width's level, per seed (its own teacher): 2 x that seed's dense relative MSE at the widest
+    width. Dense rows at width 8 hold 0.10 (seed 0) and 0.12 (seed 1); narrower widths and p < 1 rows must not
+    count: levels 0.20 and 0.24. The p = 0.5 curves c / k are lines in (log k, log MSE), so read between grid
+    widths 1 and 4 seed 0 (0.40 / k) crosses 0.20 at k = 2 and seed 1 (0.72 / k) crosses 0.24 at k = 3. A seed
+    without a dense row is an error naming it."""
+    from proofs_checks.edge_popup_er import interpolated_k, level_of
+
+    dense = [dict(density=1.0, seed=s, width_multiplier=k, relative_mse=v if k == 8 else 0.9)
+             for s, v in enumerate((0.10, 0.12)) for k in (1, 8)]
+    half = [dict(density=0.5, seed=s, width_multiplier=k, relative_mse=c / k) for s, c in enumerate((0.40, 0.72))
+            for k in (1, 4, 8)]
+    t = pd.DataFrame(dense + half)
+    lv = level_of(t)
+    assert lv[0] == pytest.approx(0.20, rel=1e-12) and lv[1] == pytest.approx(0.24, rel=1e-12)
+    kc = interpolated_k(t[t.density < 1], lv).set_index("seed")["k"]
+    assert kc[0] == pytest.approx(2.0, rel=1e-12) and kc[1] == pytest.approx(3.0, rel=1e-12)
+    with pytest.raises(ValueError, match=r"seed\(s\) \[1\]"):
+        level_of(t[(t.density < 1) | (t.seed == 0)])
+
+
+def test_small_fan_in_paper_factor_is_a_finding_with_the_one_factor_slope():
+    """In the small-fan-in regime the construction's law is the one-factor law with its reach term; its slope on
+    log rho(p) over the 2L grid p in {0.5, 0.2, 0.1, 0.05} is a least-squares fit of the closed forms (computed
+    here with np.polyfit from the formulas, independently of evidence.law_slope): 1.27, between rho's 1 and
+    rho^1.5's 1.5. So the published rows report it as a finding (no verdict), and the paper's factor is judged on
+    the wide targets."""
+    from proofs_checks.tickets_er import HALF, ROWS, paper_factor_finding, tables
+
+    ps = np.array([0.5, 0.2, 0.1, 0.05])
+    one = 1 / ((1 - (1 - ps) ** 10) * np.log(1 / (1 - ps / 2)))
+    rho = 1 / np.log(1 / (1 - ps))
+    slope = np.polyfit(np.log(rho), np.log(one), 1)[0]
+    assert 1.26 < slope < 1.28
+    t = tables(ROOT / "figures" / "full")
+    f = paper_factor_finding("adaptive-layout-paper-factor", t["adaptive-layout-one-factor"], HALF, "2L", "small")
+    assert f.verdict == "finding" and f"has slope {slope:.2f}" in f.measured
+    ids = {r.id for r in ROWS}
+    assert {"wide-paper-factor", "l1-wide-paper-factor"} <= ids  # judged (statistical rows) where units reach inputs
+    assert not {"adaptive-layout-paper-factor", "l1-paper-factor"} & ids
 
 
 def test_k_min_is_read_at_the_crossing_by_hand():

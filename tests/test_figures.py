@@ -137,6 +137,27 @@ def test_the_class_gap_margin_line_is_the_rows_margin():
         plt.close(fig)
 
 
+def test_the_teacher_level_line_is_the_rows_level():
+    """edge_popup_teacher's dashed line sits at the geometric mean over seeds of row teacher-width's per-seed levels
+    (proofs_checks/edge_popup_er.py level_of: twice each seed's dense relative MSE at the widest width); the
+    figure holds its own copy of the factor, this keeps them equal."""
+    import importlib
+
+    from lottery_theory.plotting.training import TEACHER_LEVEL_FACTOR
+
+    check = importlib.import_module("proofs_checks.edge_popup_er")
+    assert TEACHER_LEVEL_FACTOR == check.LEVEL_FACTOR
+    df = pd.read_csv(_csv("edge_popup_teacher"))
+    fig = draw("edge_popup_teacher", df)
+    try:
+        hl = [float(ln.get_ydata()[0]) for ln in fig.axes[0].lines if len(ln.get_ydata()) == 2
+              and ln.get_ydata()[0] == ln.get_ydata()[1]]
+        want = float(np.exp(np.mean(np.log(list(check.level_of(df).values())))))
+        assert any(abs(y - want) < 1e-12 for y in hl), (hl, want)
+    finally:
+        plt.close(fig)
+
+
 def _hlines_of(ax) -> list[float]:
     return [float(ln.get_ydata()[0]) for ln in ax.lines if len(ln.get_ydata()) == 2
             and ln.get_ydata()[0] == ln.get_ydata()[1] and tuple(ln.get_xdata()) == (0.0, 1.0)]

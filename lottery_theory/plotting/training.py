@@ -8,14 +8,32 @@ import pandas as pd
 from .core import panels, register_figure, seed_agg, styles, t_interval
 
 
+TEACHER_LEVEL_FACTOR = 2.0  # proofs_checks/edge_popup_er.py LEVEL_FACTOR (row teacher-width); a test keeps them equal
+
+
+def _crossing(g: pd.DataFrame, level: float) -> float | None:
+    """Width where the geometric mean (over seeds) of the relative MSE first crosses ``level``, interpolated in
+    (log k, log MSE) as row teacher-width reads each seed; None when the grid does not bracket it."""
+    from ..evidence import log_crossing
+
+    a = g.groupby("width_multiplier")["relative_mse"].apply(lambda v: float(np.exp(np.log(v).mean()))).sort_index()
+    k, m = a.index.to_numpy(float), a.to_numpy()
+    below = np.flatnonzero(m <= level)
+    return None if not len(below) or below[0] == 0 else log_crossing(k[below[0] - 1], k[below[0]], m[below[0] - 1],
+                                                                      m[below[0]], level)
+
+
 @register_figure("edge_popup_teacher")
 def _edge_popup_teacher(df: pd.DataFrame, fig: plt.Figure) -> None:
     """Relative MSE and sup error (on held-out inputs) of edge-popup tickets vs source width per density:
     geometric mean and 95% t-interval of the log values over seeds (the log axis; an arithmetic interval on it
-    ran below zero with 3 seeds); the level 0.3 and, per density, the width predicted by rho(p) from the p = 0.5
-    width marked."""
+    ran below zero with 3 seeds); TEACHER_LEVEL_FACTOR x the dense source's relative MSE at the widest width
+    (geometric mean over seeds; row teacher-width reads each seed's own) and, per density, the measured crossing
+    and the width predicted by rho(p) from the p = 0.5 crossing marked."""
     ax1, ax2 = fig.subplots(1, 2)
     n_seeds = df["seed"].nunique()
+    dense = df[(df["density"] == 1.0) & (df["width_multiplier"] == df["width_multiplier"].max())]["relative_mse"]
+    level = TEACHER_LEVEL_FACTOR * float(np.exp(np.log(dense).mean())) if len(dense) else np.nan  # no dense: no line
     need = {}
     for (p, g), (mk, ls, c) in zip(df.groupby("density", sort=True), styles()):
         for ax, col in ((ax1, "relative_mse"), (ax2, "sup_error")):
@@ -23,16 +41,20 @@ def _edge_popup_teacher(df: pd.DataFrame, fig: plt.Figure) -> None:
             mid = np.exp(a["mean"])
             ax.errorbar(a.index, mid, yerr=[mid - np.exp(a["mean"] - a["half"]), np.exp(a["mean"] + a["half"]) - mid],
                         marker=mk, ls=ls, color=c, label=f"p={p:g}", capsize=2)
-        a = seed_agg(g, "width_multiplier", "relative_mse")
-        ok = a[a["mean"] <= 0.3]
-        need[p] = (float(ok.index.min()) if len(ok) else None, c, ls)
+        need[p] = (_crossing(g, level), c, ls)
     if need.get(0.5, (None,))[0]:
         k05 = need[0.5][0]
-        for p, (_, c, ls) in need.items():
+        for p, (kc, c, ls) in need.items():
             if p < 1:
                 kp = k05 * (1 / -np.log1p(-p)) / (1 / -np.log1p(-0.5))
-                ax1.plot([kp], [0.3], marker="v", color=c, ms=8, ls="none")
+                ax1.plot([kp], [level], marker="v", color=c, ms=8, ls="none")
+                if kc:
+                    ax1.plot([kc], [level], marker="o", mfc="none", color=c, ms=9, ls="none")
         ax1.plot([], [], "kv", ls="none", label="predicted width: k(0.5) rho(p)/rho(0.5)")
+        ax1.plot([], [], "ko", mfc="none", ls="none", label="measured crossing (geometric mean)")
+    if np.isfinite(level):
+        ax1.axhline(level, color="0.5", lw=0.8, ls="--", label=f"{TEACHER_LEVEL_FACTOR:g} x dense floor = {level:.3g} "
+                    "(geom. mean; the row: each seed's)")
     for ax, lab in ((ax1, "relative MSE of the ticket (held-out inputs)"),
                     (ax2, "max |ticket - teacher| (held-out sample)")):
         ax.set_xscale("log", base=2)
@@ -40,9 +62,7 @@ def _edge_popup_teacher(df: pd.DataFrame, fig: plt.Figure) -> None:
         ax.set_xlabel("width multiplier of the ER source")
         ax.set_ylabel(lab)
         ax.legend(title="density p (fraction kept)", fontsize=6, title_fontsize=6, loc="upper center",
-                  bbox_to_anchor=(0.5, -0.16), ncol=3)  # below the panel: the curves fill it
-    ax1.axhline(0.3, color="0.5", lw=0.8, ls="--")
-    ax1.annotate("level 0.3 (the verdict's)", (1, 0.31), fontsize=7, color="0.3")
+                  bbox_to_anchor=(0.5, -0.16), ncol=2)  # below the panel: the curves fill it
     fig.suptitle(f"Edge-popup tickets, 20-40-40-1 teacher (ticket keeps half the ER support): geometric mean and "
                  f"95% interval, {n_seeds} seeds", fontsize=8)
 
@@ -168,7 +188,9 @@ def _dst(df: pd.DataFrame, fig: plt.Figure) -> None:
     axes = fig.subplots(len(archs), ncol, squeeze=False)
     starts = [s for s in ("uniform", "er", "erk", "balanced", "pyramidal", "snip") if s in set(df["start"])]
     series = [s for s in DST_METHODS if s in set(df["series"])]
-    n_seeds = df["seed"].nunique()
+    per_arm = df.groupby(["arch", "density", "series", "start"])["seed"].nunique()
+    n_seeds = (f"{per_arm.min()}" if per_arm.min() == per_arm.max() else
+               f"{per_arm.min()} (the rows' RigL arms: {per_arm.max()})")
     for i, a in enumerate(archs):
         mine = [c for c in cells if c[0] == a]
         for j in range(ncol):

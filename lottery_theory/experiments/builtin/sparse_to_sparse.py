@@ -63,14 +63,21 @@ def run_sparse_to_sparse(cfg: SparseToSparseConfig) -> list[dict]:
     return rows
 
 
+IMP_POWER_SEEDS = list(range(5, 15))  # full run: conv IMP (both starts) gets 15 seeds in all (proofs_checks/prune_er.py)
+
+
 def sparse_to_sparse_grid(quick: bool) -> dict:
     seeds = [0, 1, 2] if quick else [0, 1, 2, 3, 4]
     # quick (a smoke run of the pipeline, about 1 min on 2 cores): IMP down to 0.2 (7 rounds from dense, 3 from
     # the ER start) and one one-shot pruner; the full run goes to 0.02 with SNIP, SynFlow and magnitude
     dens = [0.2] if quick else [0.2, 0.1, 0.05, 0.02]
     methods = ["imp", "snip"] if quick else ["imp", "snip", "synflow", "magnitude"]
+    plan = [(arch, method, start, s) for arch in ["mlp", "conv"] for method in methods for start in (1.0, 0.5)
+            for s in seeds]
+    if not quick:  # row imp-er-vs-dense's conv arms: 5 seeds left its seed-paired difference at power 0.44
+        plan += [("conv", "imp", start, s) for start in (1.0, 0.5) for s in IMP_POWER_SEEDS]
     s2s = [{"arch": arch, "method": method, "start_density": start, "seed": s, "densities": dens, **DATA[arch]}
-           for arch in ["mlp", "conv"] for method in methods for start in (1.0, 0.5) for s in seeds]
+           for arch, method, start, s in plan]
     return {"experiment": "sparse_to_sparse", "fixed": {"epochs": 4 if quick else 15}, "configs": s2s}
 
 
