@@ -39,3 +39,19 @@ def test_dst_train_runs_every_arm_kind():
     extra = {(c["method"], c["start"], c.get("support_density")) for c in full if c["seed"] >= 5}
     assert extra == {("rigl", "erk", None), ("rigl", "snip", None), ("rigl", "balanced", 0.5), ("rigl", "balanced", None)}
     assert len({c["seed"] for c in full if c["method"] == "static"}) == 5
+
+
+def test_full_sparse_to_sparse_grid_gives_conv_imp_its_power_seeds():
+    """Row imp-er-vs-dense's conv arms (IMP from the dense and the ER 0.5 start) get 15 seeds in the full run; every
+    other (arch, method, start) keeps 5: 2 archs x 4 methods x 2 starts x 5 + 2 starts x 10."""
+    from lottery_theory.experiments.builtin.sparse_to_sparse import sparse_to_sparse_grid
+
+    full = sparse_to_sparse_grid(False)["configs"]
+    assert len(full) == 2 * 4 * 2 * 5 + 2 * 10
+    seeds = {}
+    for c in full:
+        seeds.setdefault((c["arch"], c["method"], c["start_density"]), set()).add(c["seed"])
+    for key, s in seeds.items():
+        want = set(range(15)) if key[:2] == ("conv", "imp") else set(range(5))
+        assert s == want, key
+    assert {c["seed"] for c in sparse_to_sparse_grid(True)["configs"]} == {0, 1, 2}

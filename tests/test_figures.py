@@ -209,3 +209,14 @@ def test_long_panel_titles_break_at_a_phrase_boundary():
     t = "2L tickets for 10-20-20-1 targets, eps = 0.01 certified; reference lines anchored at p = 0.5"
     assert _break_title(t) == "2L tickets for 10-20-20-1 targets, eps = 0.01 certified;\nreference lines anchored at p = 0.5"
     assert all(len(line) <= 70 for line in _break_title("word " * 40).splitlines())
+
+
+def test_seed_counts_are_stated_per_arm():
+    """Figure titles state the seeds each arm has: all equal -> one number; the full run's power seeds (some arms
+    with more) -> the smaller count and the larger one named, so no title claims seeds most arms lack."""
+    from lottery_theory.plotting.training import seeds_phrase
+
+    even = pd.DataFrame({"arm": ["a"] * 5 + ["b"] * 5, "seed": list(range(5)) * 2})
+    assert seeds_phrase(even, ["arm"], "b") == "5"
+    uneven = pd.DataFrame({"arm": ["a"] * 5 + ["b"] * 10, "seed": list(range(5)) + list(range(10))})
+    assert seeds_phrase(uneven, ["arm"], "arm b") == "5 (arm b: 10)"

@@ -142,7 +142,7 @@ def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
     """IMP (lines over its rounds) and one-shot pruners (points) vs density: filled markers = dense start,
     open markers = inside an ER mask of density 0.5; mean over seeds; the ER path's training cost relative to
     the dense path annotated for IMP."""
-    n_seeds = df["seed"].nunique()
+    n_seeds = seeds_phrase(df, ["arch", "method", "start_density"], "conv IMP")
     for ax, sub in arch_panels(df, fig):
         for (method, g), (mk, _, c) in zip(sub.groupby("method"), styles()):
             for start, ls, fill in ((1.0, "-", c), (0.5, "--", "none")):
@@ -169,6 +169,12 @@ def _sparse_to_sparse(df: pd.DataFrame, fig: plt.Figure) -> None:
                  "seeds; cost = trained parameter-epochs", fontsize=8)
 
 
+def seeds_phrase(df: pd.DataFrame, arm: list, more: str) -> str:
+    """How many seeds each arm (``arm`` columns) has: "5", or "5 (<more>: 15)" when some arms were given more."""
+    n = df.groupby(arm)["seed"].nunique()
+    return f"{n.min()}" if n.min() == n.max() else f"{n.min()} ({more}: {n.max()})"
+
+
 SHORT_TITLES = {"mlp": "LeNet-300-100, mnist5k", "conv": "conv net, digits"}
 DST_METHODS = {"static": "static (mask fixed)", "rigl": "RigL", "set": "SET", "rigl+super": "RigL in ER super-mask 0.5"}
 
@@ -188,9 +194,7 @@ def _dst(df: pd.DataFrame, fig: plt.Figure) -> None:
     axes = fig.subplots(len(archs), ncol, squeeze=False)
     starts = [s for s in ("uniform", "er", "erk", "balanced", "pyramidal", "snip") if s in set(df["start"])]
     series = [s for s in DST_METHODS if s in set(df["series"])]
-    per_arm = df.groupby(["arch", "density", "series", "start"])["seed"].nunique()
-    n_seeds = (f"{per_arm.min()}" if per_arm.min() == per_arm.max() else
-               f"{per_arm.min()} (the rows' RigL arms: {per_arm.max()})")
+    n_seeds = seeds_phrase(df, ["arch", "density", "series", "start"], "the rows' RigL arms")
     for i, a in enumerate(archs):
         mine = [c for c in cells if c[0] == a]
         for j in range(ncol):
