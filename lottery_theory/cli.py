@@ -373,7 +373,7 @@ def _add_verify(add) -> None:
     for name, help_, fn in [("verify", "run every proofs_checks/ script and print the verdict table", cmd_verify),
                             ("reproduce", "regenerate every figure in figures/ (runs all checks)", cmd_reproduce)]:
         v = add(name, help_, fn)
-        v.add_argument("--quick", action="store_true", help="small grids (smoke runs of the trained checks): about 10 minutes on 2 cores")
+        v.add_argument("--quick", action="store_true", help="small grids (smoke runs of the trained checks): 8-13 minutes on 2 cores")
         v.add_argument("--out", help="output folder (default: figures/ of the checkout)")
         if name == "verify":
             v.add_argument("--only", nargs="+", help="run only these checks (their rows replace theirs in "
