@@ -61,6 +61,18 @@ def log_crossing(x0: float, x1: float, y0: float, y1: float, level: float) -> fl
     return float(np.exp(math.log(x0) + (l0 - lv) / (l0 - l1) * (math.log(x1) - math.log(x0))))
 
 
+def first_crossing(x, y, level: float) -> float:
+    """Where ``y`` first falls to ``level`` along increasing ``x``: :func:`log_crossing` between the last point above
+    it and the first at or below it; NaN when the first point is already at or below it (censored at the floor) or
+    no point reaches it (above the ceiling)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    below = np.flatnonzero(y <= level)
+    if not len(below) or below[0] == 0:
+        return float("nan")
+    i = int(below[0])
+    return log_crossing(x[i - 1], x[i], y[i - 1], y[i], level)
+
+
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and two-sided Student-t interval (NaNs when fewer than 2 values)."""
     from scipy import stats

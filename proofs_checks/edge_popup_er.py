@@ -20,7 +20,7 @@ import pandas as pd
 from lottery_theory.bounds import er_factor
 from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
-from lottery_theory.evidence import Law, Scaling, log_crossing, near_margin, paired_power, powered
+from lottery_theory.evidence import Law, Scaling, first_crossing, near_margin, paired_power, powered
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, judge_rows, margin_verdict, mean_interval, read_csv,
                                      script_main, seeds_of)
 
@@ -89,18 +89,14 @@ def decide_width(t: pd.DataFrame):
 
 def interpolated_k(t: pd.DataFrame, level) -> pd.DataFrame:
     """Per (density, seed): the width where relative MSE first crosses ``level`` (a number or one per seed),
-    interpolated linearly in
-    (log k, log MSE) between the two grid widths around the crossing; NaN when the grid does not bracket it (the
-    smallest width already below the level, or no width reaching it)."""
+    interpolated linearly in (log k, log MSE) between the two grid widths around the crossing
+    (:func:`~lottery_theory.evidence.first_crossing`); NaN when the grid does not bracket it (the smallest width
+    already below the level, or no width reaching it)."""
     rows = []
     for (p, seed), g in t.groupby(["density", "seed"]):
         g = g.sort_values("width_multiplier")
-        k, m = g["width_multiplier"].to_numpy(float), g["relative_mse"].to_numpy(float)
-        lv = _level(level, seed)
-        below = np.flatnonzero(m <= lv)
-        i = int(below[0]) if len(below) else 0
-        rows.append(dict(density=float(p), seed=seed,
-                         k=np.nan if i == 0 else log_crossing(k[i - 1], k[i], m[i - 1], m[i], lv)))
+        rows.append(dict(density=float(p), seed=seed, k=first_crossing(g["width_multiplier"], g["relative_mse"],
+                                                                          _level(level, seed))))
     return pd.DataFrame(rows)
 
 

@@ -247,6 +247,17 @@ def test_small_fan_in_paper_factor_is_a_finding_with_the_one_factor_slope():
     assert not {"adaptive-layout-paper-factor", "l1-paper-factor"} & ids
 
 
+def test_first_crossing_by_hand():
+    """y = 8 / x on x = 1, 2, 4, 8 is a line in (log x, log y): it first reaches 3 at x = 8/3 (between 2 and 4);
+    a level the first point already meets (8) or that no point reaches (0.5) gives NaN (censored)."""
+    from lottery_theory.evidence import first_crossing
+
+    x = [1, 2, 4, 8]
+    y = [8 / v for v in x]
+    assert first_crossing(x, y, 3.0) == pytest.approx(8 / 3, rel=1e-12)
+    assert math.isnan(first_crossing(x, y, 8.0)) and math.isnan(first_crossing(x, y, 0.5))
+
+
 def test_k_min_is_read_at_the_crossing_by_hand():
     """upper = eps (k0 / k)^2 is linear in (log k, log upper): on the sqrt(2)-rounded grid 8, 11, 16, 23, 32 with
     k0 = 13 the smallest eps-ticket is k = 16 (upper 0.66 eps) and k = 11 misses (1.40 eps); the crossing of eps is

@@ -14,13 +14,11 @@ TEACHER_LEVEL_FACTOR = 2.0  # proofs_checks/edge_popup_er.py LEVEL_FACTOR (row t
 def _crossing(g: pd.DataFrame, level: float) -> float | None:
     """Width where the geometric mean (over seeds) of the relative MSE first crosses ``level``, interpolated in
     (log k, log MSE) as row teacher-width reads each seed; None when the grid does not bracket it."""
-    from ..evidence import log_crossing
+    from ..evidence import first_crossing
 
     a = g.groupby("width_multiplier")["relative_mse"].apply(lambda v: float(np.exp(np.log(v).mean()))).sort_index()
-    k, m = a.index.to_numpy(float), a.to_numpy()
-    below = np.flatnonzero(m <= level)
-    return None if not len(below) or below[0] == 0 else log_crossing(k[below[0] - 1], k[below[0]], m[below[0] - 1],
-                                                                      m[below[0]], level)
+    k = first_crossing(a.index, a.to_numpy(), level)
+    return None if np.isnan(k) else k
 
 
 @register_figure("edge_popup_teacher")
