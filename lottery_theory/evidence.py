@@ -226,13 +226,16 @@ class Scaling:
         return out[0], out[1]
 
     # ---------------------------------------------------------------- the row's decision on a table
-    def decide(self, t, grid: Mapping | None = None, power: bool = True):
-        """Verdict, measured text and extras (``power``, ``size``, ``seeds``, ``interval``) of a table."""
-        x = t[self.x].to_numpy(float)
-        seed = t["seed"].to_numpy()
+    def arrays(self, t):
+        """(x, seed, y, ok) of a table; ``ok`` marks the points that enter a fit: uncensored, finite, y > 0."""
         y = t[self.y].to_numpy(float)
         cens = t["censored"].fillna("").astype(str).to_numpy() if "censored" in t else np.full(len(t), "")
-        ok = (cens == "") & np.isfinite(y) & (y > 0)
+        return t[self.x].to_numpy(float), t["seed"].to_numpy(), y, (cens == "") & np.isfinite(y) & (y > 0)
+
+    def decide(self, t, grid: Mapping | None = None, power: bool = True):
+        """Verdict, measured text and extras (``power``, ``size``, ``seeds``, ``interval``) of a table."""
+        x, seed, y, ok = self.arrays(t)
+        cens = t["censored"].fillna("").astype(str).to_numpy() if "censored" in t else np.full(len(t), "")
         v, m, lo, hi, n = self.raw(x, seed, y, ok)
         r, half = self.region(x[ok]) if ok.any() else (np.nan, np.nan)
         pw, sz = self.power(x, seed, y, ok, grid) if power else (np.nan, np.nan)

@@ -476,9 +476,8 @@ def paper_factor_finding(row: str, kmin: pd.DataFrame, one: Law, what: str, regi
     95% t-interval over seeds, beside the slopes the one-factor law and rho^1.5 have on this grid."""
     t = kmin[kmin.density < 1]
     sc = Scaling(RHO, RHO_15, x="density", y="k_cross", quantise=False)
-    x, y = t["density"].to_numpy(float), t["k_cross"].to_numpy(float)
-    ok = (t["censored"].fillna("").astype(str).to_numpy() == "") & np.isfinite(y) & (y > 0)
-    _, m, lo, hi, n = sc.raw(x, t["seed"].to_numpy(), y, ok)
+    x, seed, y, ok = sc.arrays(t)
+    _, m, lo, hi, n = sc.raw(x, seed, y, ok)
     xs = np.unique(x[ok])
     return finding(row, f"the paper's per-layer factor rho(p) on {what} in the small-fan-in regime ({regime}): slope "
                    "of log k_min on log rho(p), p < 1", f"{m:.2f} [{lo:.2f}, {hi:.2f}] ({n} seeds); on this grid the "
