@@ -94,6 +94,22 @@ def test_same_seed_same_ticket():
     assert a.certified_error == b.certified_error
 
 
+def test_realise_is_recomputed_after_any_write_even_one_that_keeps_the_sums():
+    """realise() caches per state of the network: a write through ``.data`` that swaps two kept weights leaves the
+    version counter, the sum and the sum of squares unchanged, yet changes what the ticket realises; the cache must
+    see it (the cache key checksums the bytes), and an unchanged network must reuse the cached layers."""
+    tk = construct(tiny(), density=0.5, eps=0.1, width_multiplier=20, generator=torch.Generator().manual_seed(6))
+    first = tk.realise()
+    assert tk.realise()[0] is first[0]  # same state: the cached layers
+    lin = next(m for m in tk.network.modules() if isinstance(m, MaskedLinear))
+    w = lin.weight.data.view(-1)
+    kept = torch.nonzero((lin.mask.view(-1) > 0) & (w != 0)).view(-1)
+    i, j = next((a, b) for a in kept.tolist() for b in kept.tolist() if w[a] != w[b])
+    w[i], w[j] = w[j].clone(), w[i].clone()
+    again = tk.realise()
+    assert again[0] is not first[0]
+
+
 def test_conv_target_2L():
     t = conv_net(1, 2, channels=(2,), image_size=4, hidden=3, init="uniform", generator=torch.Generator().manual_seed(0))
     # min-error subsets (the objective this test was written for; the default "fewest" spends the budget) and
