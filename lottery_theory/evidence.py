@@ -278,6 +278,19 @@ def paired_power(d, margin: float, mu_claim: float = 0.0, n_sim: int = 4000, see
     return holds(mu_claim), holds(margin)
 
 
+def paired_seeds_needed(sd: float, margin: float, target: float = 0.97, n_max: int = 500) -> int:
+    """Smallest number of seeds whose seed-paired margin decision (:func:`paired_power`, true mean 0, rival at
+    ``margin``) has power >= ``target`` at paired spread ``sd``: an a-priori sample size from a spread measured on
+    seeds that are not judged. Raises ``ValueError`` if ``n_max`` seeds are not enough."""
+    if not (np.isfinite(sd) and sd > 0):
+        raise ValueError(f"sd must be a positive number, got {sd!r}")
+    for n in range(3, n_max + 1):
+        z = np.arange(n, dtype=float)
+        if paired_power(sd * (z - z.mean()) / z.std(ddof=1), margin)[0] >= target:
+            return n
+    raise ValueError(f"more than n_max={n_max} seeds needed for power {target} at sd {sd} and margin {margin}")
+
+
 def estimate_power(sd: float, claim: float, rival: float, half: float | None = None, n_sim: int = N_SIM * 10,
                    seed: int = 0, z: float = 1.959964) -> tuple[float, float]:
     """Power and size of an interval decision on one estimate with standard error ``sd`` (e.g. a bootstrap over

@@ -55,3 +55,66 @@ def test_full_sparse_to_sparse_grid_gives_conv_imp_its_power_seeds():
         want = set(range(15)) if key[:2] == ("conv", "imp") else set(range(5))
         assert s == want, key
     assert {c["seed"] for c in sparse_to_sparse_grid(True)["configs"]} == {0, 1, 2}
+
+
+def test_full_ratio_grid_gives_row_ratio_001_its_budget_and_seeds():
+    """The full run keeps its 15-epoch grid (2 archs x 5 densities x 5 ratios x 5 seeds) and adds row ratio-0.01's
+    budget: density 0.01 at 60 epochs for every ratio on seeds 0-4, and balanced/er on seeds 5..48 (conv) and
+    5..13 (mlp); the quick grid is untouched (2 x 2 x 5 x 3 at 5 epochs)."""
+    from lottery_theory.experiments.builtin.ratio_train import ratio_grid
+
+    spec = ratio_grid(False)
+    full = [{**spec["fixed"], **c} for c in spec["configs"]]
+    assert len(full) == 2 * 5 * 5 * 5 + 2 * 5 * 5 + 2 * (44 + 9)
+    base = [c for c in full if c["epochs"] == 15]
+    assert len(base) == 250 and {c["seed"] for c in base} == set(range(5))
+    long = [c for c in full if c["epochs"] == 60]
+    assert {c["density"] for c in long} == {0.01}
+    seeds = {}
+    for c in long:
+        seeds.setdefault((c["arch"], c["ratio"]), set()).add(c["seed"])
+    for (arch, ratio), s in seeds.items():
+        want = range({"conv": 49, "mlp": 14}[arch]) if ratio in ("balanced", "er") else range(5)
+        assert s == set(want), (arch, ratio)
+    quick = ratio_grid(True)
+    assert len(quick["configs"]) == 60 and quick["fixed"] == {"epochs": 5}
+    assert all("epochs" not in c for c in quick["configs"])
+
+
+def test_row_seed_counts_follow_from_the_held_out_calibration():
+    """ROW_SEEDS is the a-priori sample size at the paired spread of the held-out seeds 100-104 (never judged):
+    the smallest n whose t-interval decision reaches power 0.97 vs the 2-point rival. Cross-checked against the
+    noncentral t (power of n seeds at that spread, scipy) just below and at the chosen n."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from lottery_theory.evidence import paired_seeds_needed
+    from lottery_theory.experiments.builtin.ratio_train import ROW_EPOCHS, ROW_SEEDS
+
+    cal = pd.read_csv(Path(__file__).parents[1] / "figures" / "full" / "ratio_row_calibration.csv")
+    assert set(cal["seed"]) == set(range(100, 105)) and set(cal["epochs"]) == {ROW_EPOCHS}
+    for arch, g in cal.groupby("arch"):
+        acc = g.pivot(index="seed", columns="ratio", values="test_accuracy")
+        sd = float((acc["balanced"] - acc["er"]).std(ddof=1))
+        n = paired_seeds_needed(sd, -0.02)
+        assert n == ROW_SEEDS[arch]
+
+        def nct_power(k):
+            return stats.nct.sf(stats.t.ppf(0.975, k - 1), k - 1, 0.02 / (sd / np.sqrt(k)))
+        assert nct_power(n) >= 0.96 and nct_power(n - 2) < 0.97
+    with pytest.raises(ValueError, match="sd"):
+        paired_seeds_needed(0.0, -0.02)
+    with pytest.raises(ValueError, match="n_max"):
+        paired_seeds_needed(1.0, -0.02, n_max=10)
+
+
+def test_row_ratio_001_reads_the_longest_budget():
+    """Hand table: density 0.01 at 15 and 60 epochs and density 0.1; the row reads the 60-epoch rows only."""
+    import pandas as pd
+
+    from proofs_checks.prune_er import row_budget
+
+    t = pd.DataFrame({"density": [0.01, 0.01, 0.01, 0.1], "epochs": [15, 60, 60, 60], "value": [0.1, 0.2, 0.3, 0.4],
+                      "seed": [0, 0, 1, 0]})
+    assert row_budget(t)["value"].tolist() == [0.2, 0.3]

@@ -220,3 +220,19 @@ def test_seed_counts_are_stated_per_arm():
     assert seeds_phrase(even, ["arm"], "b") == "5"
     uneven = pd.DataFrame({"arm": ["a"] * 5 + ["b"] * 10, "seed": list(range(5)) + list(range(10))})
     assert seeds_phrase(uneven, ["arm"], "arm b") == "5 (arm b: 10)"
+
+
+def test_ratio_figure_draws_the_rows_longer_budget_apart():
+    """Rows trained longer than the base budget (row ratio-0.01 at 60 epochs) form their own labelled cluster and
+    the title states their seeds per arm; the 15-epoch curves are drawn from the 15-epoch rows only."""
+    rows = [{"arch": "conv", "ratio": r, "density": d, "epochs": 15, "seed": s, "value": 0.5}
+            for r in ("balanced", "er") for d in (0.1, 0.01) for s in range(3)]
+    rows += [{"arch": "conv", "ratio": r, "density": 0.01, "epochs": 60, "seed": s, "value": 0.9}
+             for r in ("balanced", "er") for s in range(7 if r == "balanced" else 3)]
+    fig = draw("ratio_comparison", pd.DataFrame(rows))
+    text = _texts(fig)
+    assert "60 epochs" in text and "15 epochs, 3 seeds" in text and "conv balanced 7" in text
+    ax = fig.axes[0]
+    ys = sorted({round(float(y), 3) for c in ax.containers for y in c.lines[0].get_ydata()})
+    assert ys == [0.5, 0.9]  # the base curves never average in the 60-epoch rows
+    plt.close(fig)

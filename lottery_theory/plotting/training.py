@@ -118,21 +118,41 @@ def arch_panels(df: pd.DataFrame, fig: plt.Figure) -> list[tuple[plt.Axes, pd.Da
 @register_figure("ratio_comparison")
 def _ratio_comparison(df: pd.DataFrame, fig: plt.Figure) -> None:
     """Test accuracy vs global density per layer-wise ratio (mean and 95% t-interval over seeds), per
-    architecture; chance (0.1) marked; er dashed with open markers so it stays visible under erk."""
-    n_seeds = df["seed"].nunique()
-    for i, (ax, sub) in enumerate(arch_panels(df, fig)):
-        for j, ((ratio, g), (mk, ls, c)) in enumerate(zip(sub.groupby("ratio"), styles())):
-            a = seed_agg(g, "density")
+    architecture; chance (0.1) marked; er dashed with open markers so it stays visible under erk. Rows trained
+    longer than the base budget (the full run's row ratio-0.01: density 0.01 at 60 epochs) are drawn as a separate
+    cluster left of their density, labelled with their budget."""
+    epochs = df["epochs"] if "epochs" in df else pd.Series(0, index=df.index)
+    base = df[epochs == epochs.min()]
+    longer = df[epochs > epochs.min()]
+    for i, (ax, sub) in enumerate(arch_panels(base, fig)):
+        extra = longer[longer["arch"] == sub["arch"].iloc[0]] if "arch" in longer else longer.iloc[:0]
+        for j, (ratio, (mk, ls, c)) in enumerate(zip(sorted(base["ratio"].unique()), styles())):
+            a = seed_agg(sub[sub["ratio"] == ratio], "density")
             ax.errorbar(a.index * (1 + 0.04 * (j - 2)), a["mean"], yerr=a["half"], marker=mk, ls=ls, color=c,
                         label=ratio, capsize=2, mfc="none" if ratio == "er" else c)
+            e = extra[extra["ratio"] == ratio]
+            if len(e):
+                b = seed_agg(e, "density")
+                ax.errorbar(b.index * 0.55 * (1 + 0.04 * (j - 2)), b["mean"], yerr=b["half"], marker=mk, ls="none",
+                            color=c, capsize=2, mfc="none" if ratio == "er" else c)
+        if len(extra):
+            d = extra["density"].min()
+            ax.annotate(f"{int(extra['epochs'].max())} epochs", (d * 0.55, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -10), textcoords="offset points", fontsize=7, ha="center", color="0.3")
         ax.axhline(0.1, color="0.6", lw=0.8, ls="--")
         ax.annotate("chance", (0.5, 0.1), xycoords=("axes fraction", "data"), xytext=(0, 2),
                     textcoords="offset points", fontsize=7, color="0.4", ha="center")  # between the densities
         ax.set_xlabel("global density (fraction kept)", fontsize=8)
         if i == 0:
             ax.legend(title="layer-wise ratio", fontsize=7, title_fontsize=7)
-    fig.suptitle(f"training inside ER masks; mean and 95% interval over {n_seeds} seeds (points offset "
-                 "horizontally)", fontsize=8)
+    budget = f"{int(epochs.min())} epochs, " if "epochs" in df else ""
+    more = ""
+    if len(longer):
+        n = longer.groupby(["arch", "ratio"])["seed"].nunique()
+        more = (f"; density {longer['density'].min():g} at {int(longer['epochs'].max())} epochs: {n.min()} seeds, "
+                + ", ".join(f"{a} {r} {k}" for (a, r), k in n.items() if k > n.min()))
+    fig.suptitle(f"training inside ER masks ({budget}{base['seed'].nunique()} seeds{more}); mean and 95% interval "
+                 "(points offset horizontally)", fontsize=8)
 
 
 @register_figure("sparse_to_sparse")
