@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lottery_theory.experiments.builtin.ratio_train import RATIOS
 from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, read_csv, rows_at, script_main,
@@ -33,7 +34,6 @@ STATEMENT = __doc__
 
 
 MARGIN = 0.02  # "competitive" means within 2 accuracy points, fixed before measuring
-RATIOS = ["uniform", "er", "erk", "balanced", "pyramidal"]
 ONE_SHOT = ("snip", "synflow", "magnitude")  # the quick run has SNIP only
 
 
