@@ -165,32 +165,57 @@ class Scaling:
         return region_verdict(lo, hi, 1.0, half), m, lo, hi, b.size
 
     # ---------------------------------------------------------------- power by simulation
-    def simulate(self, law: Law, x, grid: Mapping | None, rng, levels: Mapping, sd: float):
-        """One table drawn under ``law`` at the grid's x with the per-seed ``levels`` and residual spread ``sd``,
-        quantised and censored as the measurement."""
-        xs_all = np.unique(x)
-        ys, ks = [], []
-        for s in levels:  # the seeds, in the order the measured table has them
-            lvl = levels[s]
-            yy = np.exp(lvl + np.log(law(xs_all)) + rng.normal(0, sd, xs_all.size))
-            for xi, v in zip(xs_all, yy):
-                c = True
-                if grid is not None and xi in grid and not self.quantise:
-                    g = np.asarray(grid[xi], float)
-                    c = g[0] < v <= g[-1]  # only censored: at or below the floor, or above the ceiling
-                    v = min(v, g[-1])
-                elif grid is not None and xi in grid:
-                    g = np.asarray(grid[xi], float)
-                    j = np.searchsorted(g, v - 1e-9 * v)
-                    if j >= g.size:
-                        v, c = g[-1], False  # above the ceiling: censored
-                    else:
-                        c = j > 0  # at the floor: censored (only y <= floor known)
-                        v = g[j]
-                ys.append(v)
-                ks.append(c)
-        return np.repeat(xs_all[None, :], len(levels), 0).ravel(), np.repeat(list(levels), xs_all.size), \
-            np.asarray(ys), np.asarray(ks)
+    def simulate_many(self, law: Law, x, grid: Mapping | None, rng, levels: Mapping, sd: float,
+                      n_sim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``n_sim`` tables drawn under ``law`` at the grid's x with the per-seed ``levels`` and residual spread
+        ``sd``, quantised and censored as the measurement: (x values, y of shape (n_sim, seeds, x), uncensored
+        mask of the same shape). The noise is drawn table by table, seed by seed, x by x (one stream)."""
+        xs = np.unique(x)
+        lvl = np.array([levels[s] for s in levels], float)
+        y = np.exp((lvl[:, None] + np.log(law(xs))[None, :])[None] + rng.normal(0, sd, (n_sim, lvl.size, xs.size)))
+        ok = np.ones(y.shape, bool)
+        for j, xi in enumerate(xs):
+            if grid is None or xi not in grid:
+                continue
+            g, v = np.asarray(grid[xi], float), y[..., j]
+            if not self.quantise:  # only censored: at or below the floor, or above the ceiling
+                ok[..., j] = (g[0] < v) & (v <= g[-1])
+                y[..., j] = np.minimum(v, g[-1])
+            else:  # rounded up to the grid; at the floor or above the ceiling: censored
+                i = np.searchsorted(g, v - 1e-9 * v)
+                ok[..., j] = (i > 0) & (i < g.size)
+                y[..., j] = g[np.minimum(i, g.size - 1)]
+        return xs, y, ok
+
+    def holds_many(self, xs: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """:meth:`raw`'s "holds" on each of many tables at once (y, ok of shape (tables, seeds, x)): per-seed
+        least-squares slopes in closed form, the t-interval over the seeds with >= ``min_points`` points, the
+        claim's region from the x values left uncensored in that table."""
+        from scipy import stats
+
+        u = np.log(self.claim(xs))[None, None, :]
+        n = ok.sum(-1)
+        w = ok.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(ok, np.log(np.where(ok, y, 1.0)), 0.0)
+            uc = np.where(ok, u - (w * u).sum(-1, keepdims=True) / n[..., None], 0.0)
+            b = (uc * (v - (w * v).sum(-1, keepdims=True) / n[..., None])).sum(-1) / (uc ** 2).sum(-1)
+            used = n >= self.min_points
+            k = used.sum(-1)
+            bm = np.where(used, b, 0.0)
+            mean = bm.sum(-1) / k
+            sd = np.sqrt(np.where(used, (b - mean[:, None]) ** 2, 0.0).sum(-1) / (k - 1))
+            h = stats.t.ppf(0.975, np.maximum(k - 1, 1)) * sd / np.sqrt(k)
+        halves: dict = {}
+        present = ok.any(1)
+        half = np.empty(len(y))
+        for i, pat in enumerate(present):
+            key = pat.tobytes()
+            if key not in halves:
+                halves[key] = self.region(xs[pat])[1] if pat.any() else np.nan
+            half[i] = halves[key]
+        lo, hi = mean - h, mean + h
+        return (k >= 2) & np.isfinite(half) & np.isfinite(lo) & np.isfinite(hi) & (1 - half < lo) & (hi < 1 + half)
 
     def noise(self, x, seed, y, ok) -> float:
         """Residual spread of log y around a common slope with one level per seed (so the seeds' differing slopes
@@ -205,7 +230,8 @@ class Scaling:
         return float(np.sqrt((r ** 2).sum() / (X.shape[0] - X.shape[1])))
 
     def power(self, x, seed, y, ok, grid=None, n_sim: int = N_SIM, rs: int = 0) -> tuple[float, float]:
-        """(power, size): P(holds) on tables drawn under the claim and under the rival (module docstring)."""
+        """(power, size): P(holds) on tables drawn under the claim and under the rival (module docstring);
+        all ``n_sim`` tables of a law drawn and decided at once (:meth:`simulate_many`, :meth:`holds_many`)."""
         rng = np.random.default_rng(rs)
         if not ok.any():
             return 0.0, 0.0
@@ -218,11 +244,7 @@ class Scaling:
                 xm = x[m] if m.any() else x[ok]
                 ym = y[m] if m.any() else y[ok]
                 levels[s] = float(np.mean(np.log(ym)) - np.mean(np.log(law(xm))))
-            hits = 0
-            for _ in range(n_sim):
-                xx, ss, yy, kk = self.simulate(law, x, grid, rng, levels, sd)
-                hits += self.raw(xx, ss, yy, kk)[0] == "holds"
-            out.append(hits / n_sim)
+            out.append(float(self.holds_many(*self.simulate_many(law, x, grid, rng, levels, sd, n_sim)).mean()))
         return out[0], out[1]
 
     # ---------------------------------------------------------------- the row's decision on a table

@@ -60,12 +60,17 @@ CALIBRATION_SEEDS = range(100, 105)
 CALIBRATION_TRIALS = 400
 JUDGE_SEED = {True: 2023, False: 2024}  # quick, full
 
-def measure(seed: int, trials: int) -> pd.DataFrame:
+def measure(seed: int, trials: int, eps_grid: list | None = None) -> pd.DataFrame:
     """The smallest n whose present values eps-cover [-1, 1] with probability >= 1 - DELTA, per (eps, p):
-    columns eps, p, n_emp, bound_n (default C), plus the per-trial curves for the figure (attrs["curves"])."""
+    columns eps, p, n_emp, bound_n (default C), plus the per-trial curves for the figure (attrs["curves"]).
+    ``eps_grid`` (default EPS_GRID) must be a prefix of EPS_GRID: one random stream runs through the eps in order,
+    so a prefix gives exactly the full run's rows for those eps (the tests recompute the cheap ones)."""
+    eps_grid = EPS_GRID if eps_grid is None else list(eps_grid)
+    if eps_grid != EPS_GRID[:len(eps_grid)] or not eps_grid:
+        raise ValueError(f"eps_grid must be a non-empty prefix of {EPS_GRID}, got {eps_grid!r}")
     rng = np.random.default_rng(seed)
     curves, scaling = [], []
-    for eps in EPS_GRID:
+    for eps in eps_grid:
         vals = rng.uniform(-1, 1, (trials, 24))
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # numpy's sort releases the GIL
             m_star = np.array(list(pool.map(lambda v: min_cover_count(v, eps), vals)))  # noqa: B023 - used at once

@@ -273,3 +273,22 @@ def test_k_min_is_read_at_the_crossing_by_hand():
     assert t.loc[0, "k_min"] == 16 and t.loc[0, "k_cross"] == pytest.approx(13.0, rel=1e-12)
     assert t.loc[0, "censored"] == ""
     assert t.loc[1, "k_min"] == 8 and t.loc[1, "k_cross"] == 8 and t.loc[1, "censored"] == "floor"
+
+
+@pytest.mark.parametrize("quantise", [True, False])
+def test_power_decides_each_simulated_table_as_the_row_decides_a_measured_one(quantise):
+    """Power decides all simulated tables at once (closed-form slopes, masks); each table's verdict must equal
+    `Scaling.raw`'s, the decision the row applies to a measured table (polyfit per seed), censoring included."""
+    claim, rival = Law("1/p", lambda p: 1 / p), Law("1/p^1.5", lambda p: p ** -1.5)
+    sc = Scaling(claim, rival, quantise=quantise)
+    xs = np.array([0.5, 0.2, 0.1, 0.05])
+    grid = {p: [4 / p * 2 ** (i / 2) for i in range(5)] for p in xs}  # narrow: many censored points
+    rng = np.random.default_rng(3)
+    levels = {s: float(np.log(6.0) + 0.3 * rng.normal()) for s in range(4)}
+    x, y, ok = sc.simulate_many(claim, np.tile(xs, 4), grid, rng, levels, 0.25, 300)
+    assert 0 < (~ok).mean() < 0.5  # the grid censors some points, not most
+    fast = sc.holds_many(x, y, ok)
+    slow = [sc.raw(np.tile(x, len(levels)), np.repeat(list(levels), x.size), y[i].ravel(), ok[i].ravel())[0] == "holds"
+            for i in range(len(y))]
+    assert 0.05 < fast.mean() < 0.95  # both outcomes occur, so agreement is informative
+    assert fast.tolist() == slow
