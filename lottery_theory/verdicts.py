@@ -336,13 +336,19 @@ def load_check(path: Path):
 
 def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_dir: Path | None = None,
                progress: Callable | None = None, debug: bool = False) -> list[Verdict]:
-    """Run the named checks (all by default); a check that raises gives an "error" row, not a crash."""
+    """Run the named checks (all by default); a check that raises gives an "error" row, not a crash. Each check's
+    wall time goes to stderr as it finishes."""
+    import time
+
+    from tqdm import tqdm
+
     checks = selected_checks(names)
     out = Path(out_dir) if out_dir else repo_root() / "figures"
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Verdict] = []
     items = list(checks.items())
     for name, path in (progress(items) if progress else items):
+        t0 = time.perf_counter()
         try:
             mod = load_check(path)
             for v in mod.check(quick=quick, out_dir=out):
@@ -354,6 +360,7 @@ def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_di
             else:
                 print(f"check {name} failed: {type(exc).__name__}: {exc} (--debug shows the traceback)",
                       file=sys.stderr)
+        tqdm.write(f"check {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)  # above the progress bar
     return rows
 
 
