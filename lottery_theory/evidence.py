@@ -238,14 +238,20 @@ class Scaling:
         sd = max(self.noise(x, seed, y, ok), 1e-3)
         out = []
         for law in (self.claim, self.rival):
-            levels = {}
-            for s in np.unique(seed):  # level of each seed: mean log y minus the law's shape, over its points
-                m = (seed == s) & ok
-                xm = x[m] if m.any() else x[ok]
-                ym = y[m] if m.any() else y[ok]
-                levels[s] = float(np.mean(np.log(ym)) - np.mean(np.log(law(xm))))
+            levels = self.levels(law, x, seed, y, ok)
             out.append(float(self.holds_many(*self.simulate_many(law, x, grid, rng, levels, sd, n_sim)).mean()))
         return out[0], out[1]
+
+    @staticmethod
+    def levels(law: Law, x, seed, y, ok) -> dict:
+        """Per seed (in sorted order): the level under ``law``, mean log y minus the law's shape over the seed's
+        uncensored points (all uncensored points for a seed without any)."""
+        out = {}
+        for s in np.unique(seed):
+            m = (seed == s) & ok
+            xm, ym = (x[m], y[m]) if m.any() else (x[ok], y[ok])
+            out[s] = float(np.mean(np.log(ym)) - np.mean(np.log(law(xm))))
+        return out
 
     # ---------------------------------------------------------------- the row's decision on a table
     def arrays(self, t):
