@@ -59,13 +59,13 @@ def test_full_sparse_to_sparse_grid_gives_conv_imp_its_power_seeds():
 
 def test_full_ratio_grid_gives_row_ratio_001_its_budget_and_seeds():
     """The full run keeps its 15-epoch grid (2 archs x 5 densities x 5 ratios x 5 seeds) and adds row ratio-0.01's
-    budget: density 0.01 at 60 epochs for every ratio on seeds 0-4, and balanced/er on seeds 5..48 (conv) and
-    5..13 (mlp); the quick grid is untouched (2 x 2 x 5 x 3 at 5 epochs)."""
+    budget: density 0.01 at 60 epochs for every ratio on seeds 0-4, and balanced/er on seeds 5..218 but 100-104
+    (conv: 214 per arm) and 5..13 (mlp: 14); the quick grid is untouched (2 x 2 x 5 x 3 at 5 epochs)."""
     from lottery_theory.experiments.builtin.ratio_train import ratio_grid
 
     spec = ratio_grid(False)
     full = [{**spec["fixed"], **c} for c in spec["configs"]]
-    assert len(full) == 2 * 5 * 5 * 5 + 2 * 5 * 5 + 2 * (44 + 9)
+    assert len(full) == 2 * 5 * 5 * 5 + 2 * 5 * 5 + 2 * (209 + 9)
     base = [c for c in full if c["epochs"] == 15]
     assert len(base) == 250 and {c["seed"] for c in base} == set(range(5))
     long = [c for c in full if c["epochs"] == 60]
@@ -74,35 +74,55 @@ def test_full_ratio_grid_gives_row_ratio_001_its_budget_and_seeds():
     for c in long:
         seeds.setdefault((c["arch"], c["ratio"]), set()).add(c["seed"])
     for (arch, ratio), s in seeds.items():
-        want = range({"conv": 49, "mlp": 14}[arch]) if ratio in ("balanced", "er") else range(5)
-        assert s == set(want), (arch, ratio)
+        want = set(range(5))
+        if ratio in ("balanced", "er"):
+            want = set(range(14)) if arch == "mlp" else set(range(219)) - set(range(100, 105))
+        assert s == want, (arch, ratio)
     quick = ratio_grid(True)
     assert len(quick["configs"]) == 60 and quick["fixed"] == {"epochs": 5}
     assert all("epochs" not in c for c in quick["configs"])
 
 
+def _nct_power(k, sd):
+    """Power of the one-sided t decision on k seeds at paired spread sd vs the 2-point rival (noncentral t)."""
+    return stats.nct.sf(stats.t.ppf(0.975, k - 1), k - 1, 0.02 / (sd / np.sqrt(k)))
+
+
 def test_row_seed_counts_follow_from_the_held_out_calibration():
-    """ROW_SEEDS is the a-priori sample size at the paired spread of the held-out seeds 100-104 (never judged):
-    the smallest n whose t-interval decision reaches power 0.97 vs the 2-point rival. Cross-checked against the
-    noncentral t (power of n seeds at that spread, scipy) just below and at the chosen n."""
+    """ROW_SEEDS (ROW_PILOT_SEEDS for conv) is the a-priori sample size at the paired spread of the held-out seeds
+    100-104 (never judged): the smallest n whose t-interval decision reaches power 0.97 vs the 2-point rival. The
+    conv extension to ROW_SEEDS is the same rule at the spread of those first 49 judged seeds (0-48). Each count is
+    cross-checked against the noncentral t (scipy) just below and at the chosen n; the arms skip the calibration
+    seeds, so they stay unjudged."""
     from pathlib import Path
 
     import pandas as pd
 
     from lottery_theory.evidence import paired_seeds_needed
-    from lottery_theory.experiments.builtin.ratio_train import ROW_EPOCHS, ROW_SEEDS
+    from lottery_theory.experiments.builtin.ratio_train import (ROW_CALIBRATION_SEEDS, ROW_DENSITY, ROW_EPOCHS,
+                                                                   ROW_PILOT_SEEDS, ROW_SEEDS, row_arm_seeds)
 
-    cal = pd.read_csv(Path(__file__).parents[1] / "figures" / "full" / "ratio_row_calibration.csv")
-    assert set(cal["seed"]) == set(range(100, 105)) and set(cal["epochs"]) == {ROW_EPOCHS}
+    full = Path(__file__).parents[1] / "figures" / "full"
+    cal = pd.read_csv(full / "ratio_row_calibration.csv")
+    assert set(cal["seed"]) == set(ROW_CALIBRATION_SEEDS) and set(cal["epochs"]) == {ROW_EPOCHS}
     for arch, g in cal.groupby("arch"):
         acc = g.pivot(index="seed", columns="ratio", values="test_accuracy")
         sd = float((acc["balanced"] - acc["er"]).std(ddof=1))
         n = paired_seeds_needed(sd, -0.02)
-        assert n == ROW_SEEDS[arch]
-
-        def nct_power(k):
-            return stats.nct.sf(stats.t.ppf(0.975, k - 1), k - 1, 0.02 / (sd / np.sqrt(k)))
-        assert nct_power(n) >= 0.96 and nct_power(n - 2) < 0.97
+        assert n == ROW_PILOT_SEEDS.get(arch, ROW_SEEDS[arch])
+        assert _nct_power(n, sd) >= 0.96 and _nct_power(n - 2, sd) < 0.97
+    r = pd.read_csv(full / "ratio_comparison.csv")
+    r = r[(r["arch"] == "conv") & (r["density"] == ROW_DENSITY) & (r["epochs"] == ROW_EPOCHS)]
+    acc = r.pivot_table(index="seed", columns="ratio", values="value")
+    pilot = (acc["balanced"] - acc["er"]).loc[list(range(ROW_PILOT_SEEDS["conv"]))]
+    assert pilot.notna().all()
+    sd = float(pilot.std(ddof=1))
+    n = paired_seeds_needed(sd, -0.02)
+    assert n == ROW_SEEDS["conv"] and _nct_power(n, sd) >= 0.96 and _nct_power(n - 2, sd) < 0.97
+    for arch in ROW_SEEDS:
+        extra = row_arm_seeds(arch, 5)
+        assert len(extra) + 5 == ROW_SEEDS[arch] and not set(extra) & set(ROW_CALIBRATION_SEEDS)
+    assert set(acc[["balanced", "er"]].dropna().index) == set(range(5)) | set(row_arm_seeds("conv", 5))
     with pytest.raises(ValueError, match="sd"):
         paired_seeds_needed(0.0, -0.02)
     with pytest.raises(ValueError, match="n_max"):
