@@ -225,7 +225,9 @@ def test_ticket_quick_check_reproduces_its_committed_csvs():
     finally:
         torch.set_num_threads(threads)
     want = pd.read_csv(figs / ACT_CSV)
-    pd.testing.assert_frame_equal(act.reset_index(drop=True), want, check_dtype=False, check_exact=True)
+    # float columns to 1e-9 relative: the certificates' last bits differ across x86 CPUs (issue 22 item 6)
+    pd.testing.assert_frame_equal(act.reset_index(drop=True), want, check_dtype=False, check_exact=False,
+                                  rtol=1e-9, atol=0.0)
 
 
 def test_lueker_quick_check_reproduces_its_committed_csvs():
