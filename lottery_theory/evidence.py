@@ -112,6 +112,13 @@ def near_margin(lo: float, hi: float, bounds, power: float = np.nan, floor: floa
     return bool(close or (np.isfinite(power) and abs(power - floor) < 0.05))
 
 
+def fixed2(x: float) -> str:
+    """``x`` to two decimals, never "-0.00": a value that is 0 up to float noise takes its sign from the CPU's libm,
+    and a verdict's text must be the same bytes on every x86 CPU (a real negative that rounds to 0 prints "0.00")."""
+    t = f"{x:.2f}"
+    return "0.00" if t == "-0.00" else t
+
+
 def powered(verdict: str, power: float, floor: float = POWER_FLOOR) -> str:
     """A "holds" whose power against the nearest rival is below ``floor`` is only "inconclusive"."""
     return "inconclusive" if verdict == "holds" and not power >= floor else verdict
@@ -274,7 +281,7 @@ class Scaling:
         bad = sorted({(float(p), c) for p, c in zip(x, cens) if c})
         if bad:
             txt += "; censored (left out): " + ", ".join(f"{self.xname}={p:g} {c}" for p, c in bad)
-        txt += (f"; slope on log {self.claim.name}: {m:.2f} [{lo:.2f}, {hi:.2f}] ({n} seeds); rival "
+        txt += (f"; slope on log {self.claim.name}: {fixed2(m)} [{fixed2(lo)}, {fixed2(hi)}] ({n} seeds); rival "
                 f"{self.rival.name} has slope {r:.2f} here; power vs rival {pw:.2f}, size {sz:.2f}")
         if final != v:
             txt += f" (would hold, but power {pw:.2f} < {POWER_FLOOR:g})"

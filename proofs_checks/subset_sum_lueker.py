@@ -29,7 +29,7 @@ import pandas as pd
 from lottery_theory.bounds import DEFAULT_C, er_factor, er_subset_sum_n
 from lottery_theory.plotting import render
 from lottery_theory.subset_sum import solve
-from lottery_theory.evidence import Law, estimate_power, law_slope, near_margin, powered, region_verdict
+from lottery_theory.evidence import Law, estimate_power, fixed2, law_slope, near_margin, powered, region_verdict
 from lottery_theory.verdicts import Row, combine, judge_rows, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
@@ -162,7 +162,7 @@ def _interval_row(stats_by: dict, claim: float, rival: float, label: str):
         raw = region_verdict(lo, hi, claim, half)
         pws.append((pw, sz, near_margin(lo, hi, (claim - half, claim + half), pw if raw == "holds" else np.nan)))
         vs.append(powered(raw, pw))
-        parts.append(f"{label(key)}: {_f2(est)} [{_f2(lo)}, {_f2(hi)}] power {pw:.2f}")
+        parts.append(f"{label(key)}: {fixed2(est)} [{fixed2(lo)}, {fixed2(hi)}] power {pw:.2f}")
     pw = min((x[0] for x in pws), default=0.0)
     sz = max((x[1] for x in pws), default=0.0)
     return combine(vs), "; ".join(parts), pw, sz, any(x[2] for x in pws)
@@ -179,13 +179,6 @@ def _curvature(t: pd.DataFrame, factor) -> dict:
         boot = end_slope_ratio(L, np.stack([bq[(float(e), float(p))] for e in g["eps"]], 1) * f)
         out[float(p)] = (est, boot)
     return out
-
-
-def _f2(x: float) -> str:
-    """Two decimals with no "-0.00": a value that is 0 up to float noise takes its sign from the CPU's libm, and the
-    text must be the same bytes on every x86 CPU."""
-    t = f"{x:.2f}"
-    return "0.00" if t == "-0.00" else t
 
 
 def decide_dense_linear(t: pd.DataFrame):

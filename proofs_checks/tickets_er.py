@@ -39,7 +39,7 @@ from lottery_theory.experiments.builtin.ticket import L1_EPS, L1_PS, L1_TARGETS,
 from lottery_theory.experiments.sweep import BUILTIN_SWEEPS, load_sweep, run_named, sweep_from_spec, sweep_name
 from lottery_theory.plotting import render
 from lottery_theory.tickets.bracket import SPLIT_BOXES
-from lottery_theory.evidence import Law, Scaling, law_slope, log_crossing
+from lottery_theory.evidence import Law, Scaling, fixed2, law_slope, log_crossing
 from lottery_theory.verdicts import Row, finding, read_csv, script_main, seeds_of
 
 STATEMENT = __doc__
@@ -480,7 +480,7 @@ def paper_factor_finding(row: str, kmin: pd.DataFrame, one: Law, what: str, regi
     _, m, lo, hi, n = sc.raw(x, seed, y, ok)
     xs = np.unique(x[ok])
     return finding(row, f"the paper's per-layer factor rho(p) on {what} in the small-fan-in regime ({regime}): slope "
-                   "of log k_min on log rho(p), p < 1", f"{m:.2f} [{lo:.2f}, {hi:.2f}] ({n} seeds); on this grid the "
+                   "of log k_min on log rho(p), p < 1", f"{fixed2(m)} [{fixed2(lo)}, {fixed2(hi)}] ({n} seeds); on this grid the "
                    f"one-factor law {one.name} has slope {law_slope(one, RHO, xs):.2f} and rho^1.5 has 1.50",
                    "no verdict: here the construction's law is the one-factor law (its own row); the paper's factor "
                    "is judged where every unit reaches an input (the wide targets)", seeds=seeds_of(t))

@@ -292,3 +292,11 @@ def test_power_decides_each_simulated_table_as_the_row_decides_a_measured_one(qu
             for i in range(len(y))]
     assert 0.05 < fast.mean() < 0.95  # both outcomes occur, so agreement is informative
     assert fast.tolist() == slow
+
+
+def test_fixed2_never_prints_negative_zero():
+    """Interval texts are the same bytes on every CPU: float noise around 0 (either sign) prints "0.00"."""
+    from lottery_theory.evidence import fixed2
+
+    assert [fixed2(x) for x in (-1e-17, 1e-17, -0.0, -0.004, -0.005001, 0.126)] == \
+        ["0.00", "0.00", "0.00", "0.00", "-0.01", "0.13"]
