@@ -49,7 +49,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .verdicts import format_table, judge_checks, repo_root, run_checks, write_outputs
+    from .verdicts import format_table, judge_checks, repo_root, run_checks, smoke_training, write_outputs
 
     if getattr(args, "self_test", False):
         return _self_test(args)
@@ -65,8 +65,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 1 if any(r.verdict == "error" or (args.strict and r.verdict == "violated") for r in rows) else 0
     from .experiments.sweep import shared_pool
 
+    if args.train and not args.quick:
+        raise ValueError("--train applies to --quick only (the full run always trains)")
     out = Path(args.out) if args.out else repo_root() / "figures"
-    with shared_pool():  # one pool of sweep workers for every check, started once
+    with shared_pool(), smoke_training(args.train):  # one pool of sweep workers for every check, started once
         rows = run_checks(args.only, quick=args.quick, out_dir=out, debug=args.debug,
                           progress=lambda it: tqdm(it, desc="proofs_checks", unit="check"))
     write_outputs(rows, out, "quick" if args.quick else "full", args.only)
@@ -283,6 +285,7 @@ EXAMPLES = {
         lottery-theory bounds list""",
     "verify": """
         lottery-theory verify --quick
+        lottery-theory verify --quick --train   # also retrain the smoke runs
         lottery-theory verify --quick --only subset_sum_lueker layer_ratios
         lottery-theory verify --self-test   # can every row fail? (seconds, no measurement)
         lottery-theory verify            # full run: larger grids, may take hours""",
@@ -373,7 +376,11 @@ def _add_verify(add) -> None:
     for name, help_, fn in [("verify", "run every proofs_checks/ script and print the verdict table", cmd_verify),
                             ("reproduce", "regenerate every figure in figures/ (runs all checks)", cmd_reproduce)]:
         v = add(name, help_, fn)
-        v.add_argument("--quick", action="store_true", help="small grids (smoke runs of the trained checks): 8-13 minutes on 2 cores")
+        v.add_argument("--quick", action="store_true", help="small grids: the theory rows and the teacher width "
+                       "computed, the trained smoke runs (classification, ratios, pruning, DST) re-judged from their "
+                       "published CSVs in figures/ (about 5 minutes on 2 cores)")
+        v.add_argument("--train", action="store_true", help="with --quick: retrain the smoke runs too instead of "
+                       "re-judging their published CSVs (about 360 more core-seconds)")
         v.add_argument("--out", help="output folder (default: figures/ of the checkout)")
         if name == "verify":
             v.add_argument("--only", nargs="+", help="run only these checks (their rows replace theirs in "

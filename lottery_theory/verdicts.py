@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ class Verdict:
     power: str = ""
     size: str = ""
     near: bool = False
+    rejudged: bool = False  # a quick run's smoke-run row decided from the published CSV, not retrained here
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -268,6 +270,50 @@ def self_test(names: Sequence[str] | None = None, seed: int = 0) -> list[SelfTes
     return out
 
 
+_TRAIN_SMOKE = [False]
+
+
+@contextmanager
+def smoke_training(train: bool = True) -> Iterator[None]:
+    """Within this block a quick run's trained checks train their smoke sweeps (``verify --quick --train``);
+    outside it (the default) they re-judge the published smoke-run CSVs: those runs decide no row (their power
+    is below 0.9 by design; the full run decides), and they would double the main job's time."""
+    old = _TRAIN_SMOKE[0]
+    _TRAIN_SMOKE[0] = bool(train)
+    try:
+        yield
+    finally:
+        _TRAIN_SMOKE[0] = old
+
+
+def trains_smoke(quick: bool) -> bool:
+    """Whether a check runs its trained sweeps: always on the full grid; on the quick grid only inside
+    :func:`smoke_training` (``verify --quick --train``)."""
+    return not quick or _TRAIN_SMOKE[0]
+
+
+def published_smoke(out_dir: Path, csvs: Sequence[str]) -> None:
+    """Bring the published quick smoke-run tables ``csvs`` (``figures/`` of the checkout, made by
+    ``verify --quick --train``) into ``out_dir`` for a quick run that does not train; a missing one is a
+    FileNotFoundError naming it and ``--train``."""
+    import shutil
+
+    src = repo_root() / "figures"
+    for name in csvs:
+        p = src / name
+        if not p.is_file():
+            raise FileNotFoundError(f"no published smoke-run table {p}: `lottery-theory verify --quick --train` "
+                                    "trains the quick sweeps and writes it")
+        dest = Path(out_dir) / name
+        if not dest.exists() or p.resolve() != dest.resolve():
+            shutil.copyfile(p, dest)
+
+
+def mark_rejudged(rows: Sequence[Verdict], ids: Sequence[str] | None = None) -> list[Verdict]:
+    """``rows`` with the rows ``ids`` (all when None) marked as re-judged from published CSVs (not retrained)."""
+    return [replace(v, rejudged=True) if ids is None or v.row in ids else v for v in rows]
+
+
 def repo_root() -> Path:
     """The checkout this package runs from (the package's parent, if it holds ``proofs_checks/`` and
     ``pyproject.toml``), else the working directory (an installed wheel: figures and results go there)."""
@@ -371,11 +417,17 @@ def format_table(rows: Sequence[Verdict]) -> str:
     fin = [r for r in rows if r.verdict == "finding"]
     out = "| check | row | claim | measured | bound (fixed in advance) | seeds | verdict |\n|---|---|---|---|---|---|---|\n"
     out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} | "
-                   f"{esc(r.seeds)} | **{r.verdict}**{' (near the margin)' if r.near else ''} |\n" for r in ver)
+                   f"{esc(r.seeds)} | **{r.verdict}**{' (near the margin)' if r.near else ''}"
+                   f"{' (published smoke run, re-judged)' if r.rejudged else ''} |\n" for r in ver)
+    if any(r.rejudged for r in rows):
+        out += ("\nRows marked \"published smoke run, re-judged\" (" + ", ".join(
+            f"{r.check}/{r.row}" for r in rows if r.rejudged) + ") were decided from the published quick CSVs in "
+            "figures/ (written by `verify --quick --train`), not retrained in this run; `lottery-theory verify "
+            "--quick --train` retrains them (about 360 more core-seconds).\n")
     if fin:
         out += "\n### Findings (descriptive, no decision)\n\n| check | row | what | measured | note |\n|---|---|---|---|---|\n"
-        out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} |\n"
-                       for r in fin)
+        out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)}"
+                       f"{' (published smoke run, re-judged)' if r.rejudged else ''} |\n" for r in fin)
     return out
 
 
@@ -386,13 +438,16 @@ def script_main(module_globals: dict) -> None:
     ap = argparse.ArgumentParser(description=(module_globals.get("STATEMENT") or "").strip().split("\n")[0])
     ap.add_argument("--full", action="store_true", help="the large grids (default: quick)")
     ap.add_argument("--out", help="folder for CSVs and figures (default: figures/ of the checkout)")
+    ap.add_argument("--train", action="store_true", help="quick grid: retrain the smoke runs (default: re-judge "
+                    "their published CSVs in figures/)")
     ap.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)  # subset_sum_lueker handles it
     args = ap.parse_args()
     quick = not args.full
     out = Path(args.out) if args.out else repo_root() / "figures"
     out.mkdir(parents=True, exist_ok=True)
     print(module_globals["STATEMENT"].strip(), "\n")
-    rows = module_globals["check"](quick=quick, out_dir=out)
+    with smoke_training(args.train):
+        rows = module_globals["check"](quick=quick, out_dir=out)
     print(format_table(rows))
     sys.exit(1 if any(r.verdict in ("violated", "error") for r in rows) else 0)
 

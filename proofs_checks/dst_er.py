@@ -6,8 +6,8 @@ RigL (Evci et al. 2020: magnitude drop, gradient regrowth, cosine drop fraction 
 SET (Mocanu et al. 2018: random regrowth), starting from exact-count ER masks (ERK, balanced, ...), from a
 dense-pruned start (SNIP scores on the dense initialisation), and, for RigL, with regrowth confined to a balanced
 ER super-mask of density 0.5; static training of the same starts is the baseline. Adam, lr 1e-3, batch 128, the
-final epoch's test accuracy for every arm (no model selection). The quick run is a smoke run (about 1 min on 2
-cores): six arms (static ERK; RigL from ERK, balanced and SNIP; confined RigL; SET from ERK) at one density per arch, 4 (mlp) or
+final epoch's test accuracy for every arm (no model selection). The quick grid is a smoke run (`verify --quick
+--train`, about 1 min on 2 cores; a plain quick run re-judges its published figures/dst.csv): six arms (static ERK; RigL from ERK, balanced and SNIP; confined RigL; SET from ERK) at one density per arch, 4 (mlp) or
 6 (conv) epochs; the full run trains all 14 arms at three densities for 15 / 25 epochs. Every verdict rests on >= 3 seeds (quick) or 5
 (full; 10 for the four RigL arms the rows compare, as 5 left them short of power 0.95): the seed-paired mean difference and its 95% t-interval must lie wholly above the margin to hold (and the
 row's power against its nearest rival must reach 0.9), wholly below to be violated.
@@ -21,8 +21,8 @@ import pandas as pd
 
 from lottery_theory.experiments.sweep import load_sweep, run_named, sweep_name
 from lottery_theory.plotting import render
-from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, paired_margin, read_csv,
-                                     script_main, seeds_of)
+from lottery_theory.verdicts import (Row, paired_vs_margin, combine, finding, judge_rows, mark_rejudged,
+                                     paired_margin, published_smoke, read_csv, script_main, seeds_of, trains_smoke)
 
 STATEMENT = __doc__
 
@@ -119,6 +119,10 @@ def judge(out_dir: Path) -> list:
 
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
+    if not trains_smoke(quick):  # the quick run re-judges the published smoke-run table (`verify --quick --train`)
+        published_smoke(out_dir, ["dst.csv"])
+        render("dst", out_dir / "dst.csv")
+        return mark_rejudged(judge(out_dir))
     name = sweep_name("dst", quick)
     store = run_named([name])
     t = load_sweep(name, store)

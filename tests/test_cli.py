@@ -88,7 +88,7 @@ def test_self_test_separates_every_row():
 TRAINED = ["dst_er", "edge_popup_er", "prune_er"]  # checks whose quick grids train networks (smoke runs)
 
 
-def _quick_verify_matches_committed(tmp_path, only: list | None):
+def _quick_verify_matches_committed(tmp_path, only: list | None, train: bool = False):
     """`verify --quick [--only ...]` from an empty result store: every check named runs, verdicts.json is written,
     and every row's verdict equals the committed figures/verdicts.json (an intended change updates both in one
     commit). No tight timeout: a busy 2-core machine may take several times the quiet time."""
@@ -100,7 +100,8 @@ def _quick_verify_matches_committed(tmp_path, only: list | None):
 
     checks = only or list(selected_checks(None))
     env = dict(os.environ, LOTTERY_THEORY_RESULTS=str(tmp_path / "results"))
-    cmd = [sys.executable, "-m", "lottery_theory.cli", "verify", "--quick", "--out", str(tmp_path)]
+    cmd = [sys.executable, "-m", "lottery_theory.cli", "verify", "--quick", "--out", str(tmp_path)] + \
+        (["--train"] if train else [])
     rc, out, err = _run_in_group(cmd + (["--only", *only] if only else []), env, timeout=3000)
     assert rc == 0, err[-3000:]
     assert "**error**" not in out
@@ -255,11 +256,44 @@ def test_lueker_quick_check_reproduces_its_committed_csvs():
 
 @pytest.mark.slow
 def test_full_quick_verify_matches_committed_verdicts(tmp_path):
-    """The whole main job (`make run`) from an empty result store, trained checks included (about 10 min quiet
-    on 2 cores; `pytest -m slow`). CI runs the two tests above instead, which cover the same rows."""
-    got, near, _ = _quick_verify_matches_committed(tmp_path, None)
+    """The whole quick run with its smoke runs retrained (`verify --quick --train`) from an empty result store
+    (about 7 min quiet on 2 cores; `pytest -m slow`). CI runs the two tests above instead, which cover the same rows."""
+    got, near, _ = _quick_verify_matches_committed(tmp_path, None, train=True)
     assert len(list(tmp_path.glob("*.png"))) >= 12
     assert len(got) >= 20, f"too few rows left to compare once rows near their margin are set aside: {sorted(near)}"
+
+
+def test_plain_quick_run_rejudges_the_published_smoke_runs(tmp_path, capsys, monkeypatch):
+    """`verify --quick` (the main job) does not retrain the smoke runs: dst_er and prune_er copy the published
+    CSVs byte for byte, train nothing (the result store stays empty), draw their figures, mark every row
+    "published smoke run, re-judged" and reach the committed verdicts. `--train` without `--quick` is a usage
+    error; a missing published table is an error row naming `--train`."""
+    import json
+    from pathlib import Path
+
+    import lottery_theory.verdicts as V
+
+    figs = Path(__file__).parent.parent / "figures"
+    monkeypatch.setenv("LOTTERY_THEORY_RESULTS", str(tmp_path / "store"))
+    out = tmp_path / "out"
+    assert main(["verify", "--quick", "--only", "dst_er", "prune_er", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert not (tmp_path / "store").exists()
+    for csv in ("dst.csv", "ratio_comparison.csv", "sparse_to_sparse.csv"):
+        assert (out / csv).read_bytes() == (figs / csv).read_bytes()
+        assert (out / csv.replace(".csv", ".png")).stat().st_size > 10_000
+    rows = json.loads((out / "verdicts.json").read_text())["rows"]
+    committed = {(r["check"], r["row"]): r["verdict"] for r in json.loads((figs / "verdicts.json").read_text())["rows"]}
+    assert len(rows) == 8 and all(r["rejudged"] for r in rows)
+    assert {(r["check"], r["row"]): r["verdict"] for r in rows} == \
+        {k: v for k, v in committed.items() if k[0] in ("dst_er", "prune_er")}
+    assert text.count("(published smoke run, re-judged)") == 8 and "verify --quick --train" in text
+    assert main(["verify", "--train", "--only", "dst_er"]) == 2
+    assert "--train applies to --quick only" in capsys.readouterr().err
+    monkeypatch.setattr(V, "repo_root", lambda: tmp_path)  # no published figures/ there
+    assert main(["verify", "--quick", "--only", "dst_er", "--out", str(tmp_path / "o2")]) == 1  # an error row
+    row = json.loads((tmp_path / "o2" / "verdicts.json").read_text())["rows"][0]
+    assert row["verdict"] == "error" and "figures/dst.csv" in row["measured"] and "--train" in row["measured"]
 
 
 def test_only_keeps_other_rows(tmp_path):
