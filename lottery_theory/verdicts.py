@@ -491,7 +491,11 @@ def document() -> str:
            "the size is P(holds) when the difference sits exactly at the margin (the nearest rival).\n",
            "Exact rows: every case must pass (no sampling in the decision), so they hold or fail with certainty on "
            "the published table; they have no rival and no power. Calibrated rows compare a simulation with an "
-           "exact value; their threshold is set by the false-alarm rate they state.\n"]
+           "exact value; their threshold is set by the false-alarm rate they state.\n",
+           "Smoke runs: a plain `verify --quick` does not retrain the quick grids of `dst_er`, `prune_er` and the "
+           "classification part of `edge_popup_er`; it copies their published CSVs from `figures/` and decides "
+           "their rows by the same rules, marked \"published smoke run, re-judged\" (`rejudged` in verdicts.json). "
+           "`verify --quick --train` retrains them; the full run always trains.\n"]
     for name, path in discover_checks().items():
         mod = load_check(path)
         rows = getattr(mod, "ROWS", [])
