@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import numpy as np
 
 from proofs_checks.tickets_er import L1_MAX_BINARIES, exact_suite, exact_suite_l1

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import torch
 
 from lottery_theory.data import load

@@ -15,6 +15,8 @@ import math
 import time
 import warnings
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import torch
 
 from lottery_theory.bounds import required_width

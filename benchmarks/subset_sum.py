@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import numpy as np
 
 from lottery_theory.subset_sum import solve

@@ -13,6 +13,8 @@ import argparse
 import resource
 import time
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import numpy as np
 import torch
 

@@ -12,6 +12,8 @@ Run: python examples/dask_sweep.py [--fast] [--results DIR]
 import argparse
 import tempfile
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import numpy as np
 import torch
 from dask.distributed import Client, LocalCluster

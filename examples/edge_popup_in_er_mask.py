@@ -10,11 +10,12 @@ Run: python examples/edge_popup_in_er_mask.py [--fast]
 """
 import argparse
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
 
-import lottery_theory
 from lottery_theory.data import load
 from lottery_theory.nets import init_params
 from lottery_theory.search.edge_popup import edge_popup

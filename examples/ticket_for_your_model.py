@@ -10,10 +10,11 @@ Run: python examples/ticket_for_your_model.py [--fast]
 """
 import argparse
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import torch
 from torch import nn
 
-import lottery_theory
 from lottery_theory.tickets import construct
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lottery_theory  # noqa: F401 - first: pins numpy's and torch's CPU code paths (same bytes on any x86 CPU)
+
 import numpy as np
 import pandas as pd
 
