@@ -276,8 +276,8 @@ _TRAIN_SMOKE = [False]
 @contextmanager
 def smoke_training(train: bool = True) -> Iterator[None]:
     """Within this block a quick run's trained checks train their smoke sweeps (``verify --quick --train``);
-    outside it (the default) they re-judge the published smoke-run CSVs: those runs decide no row (their power
-    is below 0.9 by design; the full run decides), and they would double the main job's time."""
+    outside it (the default) they re-judge the published smoke-run CSVs: those runs decide no ER-factor row (most
+    of their rows are below power 0.9 by design; the full run decides), and they would double the main job's time."""
     old = _TRAIN_SMOKE[0]
     _TRAIN_SMOKE[0] = bool(train)
     try:
@@ -294,19 +294,21 @@ def trains_smoke(quick: bool) -> bool:
 
 def published_smoke(out_dir: Path, csvs: Sequence[str]) -> None:
     """Bring the published quick smoke-run tables ``csvs`` (``figures/`` of the checkout, made by
-    ``verify --quick --train``) into ``out_dir`` for a quick run that does not train; a missing one is a
-    FileNotFoundError naming it and ``--train``."""
+    ``verify --quick --train``) into ``out_dir`` for a quick run that does not train, and draw each one's figure
+    (the figure named as the CSV); a missing table is a FileNotFoundError naming it and ``--train``."""
     import shutil
+
+    from .plotting import render
 
     src = repo_root() / "figures"
     for name in csvs:
-        p = src / name
+        p, dest = src / name, Path(out_dir) / name
         if not p.is_file():
             raise FileNotFoundError(f"no published smoke-run table {p}: `lottery-theory verify --quick --train` "
                                     "trains the quick sweeps and writes it")
-        dest = Path(out_dir) / name
-        if not dest.exists() or p.resolve() != dest.resolve():
+        if p.resolve() != dest.resolve():
             shutil.copyfile(p, dest)
+        render(Path(name).stem, dest)
 
 
 def mark_rejudged(rows: Sequence[Verdict], ids: Sequence[str] | None = None) -> list[Verdict]:
@@ -410,6 +412,9 @@ def run_checks(names: Sequence[str] | None = None, *, quick: bool = True, out_di
     return rows
 
 
+REJUDGED = " (published smoke run, re-judged)"  # the table's mark of a Verdict.rejudged row
+
+
 def format_table(rows: Sequence[Verdict]) -> str:
     """Markdown: the verdict table (check | row | claim | measured | bound | seeds | verdict), then findings."""
     esc = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
@@ -418,7 +423,7 @@ def format_table(rows: Sequence[Verdict]) -> str:
     out = "| check | row | claim | measured | bound (fixed in advance) | seeds | verdict |\n|---|---|---|---|---|---|---|\n"
     out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)} | "
                    f"{esc(r.seeds)} | **{r.verdict}**{' (near the margin)' if r.near else ''}"
-                   f"{' (published smoke run, re-judged)' if r.rejudged else ''} |\n" for r in ver)
+                   f"{REJUDGED if r.rejudged else ''} |\n" for r in ver)
     if any(r.rejudged for r in rows):
         out += ("\nRows marked \"published smoke run, re-judged\" (" + ", ".join(
             f"{r.check}/{r.row}" for r in rows if r.rejudged) + ") were decided from the published quick CSVs in "
@@ -427,7 +432,7 @@ def format_table(rows: Sequence[Verdict]) -> str:
     if fin:
         out += "\n### Findings (descriptive, no decision)\n\n| check | row | what | measured | note |\n|---|---|---|---|---|\n"
         out += "".join(f"| {esc(r.check)} | {esc(r.row)} | {esc(r.claim)} | {esc(r.measured)} | {esc(r.bound)}"
-                       f"{' (published smoke run, re-judged)' if r.rejudged else ''} |\n" for r in fin)
+                       f"{REJUDGED if r.rejudged else ''} |\n" for r in fin)
     return out
 
 

@@ -122,8 +122,7 @@ def judge(out_dir: Path) -> list:
 
 def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
     if not trains_smoke(quick):  # the quick run re-judges the published smoke-run table (`verify --quick --train`)
-        published_smoke(out_dir, ["dst.csv"])
-        render("dst", out_dir / "dst.csv")
+        published_smoke(out_dir, ["dst.csv"])  # and its figure
         return mark_rejudged(judge(out_dir))
     name = sweep_name("dst", quick)
     store = run_named([name])

@@ -232,9 +232,9 @@ def check(quick: bool = True, out_dir: Path = Path("figures")) -> list:
         c["label"] = np.where(c["method"] == "dense_train", "dense, trained",
                               "edge-popup, source p=" + c["source_density"].astype(str))
         c.to_csv(out_dir / "edge_popup_class.csv", index=False)
+        render("edge_popup_class", out_dir / "edge_popup_class.csv")
     else:
-        published_smoke(out_dir, ["edge_popup_class.csv"])
-    render("edge_popup_class", out_dir / "edge_popup_class.csv")
+        published_smoke(out_dir, ["edge_popup_class.csv"])  # and its figure
     return judge(out_dir) if train_cls else mark_rejudged(judge(out_dir), ["class-gap"])
 
 
