@@ -466,6 +466,7 @@ def write_outputs(rows: Sequence[Verdict], out: Path, mode: str, only: Sequence[
     their old rows in an existing ``verdicts.json`` and every other check's rows are kept. Returns all rows."""
     import json
 
+    Path(out).mkdir(parents=True, exist_ok=True)  # `verify --from DIR --out NEW` may name a folder not made yet
     path = Path(out) / "verdicts.json"
     rows = list(rows)
     if only and path.exists():

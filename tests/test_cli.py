@@ -296,6 +296,20 @@ def test_plain_quick_run_rejudges_the_published_smoke_runs(tmp_path, capsys, mon
     assert row["verdict"] == "error" and "figures/dst.csv" in row["measured"] and "--train" in row["measured"]
 
 
+def test_from_writes_into_a_new_out_folder(tmp_path, capsys):
+    """`verify --from figures --out NEW/SUB` creates the folder (it was a raw FileNotFoundError) and writes the same
+    rows as the committed verdicts.json."""
+    import json
+    from pathlib import Path
+
+    figs = Path(__file__).parent.parent / "figures"
+    out = tmp_path / "new" / "sub"
+    assert main(["verify", "--from", str(figs), "--out", str(out)]) == 0
+    got = {(r["check"], r["row"]): r["verdict"] for r in json.loads((out / "verdicts.json").read_text())["rows"]}
+    want = {(r["check"], r["row"]): r["verdict"] for r in json.loads((figs / "verdicts.json").read_text())["rows"]}
+    assert got == want and (out / "verdicts.md").is_file()
+
+
 def test_only_keeps_other_rows(tmp_path):
     """`verify --only X` replaces X's rows in verdicts.json and keeps the others."""
     import json
